@@ -1,0 +1,203 @@
+"""Noise model: which channel follows which gate, and which readout error each qubit has.
+
+Semantics follow qiskit-aer's ``NoiseModel`` so that :func:`qnoise.noise.from_aer` is a faithful
+translation: an error attached to ``(gate name, qubits)`` is applied after that gate on exactly
+those qubits; an error attached to a gate name for all qubits applies where no qubit-specific
+error exists (local errors override all-qubit ones); several errors added for the same key are
+composed in the order added. The gate name ``"*"`` additionally matches every unitary gate of
+the channel's arity that has no error of its own (used by the built-in depolarizing models).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from qnoise.noise.channels import Channel, ReadoutError, thermal_relaxation
+
+__all__ = ["ANY_GATE", "NoiseModel"]
+
+ANY_GATE = "*"
+
+
+def _as_names(gates: str | Iterable[str]) -> list[str]:
+    return [gates] if isinstance(gates, str) else list(gates)
+
+
+class NoiseModel:
+    """Gate errors (after each gate), readout errors, and idle relaxation during delays.
+
+    Examples
+    --------
+    >>> from qnoise import noise
+    >>> model = noise.NoiseModel()
+    >>> model.add_gate_error(noise.depolarizing(1e-3), ["rx", "ry", "rz"])
+    >>> model.add_gate_error(noise.depolarizing(5e-3, 2), "cx")
+    >>> model.add_readout_error(noise.readout_error(0.02))
+    """
+
+    def __init__(self, name: str = "custom") -> None:
+        self.name = name
+        # gate name -> qubit tuple (None = all qubits) -> channel
+        self._gate_errors: dict[str, dict[tuple[int, ...] | None, Channel]] = {}
+        self._readout: dict[int | None, ReadoutError] = {}
+        # qubit (None = all) -> (t1, t2, excited population), times in seconds
+        self._idle: dict[int | None, tuple[float, float, float]] = {}
+        #: backend time step in seconds (for delays given in ``dt``), when known
+        self.dt: float | None = None
+        #: calibration figures a model was built from (see ``from_backend``)
+        self.calibration: dict = {}
+
+    def __repr__(self) -> str:
+        gates = sorted(self._gate_errors)
+        return (
+            f"NoiseModel({self.name!r}, noisy gates={gates}, "
+            f"readout errors on {len(self._readout)} key(s), "
+            f"idle relaxation={'yes' if self._idle else 'no'})"
+        )
+
+    @property
+    def is_ideal(self) -> bool:
+        """True when the model adds no error at all."""
+        return (
+            all(ch.is_identity() for errs in self._gate_errors.values() for ch in errs.values())
+            and all(ro.is_identity() for ro in self._readout.values())
+            and not self._idle
+        )
+
+    @property
+    def noisy_gates(self) -> list[str]:
+        """Names of the gates that carry an error (``"*"`` for the wildcard)."""
+        return sorted(self._gate_errors)
+
+    def add_gate_error(
+        self,
+        channel: Channel,
+        gates: str | Iterable[str],
+        qubits: Sequence[int] | None = None,
+    ) -> None:
+        """Apply ``channel`` after every gate named in ``gates``.
+
+        Parameters
+        ----------
+        channel : Channel
+            The error; its arity must equal ``len(qubits)`` when qubits are given.
+        gates : str or iterable of str
+            Gate names (Qiskit's ``Instruction.name``), or ``"*"`` for every unitary gate of the
+            channel's arity without an error of its own.
+        qubits : sequence of int, optional
+            Apply only on these qubits, in the gate's qarg order; ``None`` means all qubits.
+
+        Raises
+        ------
+        ValueError
+            If the channel's arity does not match ``qubits``.
+        """
+        if not isinstance(channel, Channel):
+            raise TypeError(f"expected a qnoise Channel, got {type(channel).__name__}")
+        key = None if qubits is None else tuple(int(q) for q in qubits)
+        if key is not None and len(key) != channel.num_qubits:
+            raise ValueError(
+                f"a {channel.num_qubits}-qubit channel cannot be attached to qubits {key}"
+            )
+        for name in _as_names(gates):
+            per_gate = self._gate_errors.setdefault(name, {})
+            per_gate[key] = per_gate[key].compose(channel) if key in per_gate else channel
+
+    def add_readout_error(
+        self, error: ReadoutError, qubits: int | Sequence[int] | None = None
+    ) -> None:
+        """Attach a readout error to the given qubit(s), or to every qubit when ``None``."""
+        if not isinstance(error, ReadoutError):
+            raise TypeError(f"expected a qnoise ReadoutError, got {type(error).__name__}")
+        if qubits is None or isinstance(qubits, (int, np.integer)):
+            self._readout[None if qubits is None else int(qubits)] = error
+        else:
+            for q in qubits:
+                self._readout[int(q)] = error
+
+    def set_idle_relaxation(
+        self,
+        t1: float,
+        t2: float,
+        qubits: int | Sequence[int] | None = None,
+        excited_state_population: float = 0.0,
+    ) -> None:
+        """Thermal relaxation applied during ``delay`` instructions (t1, t2 in seconds)."""
+        thermal_relaxation(t1, t2, 0.0, excited_state_population)  # validate now
+        keys = [None] if qubits is None else [qubits] if isinstance(qubits, int) else qubits
+        for q in keys:
+            self._idle[None if q is None else int(q)] = (
+                float(t1),
+                float(t2),
+                float(excited_state_population),
+            )
+
+    def gate_error(self, name: str, qubits: Sequence[int]) -> Channel | None:
+        """The channel applied after gate ``name`` on ``qubits``, or ``None``."""
+        key = tuple(int(q) for q in qubits)
+        for gate in (name, ANY_GATE):
+            per_gate = self._gate_errors.get(gate)
+            if not per_gate:
+                continue
+            channel = per_gate.get(key)
+            if channel is None:
+                channel = per_gate.get(None)
+                if channel is not None and channel.num_qubits != len(key):
+                    if gate == ANY_GATE:
+                        continue
+                    raise ValueError(
+                        f"noise model attaches a {channel.num_qubits}-qubit error to all "
+                        f"'{name}' gates, but '{name}' acts on {len(key)} qubit(s)"
+                    )
+            if channel is not None:
+                return channel
+        return None
+
+    def readout_error(self, qubit: int) -> ReadoutError | None:
+        """Readout error of ``qubit`` (qubit-specific first, then the all-qubit one)."""
+        return self._readout.get(int(qubit), self._readout.get(None))
+
+    def idle_error(self, qubit: int, duration: float) -> Channel | None:
+        """Relaxation channel for idling ``duration`` seconds on ``qubit``, or ``None``."""
+        params = self._idle.get(int(qubit), self._idle.get(None))
+        if params is None or duration <= 0:
+            return None
+        t1, t2, pop = params
+        return thermal_relaxation(t1, t2, duration, pop)
+
+    def scaled(self, factor: float) -> NoiseModel:
+        """A copy with every error rate multiplied by ``factor`` (λ of zero-noise extrapolation).
+
+        Gate channels scale by their own rule (:meth:`Channel.scaled`), readout flip
+        probabilities linearly, idle relaxation through time (T1, T2 divided by ``factor``).
+        ``factor = 0`` gives an ideal model.
+        """
+        factor = float(factor)
+        if not np.isfinite(factor) or factor < 0:
+            raise ValueError(f"noise scale factor must be a finite number >= 0, got {factor}")
+        scaled = NoiseModel(name=f"{self.name} x{factor:g}")
+        scaled.dt = self.dt
+        scaled.calibration = dict(self.calibration, scale_factor=factor)
+        scaled._gate_errors = {
+            name: {key: ch.scaled(factor) for key, ch in errs.items()}
+            for name, errs in self._gate_errors.items()
+        }
+        scaled._readout = {q: ro.scaled(factor) for q, ro in self._readout.items()}
+        if factor > 0:
+            scaled._idle = {
+                q: (t1 / factor, t2 / factor, pop) for q, (t1, t2, pop) in self._idle.items()
+            }
+        return scaled
+
+    def without_readout(self) -> NoiseModel:
+        """A copy with perfect readout (gate and idle errors kept)."""
+        model = self.copy()
+        model._readout = {}
+        return model
+
+    def copy(self) -> NoiseModel:
+        """A deep copy."""
+        return copy.deepcopy(self)

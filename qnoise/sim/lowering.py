@@ -1,0 +1,280 @@
+"""Lower a ``QuantumCircuit`` (and a noise model) to elementary PTM operations.
+
+Every instruction becomes one or more :class:`ElementaryOp` on 1 or 2 qubits. A parametrized
+gate is written as a product of Pauli rotations ``exp(-i a/2 P)`` whose angles ``a`` are affine
+(or, rarely, general) functions of the circuit parameters; the PTM of each rotation is
+``A + cos(a) B + sin(a) C``. The noise channel of a gate is folded into its last operation
+(noise after the gate, as in Aer). Gates on more qubits, and parametrized gates without a
+rotation rule, are expanded through their Qiskit ``definition``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from qiskit.circuit import Gate, ParameterExpression, QuantumCircuit
+from qiskit.quantum_info import Operator
+
+from qnoise.noise.channels import Channel, reset
+from qnoise.noise.model import NoiseModel
+from qnoise.sim.pauli import pauli_rotation_parts, unitary_to_ptm
+
+__all__ = ["Angle", "ElementaryOp", "LoweredCircuit", "lower_circuit"]
+
+_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12}
+
+# name -> rotation factors: list of (Pauli label on the gate's qubits, angle(params))
+# labels are little-endian on the gate's qargs (rightmost character = first qarg).
+_ROTATION_RULES = {
+    "rx": lambda t: [("X", t)],
+    "ry": lambda t: [("Y", t)],
+    "rz": lambda t: [("Z", t)],
+    "p": lambda t: [("Z", t)],
+    "u1": lambda t: [("Z", t)],
+    "u": lambda t, p, lam: [("Z", lam), ("Y", t), ("Z", p)],
+    "u3": lambda t, p, lam: [("Z", lam), ("Y", t), ("Z", p)],
+    "u2": lambda p, lam: [("Z", lam), ("Y", np.pi / 2), ("Z", p)],
+    "r": lambda t, phi: [("Z", -1 * phi), ("X", t), ("Z", phi)],
+    "rxx": lambda t: [("XX", t)],
+    "ryy": lambda t: [("YY", t)],
+    "rzz": lambda t: [("ZZ", t)],
+    "rzx": lambda t: [("XZ", t)],
+    # controlled rotations: exp(-iθ/4 P_t) exp(+iθ/4 Z_c P_t), control = first qarg
+    "crx": lambda t: [("XI", 0.5 * t), ("XZ", -0.5 * t)],
+    "cry": lambda t: [("YI", 0.5 * t), ("YZ", -0.5 * t)],
+    "crz": lambda t: [("ZI", 0.5 * t), ("ZZ", -0.5 * t)],
+    # cp(λ) = e^{iλ/4} exp(-iλ/4 Z_c) exp(-iλ/4 Z_t) exp(+iλ/4 Z_c Z_t)
+    "cp": lambda t: [("IZ", 0.5 * t), ("ZI", 0.5 * t), ("ZZ", -0.5 * t)],
+    "cu1": lambda t: [("IZ", 0.5 * t), ("ZI", 0.5 * t), ("ZZ", -0.5 * t)],
+}
+
+_ROTATION_PARTS_CACHE: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _rotation_parts(label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if label not in _ROTATION_PARTS_CACHE:
+        _ROTATION_PARTS_CACHE[label] = pauli_rotation_parts(label)
+    return _ROTATION_PARTS_CACHE[label]
+
+
+@dataclass
+class Angle:
+    """A rotation angle as a function of the circuit parameters (indices into
+    ``circuit.parameters``): ``offset + Σ coeffs[j]·θ_j`` when ``expression`` is ``None``,
+    otherwise ``expression`` itself (a non-affine ``ParameterExpression``)."""
+
+    coeffs: dict[int, float] = field(default_factory=dict)
+    offset: float = 0.0
+    expression: ParameterExpression | None = None
+
+
+@dataclass
+class ElementaryOp:
+    """One PTM on 1 or 2 qubits: ``parts[0]`` if fixed, else ``parts[0] + cos(a)·parts[1] +
+    sin(a)·parts[2]`` with ``a`` given by ``angle``. ``qubits[0]`` is the local least
+    significant Pauli digit."""
+
+    qubits: tuple[int, ...]
+    parts: tuple[np.ndarray, ...]
+    angle: Angle | None = None
+
+    @property
+    def is_parametric(self) -> bool:
+        return self.angle is not None
+
+
+@dataclass
+class LoweredCircuit:
+    """The elementary operations of a circuit, its readout qubits, and final measurements."""
+
+    num_qubits: int
+    ops: list[ElementaryOp]
+    parameters: list  # circuit.parameters, in order
+    measured: dict[int, int]  # clbit index -> qubit index of the final measurements
+    num_clbits: int
+
+
+def _numeric(value) -> float | None:
+    if isinstance(value, ParameterExpression):
+        if value.parameters:
+            return None
+        value = value.numeric()
+    value = complex(value)
+    if abs(value.imag) > 1e-12:
+        raise ValueError(f"complex gate parameter {value} is not supported")
+    return value.real
+
+
+def _angle(value, param_index: dict) -> Angle:
+    """Affine decomposition of a ParameterExpression in the circuit parameters."""
+    coeffs = {}
+    affine = True
+    for param in value.parameters:
+        grad = value.gradient(param)
+        grad_value = _numeric(grad)
+        if grad_value is None:
+            affine = False
+            break
+        coeffs[param_index[param]] = grad_value
+    if not affine:
+        return Angle(expression=value)
+    offset = _numeric(value.bind({p: 0.0 for p in value.parameters}))
+    return Angle(coeffs=coeffs, offset=offset)
+
+
+class _Lowerer:
+    def __init__(self, circuit: QuantumCircuit, noise: NoiseModel | None, dt: float | None):
+        self.circuit = circuit
+        self.noise = noise
+        self.dt = dt
+        self.param_index = {p: i for i, p in enumerate(circuit.parameters)}
+        self.ops: list[ElementaryOp] = []
+        self.measured: dict[int, int] = {}
+        self.measured_qubits: set[int] = set()
+
+    def run(self) -> LoweredCircuit:
+        circuit = self.circuit
+        for instruction in circuit.data:
+            qubits = tuple(circuit.find_bit(q).index for q in instruction.qubits)
+            clbits = tuple(circuit.find_bit(c).index for c in instruction.clbits)
+            self._instruction(instruction.operation, qubits, clbits)
+        return LoweredCircuit(
+            num_qubits=circuit.num_qubits,
+            ops=self.ops,
+            parameters=list(circuit.parameters),
+            measured=self.measured,
+            num_clbits=circuit.num_clbits,
+        )
+
+    def _instruction(self, operation, qubits, clbits) -> None:
+        name = operation.name
+        if name == "barrier":
+            return
+        touched = self.measured_qubits.intersection(qubits)
+        if touched and name != "measure":
+            raise ValueError(
+                f"'{name}' acts on qubit(s) {sorted(touched)} after their measurement; "
+                "only final measurements are supported"
+            )
+        if name == "measure":
+            self.measured[clbits[0]] = qubits[0]
+            self.measured_qubits.add(qubits[0])
+            return
+        if name == "reset":
+            self.ops.append(ElementaryOp(qubits, (np.asarray(reset()),)))
+            self._append_noise(name, qubits)
+            return
+        if name == "delay":
+            self._delay(operation, qubits)
+            return
+        if name == "global_phase":
+            return
+        if getattr(operation, "condition", None) is not None or not isinstance(operation, Gate):
+            raise ValueError(f"unsupported instruction '{name}' on qubits {list(qubits)}")
+        self._gate(operation, qubits)
+        self._append_noise(name, qubits)
+
+    def _delay(self, operation, qubits) -> None:
+        self._append_noise("delay", qubits)
+        if self.noise is None:
+            return
+        duration = _numeric(operation.duration)
+        if duration is None:
+            raise ValueError("delay with a parametrized duration is not supported")
+        unit = operation.unit
+        if unit == "dt":
+            if self.dt is None:
+                raise ValueError("delay in units of 'dt' needs a noise model that knows dt")
+            seconds = duration * self.dt
+        elif unit in _TIME_UNITS:
+            seconds = duration * _TIME_UNITS[unit]
+        else:
+            raise ValueError(f"unsupported delay unit {unit!r}")
+        channel = self.noise.idle_error(qubits[0], seconds)
+        if channel is not None:
+            self.ops.append(ElementaryOp(qubits, (np.asarray(channel),)))
+
+    def _gate(self, gate: Gate, qubits) -> None:
+        values = [_numeric(p) if isinstance(p, ParameterExpression) else p for p in gate.params]
+        free = any(v is None for v in values)
+        if len(qubits) <= 2 and not free:
+            try:
+                matrix = Operator(gate).data
+            except Exception:
+                matrix = None
+            if matrix is not None:
+                self.ops.append(ElementaryOp(qubits, (unitary_to_ptm(matrix),)))
+                return
+        if len(qubits) <= 2 and free and gate.name in _ROTATION_RULES:
+            for label, angle in _ROTATION_RULES[gate.name](*gate.params):
+                self._rotation(label, angle, qubits)
+            return
+        definition = gate.definition
+        if definition is None:
+            raise ValueError(
+                f"unsupported instruction '{gate.name}' on qubits {list(qubits)}: "
+                "no matrix and no definition"
+            )
+        for inner in definition.data:
+            inner_qubits = tuple(qubits[definition.find_bit(q).index] for q in inner.qubits)
+            if inner.operation.name == "global_phase":
+                continue
+            if not isinstance(inner.operation, Gate):
+                raise ValueError(
+                    f"unsupported instruction '{inner.operation.name}' in '{gate.name}'"
+                )
+            self._gate(inner.operation, inner_qubits)
+
+    def _rotation(self, label: str, angle, qubits) -> None:
+        # a rotation label covers all qubits of the gate; drop identity factors on 2q gates
+        # only when the whole gate is 1-qubit (keeps noise folding on the full qubit tuple)
+        parts = _rotation_parts(label)
+        value = _numeric(angle) if isinstance(angle, ParameterExpression) else float(angle)
+        if value is not None:
+            fixed = parts[0] + np.cos(value) * parts[1] + np.sin(value) * parts[2]
+            self.ops.append(ElementaryOp(qubits, (fixed,)))
+            return
+        self.ops.append(ElementaryOp(qubits, parts, _angle(angle, self.param_index)))
+
+    def _append_noise(self, name: str, qubits) -> None:
+        if self.noise is None:
+            return
+        if len(qubits) > 2:
+            if self.noise.gate_error(name, qubits) is not None:
+                raise ValueError(f"noise on {len(qubits)}-qubit gate '{name}' is not supported")
+            return
+        channel: Channel | None = self.noise.gate_error(name, qubits)
+        if channel is None or channel.is_identity():
+            return
+        ptm = np.asarray(channel)
+        last = self.ops[-1] if self.ops else None
+        if last is not None and last.qubits == tuple(qubits):
+            last.parts = tuple(ptm @ part for part in last.parts)
+        else:
+            self.ops.append(ElementaryOp(tuple(qubits), (ptm,)))
+
+
+def lower_circuit(
+    circuit: QuantumCircuit, noise: NoiseModel | None = None, dt: float | None = None
+) -> LoweredCircuit:
+    """Lower ``circuit`` under ``noise`` to elementary 1- and 2-qubit PTM operations.
+
+    Parameters
+    ----------
+    circuit : QuantumCircuit
+        Circuit with standard gates (any 1–2 qubit gate with a matrix or a rotation rule,
+        larger gates through their definition), final measurements, barriers, resets, delays.
+    noise : NoiseModel, optional
+        Errors appended after gates; ``None`` for an ideal simulation.
+    dt : float, optional
+        Backend time step in seconds, for delays given in ``dt``.
+
+    Raises
+    ------
+    ValueError
+        Naming the instruction, for anything that cannot be simulated.
+    """
+    if not isinstance(circuit, QuantumCircuit):
+        raise TypeError(f"expected a QuantumCircuit, got {type(circuit).__name__}")
+    return _Lowerer(circuit, noise, dt).run()
