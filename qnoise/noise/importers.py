@@ -30,34 +30,24 @@ def _quantum_error_to_channel(error) -> Channel:
     from qiskit.quantum_info import Kraus, Pauli
 
     num_qubits = error.num_qubits
-    pauli_probs = {}
+    pauli_probs: dict[str, float] = {}
     for circuit, prob in zip(error.circuits, error.probabilities, strict=True):
-        label = ["I"] * num_qubits
-        pure_pauli = True
+        product = Pauli("I" * num_qubits)
         for inst in circuit.data:
             name = inst.operation.name
+            qubits = [circuit.find_bit(b).index for b in inst.qubits]
             if name in ("id", "i"):
                 continue
-            q = circuit.find_bit(inst.qubits[0]).index
-            if name in ("x", "y", "z") and len(inst.qubits) == 1:
-                if label[num_qubits - 1 - q] != "I":
-                    pure_pauli = False
-                    break
-                label[num_qubits - 1 - q] = name.upper()
+            if name in ("x", "y", "z"):
+                factor = Pauli(name.upper())
             elif name == "pauli":
-                pauli = Pauli(inst.operation.params[0])
-                qubits = [circuit.find_bit(b).index for b in inst.qubits]
-                for pos, qubit in enumerate(qubits):
-                    char = pauli.to_label()[-1 - pos]
-                    if char != "I":
-                        label[num_qubits - 1 - qubit] = char
+                factor = Pauli(inst.operation.params[0])
             else:
-                pure_pauli = False
-                break
-        if not pure_pauli:
-            return kraus(Kraus(error.to_quantumchannel()).data)
-        key = "".join(label)
-        pauli_probs[key] = pauli_probs.get(key, 0.0) + float(prob)
+                return kraus(Kraus(error.to_quantumchannel()).data)
+            # the phase of a Kraus operator does not change the channel
+            product = product.compose(factor, qargs=qubits)
+        label = product.to_label().lstrip("-i")
+        pauli_probs[label] = pauli_probs.get(label, 0.0) + float(prob)
     pauli_probs.setdefault("I" * num_qubits, 0.0)
     return pauli_channel(pauli_probs)
 

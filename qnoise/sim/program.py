@@ -135,11 +135,18 @@ class CompiledCircuit:
         self.num_parameters = len(lowered.parameters)
         self._measured = lowered.measured
         self._num_clbits = lowered.num_clbits
-        self._readout = readout
+        self._full_readout = readout
+        # only qubits some operation touches are simulated; the others stay in |0⟩
+        self.active_qubits = sorted({q for op in lowered.ops for q in op.qubits}) or [0]
+        self._compact = {q: i for i, q in enumerate(self.active_qubits)}
+        self._num_active = len(self.active_qubits)
+        self._readout = [readout[q] for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
         self._observables: OrderedDict = OrderedDict()
+        for op in lowered.ops:
+            op.qubits = tuple(self._compact[q] for q in op.qubits)
         self._build(lowered.ops)
-        self._x0 = zero_state(self.num_qubits)
+        self._x0 = zero_state(self._num_active)
 
     # ------------------------------------------------------------------ build
     def _build(self, ops: list[ElementaryOp]) -> None:
@@ -217,13 +224,56 @@ class CompiledCircuit:
         key = (tuple(op.paulis.to_labels()), op.coeffs.tobytes())
         cached = self._observables.get(key)
         if cached is None:
-            indices, coeffs = observable_terms(op)
+            indices, coeffs = self._reduce_to_active(*observable_terms(op))
             indices, coeffs = with_readout(indices, coeffs, self._readout)
             cached = (indices, coeffs, op)
             self._observables[key] = cached
             if len(self._observables) > 64:
                 self._observables.popitem(last=False)
         return cached
+
+    def _reduce_to_active(self, indices: np.ndarray, coeffs: np.ndarray):
+        """Map full-register Pauli indices to the simulated qubits; factors on idle qubits
+        (in |0⟩) become numbers: Z -> 1 - 2·e0, X and Y -> the readout offset α (0 ideally)."""
+        if self._num_active == self.num_qubits:
+            return indices, coeffs
+        terms: dict[int, float] = {}
+        for index, coeff in zip(indices.tolist(), coeffs.tolist(), strict=True):
+            compact = 0
+            for q in range(self.num_qubits):
+                digit = (index >> (2 * q)) & 3
+                if not digit:
+                    continue
+                if q in self._compact:
+                    compact += digit << (2 * self._compact[q])
+                    continue
+                ro = self._full_readout[q]
+                if digit == 3:
+                    coeff *= 1.0 if ro is None else 1.0 - 2.0 * ro.p_meas1_prep0
+                else:
+                    coeff *= 0.0 if ro is None else ro.offset
+            terms[compact] = terms.get(compact, 0.0) + coeff
+        keys = np.array(sorted(terms), dtype=np.int64)
+        return keys, np.array([terms[k] for k in keys.tolist()])
+
+    def _subsystem(self, op: SparsePauliOp) -> tuple[list[int], SparsePauliOp]:
+        """Qubits to sample (active ones and idle ones the observable measures) and the
+        observable restricted to them."""
+        support = np.any(op.paulis.x | op.paulis.z, axis=0)
+        qubits = self.active_qubits + [
+            q for q in range(self.num_qubits) if support[q] and q not in self._compact
+        ]
+        labels = [
+            "".join(label[self.num_qubits - 1 - q] for q in reversed(qubits))
+            for label in op.paulis.to_labels()
+        ]
+        return qubits, SparsePauliOp(labels, op.coeffs)
+
+    def _expand_state(self, x: np.ndarray, qubits: list[int]) -> np.ndarray:
+        """Pauli vector on ``qubits`` (active ones first, as simulated) with the extra ones
+        in |0⟩."""
+        extra = len(qubits) - self._num_active
+        return np.kron(zero_state(extra), x) if extra else x
 
     def angles(self, parameter_values) -> np.ndarray:
         """Rotation angles (B, S) of every parametric factor for the given parameters."""
@@ -234,17 +284,44 @@ class CompiledCircuit:
         angles = self._angles.angles(values)
         out = np.empty((values.shape[0], self._x0.size))
         kernels.states_batch(
-            self._x0, self._groups, self._factors, self._mats, angles, self.num_qubits, out
+            self._x0, self._groups, self._factors, self._mats, angles, self._num_active, out
         )
         return out
 
     # ------------------------------------------------------------ public API
     def pauli_vector(self, parameter_values=None) -> np.ndarray:
-        """Final Pauli expectations ``Tr(P_k ρ)`` (no readout error), shape ``(4**n,)`` or
-        ``(B, 4**n)``."""
+        """Final Pauli expectations ``Tr(P_k ρ)`` of all qubits (no readout error), shape
+        ``(4**n,)`` or ``(B, 4**n)``."""
         values, single = self._parameter_batch(parameter_values)
-        out = self._pauli_vectors(values)
-        return out[0] if single else out
+        self._check_full_size(12)
+        states = self._pauli_vectors(values)
+        if self._num_active < self.num_qubits:
+            states = np.array([self._embed_full(x) for x in states])
+        return states[0] if single else states
+
+    def _check_full_size(self, limit: int) -> None:
+        if self.num_qubits > limit:
+            raise ValueError(
+                f"the full {self.num_qubits}-qubit result is too large; the circuit acts on "
+                f"qubits {self.active_qubits}: ask for expectation values or marginal "
+                "probabilities (qubits=...) instead"
+            )
+
+    def _embed_full(self, x: np.ndarray) -> np.ndarray:
+        """Pauli vector on all qubits from the active-qubit vector (idle qubits in |0⟩)."""
+        full = np.zeros(4**self.num_qubits)
+        idle = [q for q in range(self.num_qubits) if q not in self._compact]
+        for compact_index in range(x.size):
+            base = 0
+            for i, q in enumerate(self.active_qubits):
+                base += ((compact_index >> (2 * i)) & 3) << (2 * q)
+            for mask in range(2 ** len(idle)):
+                index = base
+                for j, q in enumerate(idle):
+                    if (mask >> j) & 1:
+                        index += 3 << (2 * q)
+                full[index] = x[compact_index]
+        return full
 
     def expectation(
         self,
@@ -282,7 +359,7 @@ class CompiledCircuit:
                 self._factors,
                 self._mats,
                 angles,
-                self.num_qubits,
+                self._num_active,
                 indices,
                 coeffs,
                 out,
@@ -291,9 +368,15 @@ class CompiledCircuit:
             if shot_model not in SHOT_MODELS:
                 raise ValueError(f"shot_model must be one of {SHOT_MODELS}, got {shot_model!r}")
             rng = np.random.default_rng(seed)
-            states = self._pauli_vectors(values)
+            qubits, sub_op = self._subsystem(op)
+            readout = [self._full_readout[q] for q in qubits]
             out = np.array(
-                [estimate_with_shots(x, op, self._readout, shots, rng, shot_model) for x in states]
+                [
+                    estimate_with_shots(
+                        self._expand_state(x, qubits), sub_op, readout, shots, rng, shot_model
+                    )
+                    for x in self._pauli_vectors(values)
+                ]
             )
         return float(out[0]) if single else out
 
@@ -319,7 +402,7 @@ class CompiledCircuit:
                 self._factors,
                 self._mats,
                 row,
-                self.num_qubits,
+                self._num_active,
                 angles.shape[1],
                 stride,
             )
@@ -344,34 +427,67 @@ class CompiledCircuit:
         values, single = self._parameter_batch(parameter_values)
         if not single:
             raise ValueError("density_matrix takes one parameter vector of shape (P,)")
-        return pauli_vector_to_density_matrix(self._pauli_vectors(values)[0])
+        return pauli_vector_to_density_matrix(self.pauli_vector(values[0]))
 
-    def probabilities(self, parameter_values=None) -> np.ndarray:
-        """Computational-basis probabilities of all qubits including readout error, shape
-        ``(2**n,)`` indexed by ``Σ b_q 2**q`` (Qiskit bit order)."""
+    def probabilities(self, parameter_values=None, qubits=None) -> np.ndarray:
+        """Computational-basis probabilities including readout error.
+
+        Parameters
+        ----------
+        parameter_values : array_like, optional
+            One parameter vector of shape ``(P,)``.
+        qubits : sequence of int, optional
+            Return the marginal distribution of these qubits (``qubits[0]`` is the least
+            significant bit of the index); default all qubits, index ``Σ b_q 2**q``.
+        """
         values, single = self._parameter_batch(parameter_values)
         if not single:
             raise ValueError("probabilities takes one parameter vector of shape (P,)")
+        if qubits is None:
+            self._check_full_size(24)
+            qubits = list(range(self.num_qubits))
+        qubits = [int(q) for q in qubits]
+        if len(set(qubits)) != len(qubits) or not all(0 <= q < self.num_qubits for q in qubits):
+            raise ValueError(f"qubits must be distinct indices below {self.num_qubits}")
         x = self._pauli_vectors(values)[0]
-        return basis_probabilities(x, np.full(self.num_qubits, 3), self._readout)
+        active_probs = basis_probabilities(x, np.full(self._num_active, 3), self._readout)
+        # tensor axes are labelled by qubit, most significant (highest index) first
+        tensor = active_probs.reshape((2,) * self._num_active)
+        axes = list(reversed(self.active_qubits))
+        requested = set(qubits)
+        drop = tuple(axis for axis, q in enumerate(axes) if q not in requested)
+        if drop:
+            tensor = tensor.sum(axis=drop)
+            axes = [q for q in axes if q in requested]
+        for q in qubits:
+            if q not in self._compact:
+                ro = self._full_readout[q]
+                e0 = 0.0 if ro is None else ro.p_meas1_prep0
+                tensor = np.multiply.outer(np.array([1.0 - e0, e0]), tensor)
+                axes.insert(0, q)
+        order = [axes.index(q) for q in reversed(qubits)]
+        return np.ascontiguousarray(tensor.transpose(order)).reshape(-1)
 
     def sample_counts(self, shots: int, parameter_values=None, seed=None) -> dict[str, int]:
         """Sampled counts with readout error, Qiskit style: keys are the circuit's classical
         bits (clbit 0 rightmost) when it measures, otherwise all qubits (qubit 0 rightmost)."""
         if int(shots) != shots or shots < 1:
             raise ValueError(f"shots must be a positive integer, got {shots}")
-        probs = self.probabilities(parameter_values)
+        clbits = sorted(self._measured)
+        qubits = [self._measured[c] for c in clbits] if clbits else None
+        probs = self.probabilities(parameter_values, qubits=qubits)
         rng = np.random.default_rng(seed)
         counts = rng.multinomial(int(shots), probs)
+        width = self._num_clbits if clbits else self.num_qubits
         result: dict[str, int] = {}
         for outcome in np.nonzero(counts)[0].tolist():
-            if self._measured:
-                bits = ["0"] * self._num_clbits
-                for clbit, qubit in self._measured.items():
-                    bits[self._num_clbits - 1 - clbit] = str((outcome >> qubit) & 1)
+            if clbits:
+                bits = ["0"] * width
+                for position, clbit in enumerate(clbits):
+                    bits[width - 1 - clbit] = str((outcome >> position) & 1)
                 key = "".join(bits)
             else:
-                key = format(outcome, f"0{self.num_qubits}b")
+                key = format(outcome, f"0{width}b")
             result[key] = result.get(key, 0) + int(counts[outcome])
         return result
 

@@ -107,9 +107,13 @@ class PTMSimulator:
         """Final density matrix, complex ``(2**n, 2**n)``, Qiskit ordering (no readout)."""
         return self.compile(circuit).density_matrix(parameter_values)
 
-    def probabilities(self, circuit: QuantumCircuit, parameter_values=None) -> np.ndarray:
-        """Computational-basis probabilities including readout error, shape ``(2**n,)``."""
-        return self.compile(circuit).probabilities(parameter_values)
+    def probabilities(
+        self, circuit: QuantumCircuit, parameter_values=None, qubits=None
+    ) -> np.ndarray:
+        """Computational-basis probabilities including readout error, shape ``(2**n,)``
+        (Qiskit bit order), or the marginal of ``qubits``; see
+        :meth:`CompiledCircuit.probabilities`."""
+        return self.compile(circuit).probabilities(parameter_values, qubits=qubits)
 
     def sample_counts(
         self, circuit: QuantumCircuit, shots: int, parameter_values=None, seed=None
