@@ -42,6 +42,8 @@ class NoiseModel:
         self.name = name
         # gate name -> qubit tuple (None = all qubits) -> channel
         self._gate_errors: dict[str, dict[tuple[int, ...] | None, Channel]] = {}
+        # wildcard errors by arity -> qubit tuple (None = all qubits) -> channel
+        self._any_gate: dict[int, dict[tuple[int, ...] | None, Channel]] = {}
         self._readout: dict[int | None, ReadoutError] = {}
         # qubit (None = all) -> (t1, t2, excited population), times in seconds
         self._idle: dict[int | None, tuple[float, float, float]] = {}
@@ -61,8 +63,9 @@ class NoiseModel:
     @property
     def is_ideal(self) -> bool:
         """True when the model adds no error at all."""
+        tables = [*self._gate_errors.values(), *self._any_gate.values()]
         return (
-            all(ch.is_identity() for errs in self._gate_errors.values() for ch in errs.values())
+            all(ch.is_identity() for errs in tables for ch in errs.values())
             and all(ro.is_identity() for ro in self._readout.values())
             and not self._idle
         )
@@ -70,7 +73,7 @@ class NoiseModel:
     @property
     def noisy_gates(self) -> list[str]:
         """Names of the gates that carry an error (``"*"`` for the wildcard)."""
-        return sorted(self._gate_errors)
+        return sorted(self._gate_errors) + ([ANY_GATE] if self._any_gate else [])
 
     def add_gate_error(
         self,
@@ -103,7 +106,10 @@ class NoiseModel:
                 f"a {channel.num_qubits}-qubit channel cannot be attached to qubits {key}"
             )
         for name in _as_names(gates):
-            per_gate = self._gate_errors.setdefault(name, {})
+            if name == ANY_GATE:
+                per_gate = self._any_gate.setdefault(channel.num_qubits, {})
+            else:
+                per_gate = self._gate_errors.setdefault(name, {})
             per_gate[key] = per_gate[key].compose(channel) if key in per_gate else channel
 
     def add_readout_error(
@@ -135,25 +141,32 @@ class NoiseModel:
                 float(excited_state_population),
             )
 
-    def gate_error(self, name: str, qubits: Sequence[int]) -> Channel | None:
-        """The channel applied after gate ``name`` on ``qubits``, or ``None``."""
+    def gate_error(self, name: str, qubits: Sequence[int], wildcard: bool = True) -> Channel | None:
+        """The channel applied after gate ``name`` on ``qubits``, or ``None``.
+
+        Precedence: the gate's qubit-specific error, its all-qubit error, then the wildcard
+        (``"*"``) error of that arity, qubit-specific before all-qubit. ``wildcard=False``
+        skips the wildcard (used for non-gate instructions such as reset and delay).
+
+        Raises
+        ------
+        ValueError
+            If an all-qubit error for ``name`` has a different arity than the gate.
+        """
         key = tuple(int(q) for q in qubits)
-        for gate in (name, ANY_GATE):
-            per_gate = self._gate_errors.get(gate)
-            if not per_gate:
-                continue
-            channel = per_gate.get(key)
-            if channel is None:
-                channel = per_gate.get(None)
-                if channel is not None and channel.num_qubits != len(key):
-                    if gate == ANY_GATE:
-                        continue
+        per_gate = self._gate_errors.get(name)
+        if per_gate:
+            channel = per_gate.get(key, per_gate.get(None))
+            if channel is not None:
+                if channel.num_qubits != len(key):
                     raise ValueError(
                         f"noise model attaches a {channel.num_qubits}-qubit error to all "
                         f"'{name}' gates, but '{name}' acts on {len(key)} qubit(s)"
                     )
-            if channel is not None:
                 return channel
+        matches = self._any_gate.get(len(key)) if wildcard else None
+        if matches:
+            return matches.get(key, matches.get(None))
         return None
 
     def readout_error(self, qubit: int) -> ReadoutError | None:
@@ -184,6 +197,10 @@ class NoiseModel:
         scaled._gate_errors = {
             name: {key: ch.scaled(factor) for key, ch in errs.items()}
             for name, errs in self._gate_errors.items()
+        }
+        scaled._any_gate = {
+            arity: {key: ch.scaled(factor) for key, ch in errs.items()}
+            for arity, errs in self._any_gate.items()
         }
         scaled._readout = {q: ro.scaled(factor) for q, ro in self._readout.items()}
         if factor > 0:

@@ -163,7 +163,7 @@ class _Lowerer:
             return
         if name == "reset":
             self.ops.append(ElementaryOp(qubits, (np.asarray(reset()),)))
-            self._append_noise(name, qubits)
+            self._append_noise(name, qubits, wildcard=False)
             return
         if name == "delay":
             self._delay(operation, qubits)
@@ -176,7 +176,7 @@ class _Lowerer:
         self._append_noise(name, qubits)
 
     def _delay(self, operation, qubits) -> None:
-        self._append_noise("delay", qubits)
+        self._append_noise("delay", qubits, wildcard=False)
         if self.noise is None:
             return
         duration = _numeric(operation.duration)
@@ -227,8 +227,7 @@ class _Lowerer:
             self._gate(inner.operation, inner_qubits)
 
     def _rotation(self, label: str, angle, qubits) -> None:
-        # a rotation label covers all qubits of the gate; drop identity factors on 2q gates
-        # only when the whole gate is 1-qubit (keeps noise folding on the full qubit tuple)
+        # the label covers all of the gate's qubits, so the gate's noise folds into this op
         parts = _rotation_parts(label)
         value = _numeric(angle) if isinstance(angle, ParameterExpression) else float(angle)
         if value is not None:
@@ -237,14 +236,17 @@ class _Lowerer:
             return
         self.ops.append(ElementaryOp(qubits, parts, _angle(angle, self.param_index)))
 
-    def _append_noise(self, name: str, qubits) -> None:
+    def _append_noise(self, name: str, qubits, wildcard: bool = True) -> None:
         if self.noise is None:
             return
         if len(qubits) > 2:
-            if self.noise.gate_error(name, qubits) is not None:
-                raise ValueError(f"noise on {len(qubits)}-qubit gate '{name}' is not supported")
+            if not self.noise.is_ideal:
+                raise ValueError(
+                    f"'{name}' acts on {len(qubits)} qubits; under a noise model transpile the "
+                    "circuit to 1- and 2-qubit gates first so that each gate gets its error"
+                )
             return
-        channel: Channel | None = self.noise.gate_error(name, qubits)
+        channel: Channel | None = self.noise.gate_error(name, qubits, wildcard=wildcard)
         if channel is None or channel.is_identity():
             return
         ptm = np.asarray(channel)

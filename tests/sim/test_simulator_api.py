@@ -1,0 +1,222 @@
+"""Public API of PTMSimulator / CompiledCircuit: shapes, batching, errors, shots, counts."""
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter, ParameterVector
+from qiskit.circuit.library import XXPlusYYGate
+from qiskit.quantum_info import SparsePauliOp, Statevector
+
+from qnoise import PTMSimulator, noise
+
+
+@pytest.fixture
+def ansatz():
+    theta = ParameterVector("θ", 6)
+    qc = QuantumCircuit(3)
+    for q in range(3):
+        qc.ry(theta[q], q)
+    qc.cx(0, 1)
+    qc.cx(1, 2)
+    for q in range(3):
+        qc.rz(theta[3 + q], q)
+    return qc
+
+
+OBS = SparsePauliOp.from_list([("ZZI", 0.5), ("IXX", -0.25), ("YIZ", 0.1), ("III", -1.0)])
+
+
+def test_single_and_batch_shapes(ansatz):
+    sim = PTMSimulator("fake_mumbai:median")
+    values = np.random.default_rng(0).uniform(-3, 3, (5, 6))
+    batch = sim.expectation(ansatz, OBS, values)
+    assert batch.shape == (5,)
+    loop = [sim.expectation(ansatz, OBS, row) for row in values]
+    assert isinstance(loop[0], float)
+    np.testing.assert_array_equal(batch, loop)
+
+
+def test_noiseless_matches_statevector(ansatz):
+    values = np.linspace(-2, 2, 6)
+    expected = Statevector(ansatz.assign_parameters(values)).expectation_value(OBS).real
+    assert PTMSimulator().expectation(ansatz, OBS, values) == pytest.approx(expected, abs=1e-13)
+
+
+def test_pauli_label_observable():
+    qc = QuantumCircuit(2)
+    qc.x(1)
+    assert PTMSimulator().expectation(qc, "ZI") == pytest.approx(-1.0)
+    assert PTMSimulator().expectation(qc, "IZ") == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (None, "pass parameter_values"),
+        (np.zeros(5), r"shape \(6,\)"),
+        (np.zeros((2, 7)), r"shape \(6,\)"),
+        (np.full(6, np.nan), "NaN"),
+    ],
+)
+def test_bad_parameter_values_raise(ansatz, values, message):
+    with pytest.raises(ValueError, match=message):
+        PTMSimulator().expectation(ansatz, OBS, values)
+
+
+def test_bad_observables_raise(ansatz):
+    sim = PTMSimulator()
+    with pytest.raises(ValueError, match="acts on 2 qubits"):
+        sim.expectation(ansatz, "ZZ", np.zeros(6))
+    with pytest.raises(ValueError, match="not Hermitian"):
+        sim.expectation(ansatz, SparsePauliOp(["ZZZ"], [1j]), np.zeros(6))
+    with pytest.raises(TypeError, match="SparsePauliOp"):
+        sim.expectation(ansatz, 3.0, np.zeros(6))
+
+
+def test_unsupported_instructions_raise():
+    qc = QuantumCircuit(2, 1)
+    qc.h(0)
+    qc.measure(0, 0)
+    qc.x(0)
+    with pytest.raises(ValueError, match="after their measurement"):
+        PTMSimulator().probabilities(qc)
+    qc = QuantumCircuit(3)
+    qc.ccx(0, 1, 2)
+    with pytest.raises(ValueError, match="transpile"):
+        PTMSimulator("depolarizing:p1=1e-3,p2=1e-2").probabilities(qc)
+    qc2 = QuantumCircuit(1)
+    qc2.initialize([0, 1], 0)
+    with pytest.raises(ValueError, match="initialize"):
+        PTMSimulator().probabilities(qc2)
+
+
+def test_three_qubit_gates_are_expanded_when_ideal():
+    qc = QuantumCircuit(3)
+    qc.x(0)
+    qc.x(1)
+    qc.ccx(0, 1, 2)
+    assert PTMSimulator().probabilities(qc)[0b111] == pytest.approx(1.0)
+
+
+def test_compile_is_cached_by_structure(ansatz):
+    sim = PTMSimulator()
+    assert sim.compile(ansatz) is sim.compile(ansatz.copy())
+    other = ansatz.copy()
+    other.x(0)
+    assert sim.compile(other) is not sim.compile(ansatz)
+
+
+def test_counts_with_measurements_use_clbits():
+    qc = QuantumCircuit(3, 2)
+    qc.x(2)
+    qc.measure(2, 0)
+    qc.measure(0, 1)
+    counts = PTMSimulator().sample_counts(qc, 100, seed=1)
+    assert counts == {"01": 100}
+
+
+def test_sampling_is_deterministic_by_seed_and_unbiased():
+    qc = QuantumCircuit(1)
+    qc.ry(2 * np.arccos(np.sqrt(0.3)), 0)  # P(0) = 0.3
+    sim = PTMSimulator()
+    a = sim.sample_counts(qc, 20000, seed=11)
+    assert a == sim.sample_counts(qc, 20000, seed=11)
+    assert a["0"] / 20000 == pytest.approx(0.3, abs=0.015)
+
+
+@pytest.mark.parametrize("shot_model", ["sample", "gaussian"])
+def test_shot_estimates_are_centered_and_seeded(ansatz, shot_model):
+    sim = PTMSimulator("depolarizing:p1=1e-2,p2=2e-2,ro=0.02")
+    values = np.full(6, 0.4)
+    exact = sim.expectation(ansatz, OBS, values)
+    estimates = sim.expectation(
+        ansatz, OBS, np.tile(values, (400, 1)), shots=1000, seed=3, shot_model=shot_model
+    )
+    again = sim.expectation(
+        ansatz, OBS, np.tile(values, (400, 1)), shots=1000, seed=3, shot_model=shot_model
+    )
+    np.testing.assert_array_equal(estimates, again)
+    stderr = estimates.std() / np.sqrt(estimates.size)
+    assert abs(estimates.mean() - exact) < 5 * stderr
+    assert estimates.std() > 0
+
+
+def test_gaussian_shot_model_has_crlqas_variance():
+    qc = QuantumCircuit(1)
+    sim = PTMSimulator()
+    estimates = sim.expectation(
+        qc, "Z", np.zeros((4000, 0)), shots=100, seed=1, shot_model="gaussian"
+    )
+    # one term, σ = 1/sqrt(shots) whatever the state (here ⟨Z⟩ = 1 exactly)
+    assert estimates.std() == pytest.approx(0.1, rel=0.05)
+    sampled = sim.expectation(qc, "Z", np.zeros((10, 0)), shots=100, seed=1)
+    np.testing.assert_array_equal(sampled, 1.0)  # true sampling: no variance on an eigenstate
+
+
+def test_bad_shot_arguments(ansatz):
+    with pytest.raises(ValueError, match="shots"):
+        PTMSimulator().expectation(ansatz, OBS, np.zeros(6), shots=0)
+    with pytest.raises(ValueError, match="shot_model"):
+        PTMSimulator().expectation(ansatz, OBS, np.zeros(6), shots=10, shot_model="poisson")
+
+
+def test_readout_error_in_expectation():
+    model = noise.NoiseModel()
+    model.add_readout_error(noise.readout_error(0.1, 0.2), 0)
+    qc = QuantumCircuit(1)
+    sim = PTMSimulator(model)
+    # |0>: read 1 with prob 0.1 -> <Z> = 0.8
+    assert sim.expectation(qc, "Z") == pytest.approx(0.8)
+    qc.x(0)
+    # |1>: read 0 with prob 0.2 -> <Z> = 0.2 - 0.8
+    assert sim.expectation(qc, "Z") == pytest.approx(-0.6)
+    np.testing.assert_allclose(sim.probabilities(qc), [0.2, 0.8])
+
+
+def test_idle_qubits_of_wide_circuits():
+    """A 27-qubit circuit touching 3 qubits: only those are simulated."""
+    model = noise.NoiseModel()
+    model.add_readout_error(noise.readout_error(0.05, 0.0))
+    qc = QuantumCircuit(27)
+    qc.h(3)
+    qc.cx(3, 20)
+    sim = PTMSimulator(model)
+    compiled = sim.compile(qc)
+    assert compiled.active_qubits == [3, 20]
+    label = ["I"] * 27
+    label[26 - 3] = "Z"
+    label[26 - 20] = "Z"
+    label[26 - 0] = "Z"  # idle qubit 0 in |0>, read 1 with p = 0.05
+    # readout: α = e1 - e0 = -0.05, β = 0.95; Bell pair: α² + β²⟨ZZ⟩; idle Z: 1 - 2 e0
+    assert sim.expectation(qc, "".join(label)) == pytest.approx((0.05**2 + 0.95**2) * 0.9)
+    probs = sim.probabilities(qc, qubits=[3, 20, 0])
+    assert probs.shape == (8,)
+    assert probs[0b000] == pytest.approx(0.5 * 0.95**3)
+    # |11> is never misread (e1 = 0); |00> reads as 11 with probability 0.05²
+    assert probs[0b011] == pytest.approx(0.5 * 0.95 * (1 + 0.05**2))
+    with pytest.raises(ValueError, match="too large"):
+        sim.probabilities(qc)
+
+
+def test_parameter_inside_delay_units_and_idle_noise():
+    model = noise.NoiseModel()
+    model.set_idle_relaxation(t1=100e-6, t2=100e-6)
+    qc = QuantumCircuit(1)
+    qc.x(0)
+    qc.delay(50, 0, unit="us")
+    p1 = PTMSimulator(model).probabilities(qc)[1]
+    assert p1 == pytest.approx(np.exp(-0.5))
+    qc_dt = QuantumCircuit(1)
+    qc_dt.delay(10, 0, unit="dt")
+    with pytest.raises(ValueError, match="dt"):
+        PTMSimulator(model).probabilities(qc_dt)
+
+
+def test_free_parameter_in_unsupported_gate_expands_definition():
+    a = Parameter("a")
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.append(XXPlusYYGate(a, 0.3), [0, 1])
+    value = PTMSimulator().expectation(qc, "ZX", [0.8])
+    bound = qc.assign_parameters([0.8])
+    assert value == pytest.approx(Statevector(bound).expectation_value(SparsePauliOp("ZX")).real)
