@@ -27,6 +27,13 @@ KIND_LOCAL1 = 2
 KIND_FULL = 3
 
 _CACHE = True
+# Kernels gather blocks of local Pauli components into small dense matrices and let BLAS
+# multiply them: rows of blocks when the lowest qubit is low (short contiguous runs), columns
+# of contiguous runs of up to _COLS elements otherwise; states with fewer than _SMALL blocks
+# use direct loops.
+_ROWS = 256
+_COLS = 64
+_SMALL = 64
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -85,156 +92,252 @@ def _factor_derivative(f, factors, mats, angles, d, out):
 
 
 @njit(cache=_CACHE, nogil=True)
-def group_matrix(g, groups, factors, mats, angles, k_out, tmp):
-    """Fused matrix of group ``g`` (product of its factors, first factor applied first)."""
+def group_matrix(g, groups, factors, mats, angles, k_out, tmp, fm):
+    """Fused matrix of group ``g`` into ``k_out`` (product of its factors, first applied
+    first); ``tmp`` and ``fm`` are 16×16 work buffers."""
     d = 16 if groups[g, 3] >= 0 else 4
-    for r in range(d):
-        for c in range(d):
-            k_out[r, c] = 1.0 if r == c else 0.0
-    for f in range(groups[g, 0], groups[g, 1]):
+    f0 = groups[g, 0]
+    _factor_matrix(f0, factors, mats, angles, d, k_out)
+    for f in range(f0 + 1, groups[g, 1]):
         kind = factors[f, 0]
+        for r in range(d):
+            for c in range(d):
+                tmp[r, c] = 0.0
         if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
             a = angles[factors[f, 1]]
             cs = np.cos(a)
             sn = np.sin(a)
-            m = np.empty((4, 4))
             for r in range(4):
                 for c in range(4):
-                    m[r, c] = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
-            for col in range(16):
-                for o in range(4):
-                    for r in range(4):
-                        s = 0.0
-                        for c in range(4):
-                            if kind == KIND_LOCAL0:
-                                s += m[r, c] * k_out[c + 4 * o, col]
-                            else:
-                                s += m[r, c] * k_out[o + 4 * c, col]
+                    m = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
+                    if m == 0.0:
+                        continue
+                    for o in range(4):
                         if kind == KIND_LOCAL0:
-                            tmp[r + 4 * o, col] = s
+                            row, src = r + 4 * o, c + 4 * o
                         else:
-                            tmp[o + 4 * r, col] = s
+                            row, src = o + 4 * r, o + 4 * c
+                        for col in range(16):
+                            tmp[row, col] += m * k_out[src, col]
         else:
-            _factor_matrix(f, factors, mats, angles, d, tmp)
-            m2 = tmp[:d, :d].copy()
+            _factor_matrix(f, factors, mats, angles, d, fm)
             for r in range(d):
-                for c in range(d):
-                    s = 0.0
-                    for j in range(d):
-                        s += m2[r, j] * k_out[j, c]
-                    tmp[r, c] = s
+                for j in range(d):
+                    m = fm[r, j]
+                    if m == 0.0:
+                        continue
+                    for c in range(d):
+                        tmp[r, c] += m * k_out[j, c]
         for r in range(d):
             for c in range(d):
                 k_out[r, c] = tmp[r, c]
 
 
 @njit(cache=_CACHE, nogil=True)
-def _offsets(qa, qb):
+def _layout(qa, qb, n, off):
+    """Offsets of the local Pauli indices and the loop bounds over the other qubits."""
     if qb < 0:
-        off = np.empty(4, dtype=np.int64)
         for la in range(4):
             off[la] = la * 4**qa
-        return off
-    off = np.empty(16, dtype=np.int64)
-    for lb in range(4):
-        for la in range(4):
-            off[la + 4 * lb] = la * 4**qa + lb * 4**qb
-    return off
+        lo = qa
+        hi = qa
+        n_mid = 1
+        s_mid = 0
+    else:
+        for lb in range(4):
+            for la in range(4):
+                off[la + 4 * lb] = la * 4**qa + lb * 4**qb
+        lo = min(qa, qb)
+        hi = max(qa, qb)
+        n_mid = 4 ** (hi - lo - 1)
+        s_mid = 4 ** (lo + 1)
+    return 4 ** (n - 1 - hi), 4 ** (hi + 1), n_mid, s_mid, 4**lo
 
 
 @njit(cache=_CACHE, nogil=True)
-def apply_group(x, k, qa, qb, n):
-    """In place ``x <- (K on qubits qa, qb) x``; ``qb = -1`` for a 1-qubit K."""
-    off = _offsets(qa, qb)
-    d = off.shape[0]
-    if qb < 0:
-        lo = qa
-        hi = qa
-    else:
-        lo = min(qa, qb)
-        hi = max(qa, qb)
-    n_low = 4**lo
-    if qb < 0:
-        n_mid = 1
-        n_high = 4 ** (n - 1 - lo)
-        s_mid = 0
-    else:
-        n_mid = 4 ** (hi - lo - 1)
-        n_high = 4 ** (n - 1 - hi)
-        s_mid = 4 ** (lo + 1)
-    s_high = 4 ** (hi + 1)
-    v = np.empty(d)
-    if n_low >= 8:
-        buf = np.empty((d, n_low))
-        res = np.empty(n_low)
-        for h in range(n_high):
-            for m in range(n_mid):
-                base = h * s_high + m * s_mid
+def _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases):
+    """Base indices of the flat blocks ``first .. first+count-1`` (low fastest)."""
+    for i in range(count):
+        block = first + i
+        low = block % n_low
+        rest = block // n_low
+        bases[i] = (rest // n_mid) * s_high + (rest % n_mid) * s_mid + low
+
+
+@njit(cache=_CACHE, nogil=True)
+def _apply_small(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
+    """Direct loops for tiny states, where a BLAS call would cost more than the work."""
+    v = np.empty(16)
+    acc = np.empty(16)
+    bases = np.empty(1, dtype=np.int64)
+    for block in range(n_blocks):
+        _block_bases(block, 1, n_mid, s_mid, s_high, n_low, bases)
+        base = bases[0]
+        for c in range(d):
+            v[c] = src[base + off[c]]
+        for r in range(d):
+            acc[r] = 0.0
+        for c in range(d):
+            vc = v[c]
+            for r in range(d):
+                acc[r] += kt[c, r] * vc
+        for r in range(d):
+            dst[base + off[r]] = acc[r]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _apply_rows(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
+    """Blocks gathered as rows of a (R, d) matrix, multiplied by Kᵀ with BLAS."""
+    buf = np.empty((_ROWS, d))
+    res = np.empty((_ROWS, d))
+    bases = np.empty(_ROWS, dtype=np.int64)
+    ktd = np.ascontiguousarray(kt[:d, :d])
+    for first in range(0, n_blocks, _ROWS):
+        count = min(_ROWS, n_blocks - first)
+        _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
+        for r in range(count):
+            base = bases[r]
+            for c in range(d):
+                buf[r, c] = src[base + off[c]]
+        np.dot(buf[:count], ktd, res[:count])
+        for r in range(count):
+            base = bases[r]
+            for c in range(d):
+                dst[base + off[c]] = res[r, c]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _apply_cols(src, dst, k, off, d, n_high, s_high, n_mid, s_mid, n_low):
+    """Contiguous runs of the lowest qubit's digits gathered as columns, K @ runs with BLAS."""
+    width = min(n_low, _COLS)
+    buf = np.empty((d, width))
+    res = np.empty((d, width))
+    kd = np.ascontiguousarray(k[:d, :d])
+    for h in range(n_high):
+        for m in range(n_mid):
+            for start in range(0, n_low, width):
+                base = h * s_high + m * s_mid + start
                 for c in range(d):
-                    start = base + off[c]
-                    for low in range(n_low):
-                        buf[c, low] = x[start + low]
-                for r in range(d):
-                    for low in range(n_low):
-                        res[low] = 0.0
-                    for c in range(d):
-                        kv = k[r, c]
-                        if kv != 0.0:
-                            for low in range(n_low):
-                                res[low] += kv * buf[c, low]
-                    start = base + off[r]
-                    for low in range(n_low):
-                        x[start + low] = res[low]
+                    first = base + off[c]
+                    for t in range(width):
+                        buf[c, t] = src[first + t]
+                np.dot(kd, buf, res)
+                for c in range(d):
+                    first = base + off[c]
+                    for t in range(width):
+                        dst[first + t] = res[c, t]
+
+
+@njit(cache=_CACHE, nogil=True)
+def apply_group(src, dst, k, qa, qb, n, kt, off):
+    """``dst <- (K on qubits qa, qb) src`` (``dst`` may be ``src``); ``qb = -1`` for a
+    1-qubit K. ``kt`` (16×16) and ``off`` (16) are work buffers."""
+    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    d = 16 if qb >= 0 else 4
+    n_blocks = n_high * n_mid * n_low
+    if n_low >= _COLS:
+        _apply_cols(src, dst, k, off, d, n_high, s_high, n_mid, s_mid, n_low)
         return
-    for h in range(n_high):
-        for m in range(n_mid):
-            for low in range(n_low):
-                base = h * s_high + m * s_mid + low
-                for c in range(d):
-                    v[c] = x[base + off[c]]
-                for r in range(d):
-                    s = 0.0
-                    for c in range(d):
-                        s += k[r, c] * v[c]
-                    x[base + off[r]] = s
+    for r in range(d):
+        for c in range(d):
+            kt[c, r] = k[r, c]
+    if n_blocks < _SMALL:
+        _apply_small(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low)
+    else:
+        _apply_rows(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low)
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_group(lam, x, k, qa, qb, n, corr):
-    """Reverse step: ``corr += Σ_rest λ_loc x_loc^T`` then ``λ <- K^T λ`` (in place)."""
-    off = _offsets(qa, qb)
-    d = off.shape[0]
-    if qb < 0:
-        lo = qa
-        hi = qa
-        n_mid = 1
-        s_mid = 0
-    else:
-        lo = min(qa, qb)
-        hi = max(qa, qb)
-        n_mid = 4 ** (hi - lo - 1)
-        s_mid = 4 ** (lo + 1)
-    n_low = 4**lo
-    n_high = 4 ** (n - 1 - hi)
-    s_high = 4 ** (hi + 1)
-    lv = np.empty(d)
-    xv = np.empty(d)
+def _adjoint_small(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
+    """Direct loops for tiny states (see ``_apply_small``)."""
+    lv = np.empty(16)
+    xv = np.empty(16)
+    acc = np.empty(16)
+    bases = np.empty(1, dtype=np.int64)
+    for block in range(n_blocks):
+        _block_bases(block, 1, n_mid, s_mid, s_high, n_low, bases)
+        base = bases[0]
+        for c in range(d):
+            lv[c] = lam[base + off[c]]
+            xv[c] = x[base + off[c]]
+            acc[c] = 0.0
+        for r in range(d):
+            lr = lv[r]
+            for c in range(d):
+                corr[r, c] += lr * xv[c]
+                acc[c] += k[r, c] * lr
+        for c in range(d):
+            lam[base + off[c]] = acc[c]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _adjoint_rows(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
+    """Reverse step on blocks gathered as rows: ``corr += Λᵀ X``, ``Λ <- Λ K``."""
+    rows = min(_ROWS, n_blocks)
+    lbuf = np.empty((rows, d))
+    xbuf = np.empty((rows, d))
+    res = np.empty((rows, d))
+    part = np.empty((d, d))
+    bases = np.empty(rows, dtype=np.int64)
+    kd = np.ascontiguousarray(k[:d, :d])
+    for first in range(0, n_blocks, rows):
+        count = min(rows, n_blocks - first)
+        _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
+        for r in range(count):
+            base = bases[r]
+            for c in range(d):
+                lbuf[r, c] = lam[base + off[c]]
+                xbuf[r, c] = x[base + off[c]]
+        np.dot(lbuf[:count].T, xbuf[:count], part)
+        corr[:d, :d] += part
+        np.dot(lbuf[:count], kd, res[:count])
+        for r in range(count):
+            base = bases[r]
+            for c in range(d):
+                lam[base + off[c]] = res[r, c]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _adjoint_cols(lam, x, kt, off, d, n_high, s_high, n_mid, s_mid, n_low, corr):
+    """Reverse step on contiguous runs as columns: ``corr += Λ Xᵀ``, ``Λ <- Kᵀ Λ``."""
+    width = min(n_low, _COLS)
+    lbuf = np.empty((d, width))
+    xbuf = np.empty((d, width))
+    res = np.empty((d, width))
+    part = np.empty((d, d))
+    ktd = np.ascontiguousarray(kt[:d, :d])
     for h in range(n_high):
         for m in range(n_mid):
-            for low in range(n_low):
-                base = h * s_high + m * s_mid + low
+            for start in range(0, n_low, width):
+                base = h * s_high + m * s_mid + start
                 for c in range(d):
-                    lv[c] = lam[base + off[c]]
-                    xv[c] = x[base + off[c]]
-                for r in range(d):
-                    lr = lv[r]
-                    for c in range(d):
-                        corr[r, c] += lr * xv[c]
+                    src = base + off[c]
+                    for t in range(width):
+                        lbuf[c, t] = lam[src + t]
+                        xbuf[c, t] = x[src + t]
+                np.dot(lbuf, xbuf.T, part)
+                corr[:d, :d] += part
+                np.dot(ktd, lbuf, res)
                 for c in range(d):
-                    s = 0.0
-                    for r in range(d):
-                        s += k[r, c] * lv[r]
-                    lam[base + off[c]] = s
+                    dst = base + off[c]
+                    for t in range(width):
+                        lam[dst + t] = res[c, t]
+
+
+@njit(cache=_CACHE, nogil=True)
+def adjoint_group(lam, x, k, qa, qb, n, corr, off, kt):
+    """Reverse step: ``corr += Σ_rest λ_loc x_locᵀ`` then ``λ <- Kᵀ λ`` (in place)."""
+    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    d = 16 if qb >= 0 else 4
+    if n_low >= _COLS:
+        for r in range(d):
+            for c in range(d):
+                kt[c, r] = k[r, c]
+        _adjoint_cols(lam, x, kt, off, d, n_high, s_high, n_mid, s_mid, n_low, corr)
+    elif n_high * n_mid * n_low < _SMALL:
+        _adjoint_small(lam, x, k, off, d, n_high * n_mid * n_low, n_mid, s_mid, s_high, n_low, corr)
+    else:
+        _adjoint_rows(lam, x, k, off, d, n_high * n_mid * n_low, n_mid, s_mid, s_high, n_low, corr)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -242,9 +345,12 @@ def run_groups(x, g_start, g_end, groups, factors, mats, angles, n):
     """Apply groups ``g_start..g_end-1`` to ``x`` in place."""
     k = np.empty((16, 16))
     tmp = np.empty((16, 16))
+    fm = np.empty((16, 16))
+    kt = np.empty((16, 16))
+    off = np.empty(16, dtype=np.int64)
     for g in range(g_start, g_end):
-        group_matrix(g, groups, factors, mats, angles, k, tmp)
-        apply_group(x, k, groups[g, 2], groups[g, 3], n)
+        group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
+        apply_group(x, x, k, groups[g, 2], groups[g, 3], n, kt, off)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -271,74 +377,175 @@ def states_batch(x0, groups, factors, mats, angles_batch, n, out):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _group_gradient(g, groups, factors, mats, angles, corr, grad):
-    """Accumulate ``dE/d angle`` for the rotation factors of group ``g`` given its
-    correlation matrix ``corr = Σ λ_after x_before^T``."""
+def _local_index(kind, r, o):
+    """Index in the 16-dim pair space of local digit ``r`` on the factor's qubit and ``o`` on
+    the other qubit."""
+    return r + 4 * o if kind == KIND_LOCAL0 else o + 4 * r
+
+
+@njit(cache=_CACHE, nogil=True)
+def _factor_times(kind, fac, src, dst, d, transpose):
+    """``dst = F src`` (or ``Fᵀ src``) for a factor stored dense (d×d) or, for 1-qubit
+    rotations in a pair, as its 4×4 block (embedded without forming the 16×16)."""
+    if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
+        for a in range(16):
+            for col in range(16):
+                dst[a, col] = 0.0
+        for r in range(4):
+            for c in range(4):
+                m = fac[c, r] if transpose else fac[r, c]
+                if m == 0.0:
+                    continue
+                for o in range(4):
+                    row = _local_index(kind, r, o)
+                    src_row = _local_index(kind, c, o)
+                    for col in range(16):
+                        dst[row, col] += m * src[src_row, col]
+        return
+    for r in range(d):
+        for col in range(d):
+            dst[r, col] = 0.0
+        for j in range(d):
+            m = fac[j, r] if transpose else fac[r, j]
+            if m != 0.0:
+                for col in range(d):
+                    dst[r, col] += m * src[j, col]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _factor_block(f, factors, mats, angles, d, out, derivative):
+    """Factor ``f`` (or its angle derivative) as stored for ``_factor_times``."""
+    kind = factors[f, 0]
+    if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
+        a = angles[factors[f, 1]]
+        cs = np.cos(a)
+        sn = np.sin(a)
+        for r in range(4):
+            for c in range(4):
+                if derivative:
+                    out[r, c] = cs * mats[f, 2, r, c] - sn * mats[f, 1, r, c]
+                else:
+                    out[r, c] = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
+    elif derivative:
+        _factor_derivative(f, factors, mats, angles, d, out)
+    else:
+        _factor_matrix(f, factors, mats, angles, d, out)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _group_gradient(g, groups, factors, mats, angles, corr, grad, work):
+    """Accumulate ``dE/d angle`` for the rotation factors of group ``g`` from its
+    correlation ``corr = Σ λ_after x_beforeᵀ``: ``dE/da_i = <F_i', S_iᵀ corr P_iᵀ>`` with
+    ``P_i`` the product of the factors before i and ``S_i`` of those after.
+    ``work`` is a (2·F + 4, 16, 16) buffer."""
     d = 16 if groups[g, 3] >= 0 else 4
     f0 = groups[g, 0]
-    f1 = groups[g, 1]
-    m = f1 - f0
-    facs = np.empty((m, d, d))
-    tmp = np.empty((16, 16))
+    m = groups[g, 1] - f0
+    facs = work[:m]
+    prefix = work[m : 2 * m]
+    t = work[2 * m]
+    deriv = work[2 * m + 1]
+    scratch = work[2 * m + 2]
     for i in range(m):
-        _factor_matrix(f0 + i, factors, mats, angles, d, tmp)
-        facs[i] = tmp[:d, :d]
-    # prefix[i] = F_{i-1} ... F_0 (product of the factors before i)
-    prefix = np.empty((m, d, d))
+        _factor_block(f0 + i, factors, mats, angles, d, facs[i], False)
     for r in range(d):
         for c in range(d):
             prefix[0, r, c] = 1.0 if r == c else 0.0
     for i in range(1, m):
-        prefix[i] = facs[i - 1] @ prefix[i - 1]
-    t = corr[:d, :d].copy()  # S_i^T corr, S_i = product of the factors after i
-    deriv = np.empty((16, 16))
+        _factor_times(factors[f0 + i - 1, 0], facs[i - 1], prefix[i - 1], prefix[i], d, False)
+    for r in range(d):
+        for c in range(d):
+            t[r, c] = corr[r, c]
     for i in range(m - 1, -1, -1):
         f = f0 + i
-        if factors[f, 0] != KIND_CONST:
-            w = t @ prefix[i].T
-            _factor_derivative(f, factors, mats, angles, d, deriv)
-            s = 0.0
+        kind = factors[f, 0]
+        if kind != KIND_CONST:
+            # <F', t prefixᵀ> over the entries where F' can be non-zero
+            _factor_block(f, factors, mats, angles, d, deriv, True)
+            total = 0.0
+            if kind == KIND_FULL:
+                for r in range(d):
+                    for c in range(d):
+                        if deriv[r, c] != 0.0:
+                            w = 0.0
+                            for j in range(d):
+                                w += t[r, j] * prefix[i, c, j]
+                            total += deriv[r, c] * w
+            else:
+                for r in range(4):
+                    for c in range(4):
+                        if deriv[r, c] != 0.0:
+                            for o in range(4):
+                                a = _local_index(kind, r, o)
+                                b = _local_index(kind, c, o)
+                                w = 0.0
+                                for j in range(16):
+                                    w += t[a, j] * prefix[i, b, j]
+                                total += deriv[r, c] * w
+            grad[factors[f, 1]] += total
+        if i > 0:
+            _factor_times(kind, facs[i], t, scratch, d, True)
             for r in range(d):
                 for c in range(d):
-                    s += deriv[r, c] * w[r, c]
-            grad[factors[f, 1]] += s
-        t = facs[i].T @ t
+                    t[r, c] = scratch[r, c]
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_gradient(x0, lam_final, groups, factors, mats, angles, n, n_slots, stride):
+def adjoint_gradient(x0, lam_final, groups, factors, mats, angles, n, n_slots, stride, ckpts, seg):
     """Value and gradient w.r.t. every angle slot by one forward and one reverse sweep.
 
-    States are checkpointed every ``stride`` groups and segments recomputed in the reverse
-    sweep (``stride = 1`` stores every state: fastest, most memory).
+    The state before every group is kept when ``stride = 1``; otherwise every ``stride``-th
+    one is checkpointed and the segments between are recomputed in the reverse sweep.
+    ``ckpts`` (ceil(G/stride) + 1, 4**n) and ``seg`` (stride, 4**n) are caller-owned buffers
+    (reused across calls: fresh memory would cost page faults on every gradient).
     """
     n_groups = groups.shape[0]
     dim = x0.shape[0]
     n_ckpt = (n_groups + stride - 1) // stride
-    ckpts = np.empty((max(n_ckpt, 1), dim))
-    x = x0.copy()
-    for s in range(n_ckpt):
-        ckpts[s] = x
-        run_groups(x, s * stride, min((s + 1) * stride, n_groups), groups, factors, mats, angles, n)
-    value = 0.0
-    for i in range(dim):
-        value += lam_final[i] * x[i]
-    grad = np.zeros(n_slots)
-    lam = lam_final.copy()
-    seg = np.empty((stride, dim))
     k = np.empty((16, 16))
     tmp = np.empty((16, 16))
+    fm = np.empty((16, 16))
+    kt = np.empty((16, 16))
     corr = np.empty((16, 16))
+    off = np.empty(16, dtype=np.int64)
+    max_factors = 1
+    for g in range(n_groups):
+        max_factors = max(max_factors, groups[g, 1] - groups[g, 0])
+    work = np.empty((2 * max_factors + 4, 16, 16))
+    # states[i] holds the state before group (segment start + i); row 0 of a segment is its
+    # checkpoint. With stride 1 all states live in `ckpts` and nothing is recomputed.
+    ckpts[0] = x0
+    x = x0.copy()
+    for s in range(n_ckpt):
+        g_start = s * stride
+        g_end = min(g_start + stride, n_groups)
+        for g in range(g_start, g_end):
+            group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
+            if stride == 1:
+                apply_group(ckpts[s], ckpts[s + 1], k, groups[g, 2], groups[g, 3], n, kt, off)
+            else:
+                apply_group(x, x, k, groups[g, 2], groups[g, 3], n, kt, off)
+        if stride > 1:
+            ckpts[s + 1] = x
+    final = ckpts[n_ckpt]
+    value = 0.0
+    for i in range(dim):
+        value += lam_final[i] * final[i]
+    grad = np.zeros(n_slots)
+    lam = lam_final.copy()
     for s in range(n_ckpt - 1, -1, -1):
         g_start = s * stride
         g_end = min(g_start + stride, n_groups)
-        seg[0] = ckpts[s]
-        for i in range(1, g_end - g_start):
-            seg[i] = seg[i - 1]
-            run_groups(seg[i], g_start + i - 1, g_start + i, groups, factors, mats, angles, n)
+        if stride > 1:
+            seg[0] = ckpts[s]
+            for i in range(1, g_end - g_start):
+                g = g_start + i - 1
+                group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
+                apply_group(seg[i - 1], seg[i], k, groups[g, 2], groups[g, 3], n, kt, off)
         for g in range(g_end - 1, g_start - 1, -1):
-            group_matrix(g, groups, factors, mats, angles, k, tmp)
+            before = seg[g - g_start] if stride > 1 else ckpts[s]
+            group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
             corr[:, :] = 0.0
-            adjoint_group(lam, seg[g - g_start], k, groups[g, 2], groups[g, 3], n, corr)
-            _group_gradient(g, groups, factors, mats, angles, corr, grad)
+            adjoint_group(lam, before, k, groups[g, 2], groups[g, 3], n, corr, off, kt)
+            _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
     return value, grad

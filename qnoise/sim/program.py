@@ -128,7 +128,7 @@ class CompiledCircuit:
         self,
         lowered: LoweredCircuit,
         readout: list[ReadoutError | None],
-        gradient_memory: int = 2**28,
+        gradient_memory: int = 2**30,
     ) -> None:
         self.num_qubits = lowered.num_qubits
         self.parameters = lowered.parameters
@@ -143,6 +143,7 @@ class CompiledCircuit:
         self._readout = [readout[q] for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
         self._observables: OrderedDict = OrderedDict()
+        self._grad_buffers: tuple | None = None
         for op in lowered.ops:
             op.qubits = tuple(self._compact[q] for q in op.qubits)
         self._build(lowered.ops)
@@ -220,16 +221,31 @@ class CompiledCircuit:
         return values, single
 
     def _terms(self, observable) -> tuple[np.ndarray, np.ndarray, SparsePauliOp]:
-        op = as_sparse_pauli_op(observable, self.num_qubits)
-        key = (tuple(op.paulis.to_labels()), op.coeffs.tobytes())
-        cached = self._observables.get(key)
+        """Observable as (Pauli indices, coefficients) on the simulated qubits, readout error
+        folded in; cached on the observable's content (cheap to fingerprint)."""
+        if isinstance(observable, str):
+            key = observable
+        elif isinstance(observable, SparsePauliOp):
+            paulis = observable.paulis
+            key = (
+                observable.num_qubits,
+                paulis.x.tobytes(),
+                paulis.z.tobytes(),
+                paulis.phase.tobytes(),
+                observable.coeffs.tobytes(),
+            )
+        else:
+            key = None
+        cached = self._observables.get(key) if key is not None else None
         if cached is None:
+            op = as_sparse_pauli_op(observable, self.num_qubits)
             indices, coeffs = self._reduce_to_active(*observable_terms(op))
             indices, coeffs = with_readout(indices, coeffs, self._readout)
             cached = (indices, coeffs, op)
-            self._observables[key] = cached
-            if len(self._observables) > 64:
-                self._observables.popitem(last=False)
+            if key is not None:
+                self._observables[key] = cached
+                if len(self._observables) > 64:
+                    self._observables.popitem(last=False)
         return cached
 
     def _reduce_to_active(self, indices: np.ndarray, coeffs: np.ndarray):
@@ -393,6 +409,7 @@ class CompiledCircuit:
         np.add.at(lam, indices, coeffs)
         angles = self._angles.angles(values)
         stride = self._checkpoint_stride()
+        ckpts, seg = self._gradient_buffers(stride)
         results, grads = [], []
         for row, params in zip(angles, values, strict=True):
             value, slot_grad = kernels.adjoint_gradient(
@@ -405,6 +422,8 @@ class CompiledCircuit:
                 self._num_active,
                 angles.shape[1],
                 stride,
+                ckpts,
+                seg,
             )
             results.append(value)
             grads.append(self._angles.chain(params, slot_grad))
@@ -416,10 +435,23 @@ class CompiledCircuit:
         """Exact gradient of :meth:`expectation` (reverse mode); see :meth:`value_and_gradient`."""
         return self.value_and_gradient(observable, parameter_values)[1]
 
+    def _gradient_buffers(self, stride: int) -> tuple[np.ndarray, np.ndarray]:
+        """State buffers of the reverse sweep, allocated once per compiled circuit."""
+        if self._grad_buffers is None or self._grad_buffers[0] != stride:
+            num_ckpt = -(-self.num_groups // stride)
+            ckpts = np.empty((num_ckpt + 1, self._x0.size))
+            seg = np.empty((stride if stride > 1 else 1, self._x0.size))
+            self._grad_buffers = (stride, ckpts, seg)
+        return self._grad_buffers[1], self._grad_buffers[2]
+
     def _checkpoint_stride(self) -> int:
-        state_bytes = 8 * self._x0.size
-        if (self.num_groups + 1) * state_bytes <= self._gradient_memory:
-            return 1
+        """Smallest checkpoint stride s whose buffers (⌈G/s⌉ + 1 checkpoints and a segment of
+        s states) fit in ``gradient_memory``; s = 1 stores every state (no recomputation)."""
+        capacity = self._gradient_memory // (8 * self._x0.size)
+        for stride in range(1, self.num_groups + 1):
+            needed = -(-self.num_groups // stride) + 1 + (stride if stride > 1 else 0)
+            if needed <= capacity:
+                return stride
         return max(1, int(np.ceil(np.sqrt(self.num_groups))))
 
     def density_matrix(self, parameter_values=None) -> np.ndarray:
@@ -495,7 +527,7 @@ class CompiledCircuit:
 def compile_circuit(
     circuit: QuantumCircuit,
     noise: NoiseModel | None = None,
-    gradient_memory: int = 2**28,
+    gradient_memory: int = 2**30,
 ) -> CompiledCircuit:
     """Lower and fuse ``circuit`` under ``noise`` (see :class:`CompiledCircuit`)."""
     lowered = lower_circuit(circuit, noise, dt=getattr(noise, "dt", None))

@@ -47,7 +47,8 @@ class PTMSimulator:
     cache_size : int
         Number of compiled circuit structures kept.
     gradient_memory : int
-        Bytes of intermediate states reverse-mode gradients may keep (checkpointing beyond).
+        Bytes of intermediate states a reverse-mode gradient may keep (default 1 GiB); beyond
+        that states are checkpointed and segments recomputed (slower, never wrong).
 
     Examples
     --------
@@ -58,7 +59,7 @@ class PTMSimulator:
     1.0
     """
 
-    def __init__(self, noise=None, *, cache_size: int = 256, gradient_memory: int = 2**28):
+    def __init__(self, noise=None, *, cache_size: int = 256, gradient_memory: int = 2**30):
         self.noise = resolve_noise(noise)
         self.cache_size = int(cache_size)
         self.gradient_memory = int(gradient_memory)
