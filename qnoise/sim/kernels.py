@@ -186,6 +186,42 @@ def _apply_small(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _gather_rows(vec, bases, count, off, d, buf):
+    """``buf[r, c] = vec[bases[r] + off[c]]``: one block per row."""
+    for r in range(count):
+        base = bases[r]
+        for c in range(d):
+            buf[r, c] = vec[base + off[c]]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _scatter_rows(vec, bases, count, off, d, buf):
+    """Inverse of ``_gather_rows``."""
+    for r in range(count):
+        base = bases[r]
+        for c in range(d):
+            vec[base + off[c]] = buf[r, c]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _gather_cols(vec, base, off, d, width, buf):
+    """``buf[c, t] = vec[base + off[c] + t]``: one contiguous run per row of ``buf``."""
+    for c in range(d):
+        first = base + off[c]
+        for t in range(width):
+            buf[c, t] = vec[first + t]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _scatter_cols(vec, base, off, d, width, buf):
+    """Inverse of ``_gather_cols``."""
+    for c in range(d):
+        first = base + off[c]
+        for t in range(width):
+            vec[first + t] = buf[c, t]
+
+
+@njit(cache=_CACHE, nogil=True)
 def _apply_rows(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
     """Blocks gathered as rows of a (R, d) matrix, multiplied by Kᵀ with BLAS."""
     buf = np.empty((_ROWS, d))
@@ -195,15 +231,9 @@ def _apply_rows(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
     for first in range(0, n_blocks, _ROWS):
         count = min(_ROWS, n_blocks - first)
         _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
-        for r in range(count):
-            base = bases[r]
-            for c in range(d):
-                buf[r, c] = src[base + off[c]]
+        _gather_rows(src, bases, count, off, d, buf)
         np.dot(buf[:count], ktd, res[:count])
-        for r in range(count):
-            base = bases[r]
-            for c in range(d):
-                dst[base + off[c]] = res[r, c]
+        _scatter_rows(dst, bases, count, off, d, res)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -217,15 +247,9 @@ def _apply_cols(src, dst, k, off, d, n_high, s_high, n_mid, s_mid, n_low):
         for m in range(n_mid):
             for start in range(0, n_low, width):
                 base = h * s_high + m * s_mid + start
-                for c in range(d):
-                    first = base + off[c]
-                    for t in range(width):
-                        buf[c, t] = src[first + t]
+                _gather_cols(src, base, off, d, width, buf)
                 np.dot(kd, buf, res)
-                for c in range(d):
-                    first = base + off[c]
-                    for t in range(width):
-                        dst[first + t] = res[c, t]
+                _scatter_cols(dst, base, off, d, width, res)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -283,18 +307,12 @@ def _adjoint_rows(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr
     for first in range(0, n_blocks, rows):
         count = min(rows, n_blocks - first)
         _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
-        for r in range(count):
-            base = bases[r]
-            for c in range(d):
-                lbuf[r, c] = lam[base + off[c]]
-                xbuf[r, c] = x[base + off[c]]
+        _gather_rows(lam, bases, count, off, d, lbuf)
+        _gather_rows(x, bases, count, off, d, xbuf)
         np.dot(lbuf[:count].T, xbuf[:count], part)
         corr[:d, :d] += part
         np.dot(lbuf[:count], kd, res[:count])
-        for r in range(count):
-            base = bases[r]
-            for c in range(d):
-                lam[base + off[c]] = res[r, c]
+        _scatter_rows(lam, bases, count, off, d, res)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -310,18 +328,12 @@ def _adjoint_cols(lam, x, kt, off, d, n_high, s_high, n_mid, s_mid, n_low, corr)
         for m in range(n_mid):
             for start in range(0, n_low, width):
                 base = h * s_high + m * s_mid + start
-                for c in range(d):
-                    src = base + off[c]
-                    for t in range(width):
-                        lbuf[c, t] = lam[src + t]
-                        xbuf[c, t] = x[src + t]
+                _gather_cols(lam, base, off, d, width, lbuf)
+                _gather_cols(x, base, off, d, width, xbuf)
                 np.dot(lbuf, xbuf.T, part)
                 corr[:d, :d] += part
                 np.dot(ktd, lbuf, res)
-                for c in range(d):
-                    dst = base + off[c]
-                    for t in range(width):
-                        lam[dst + t] = res[c, t]
+                _scatter_cols(lam, base, off, d, width, res)
 
 
 @njit(cache=_CACHE, nogil=True)

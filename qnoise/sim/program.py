@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -19,6 +20,7 @@ from qnoise.sim.shots import SHOT_MODELS, basis_probabilities, estimate_with_sho
 
 __all__ = ["CompiledCircuit", "compile_circuit"]
 
+_GRADIENT_BUFFERS = threading.local()
 _SWAP_DIGITS = np.array([4 * (i % 4) + i // 4 for i in range(16)])
 
 
@@ -143,7 +145,6 @@ class CompiledCircuit:
         self._readout = [readout[q] for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
         self._observables: OrderedDict = OrderedDict()
-        self._grad_buffers: tuple | None = None
         for op in lowered.ops:
             op.qubits = tuple(self._compact[q] for q in op.qubits)
         self._build(lowered.ops)
@@ -436,13 +437,18 @@ class CompiledCircuit:
         return self.value_and_gradient(observable, parameter_values)[1]
 
     def _gradient_buffers(self, stride: int) -> tuple[np.ndarray, np.ndarray]:
-        """State buffers of the reverse sweep, allocated once per compiled circuit."""
-        if self._grad_buffers is None or self._grad_buffers[0] != stride:
-            num_ckpt = -(-self.num_groups // stride)
-            ckpts = np.empty((num_ckpt + 1, self._x0.size))
-            seg = np.empty((stride if stride > 1 else 1, self._x0.size))
-            self._grad_buffers = (stride, ckpts, seg)
-        return self._grad_buffers[1], self._grad_buffers[2]
+        """State buffers of the reverse sweep, views into one per-thread grow-only block shared
+        by all compiled circuits (memory is the largest request, not the sum; reuse avoids
+        page faults on every gradient)."""
+        num_ckpt = -(-self.num_groups // stride)
+        rows = num_ckpt + 1 + stride
+        size = rows * self._x0.size
+        block = getattr(_GRADIENT_BUFFERS, "block", None)
+        if block is None or block.size < size:
+            block = np.empty(size)
+            _GRADIENT_BUFFERS.block = block
+        states = block[:size].reshape(rows, self._x0.size)
+        return states[: num_ckpt + 1], states[num_ckpt + 1 :]
 
     def _checkpoint_stride(self) -> int:
         """Smallest checkpoint stride s whose buffers (⌈G/s⌉ + 1 checkpoints and a segment of

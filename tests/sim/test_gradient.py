@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit
-from qiskit.circuit import Parameter, ParameterVector
+from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 
+from benchmarks.workloads import hardware_efficient
 from qnoise import PTMSimulator
 from qnoise.noise import from_aer
 from tests.reference import GATES, random_aer_noise, random_circuit
@@ -24,25 +25,11 @@ def shifted_parameters_gradient(sim, circuit, observable, values):
     return grad
 
 
-def _hardware_efficient(num_qubits, layers):
-    theta = ParameterVector("θ", 2 * num_qubits * layers)
-    qc = QuantumCircuit(num_qubits)
-    k = 0
-    for _ in range(layers):
-        for q in range(num_qubits):
-            qc.ry(theta[k], q)
-            qc.rz(theta[k + 1], q)
-            k += 2
-        for q in range(num_qubits - 1):
-            qc.cx(q, q + 1)
-    return qc
-
-
 @pytest.mark.parametrize(
     "noise", [None, "depolarizing:p1=1e-2,p2=3e-2,ro=0.03", "fake_mumbai:median"]
 )
 def test_reverse_mode_matches_parameter_shift(noise):
-    qc = _hardware_efficient(4, 3)
+    qc = hardware_efficient(4, 3)
     obs = SparsePauliOp.from_list([("ZZII", 0.7), ("IXXI", -0.4), ("YIIY", 0.2), ("IIIZ", 1.1)])
     values = np.random.default_rng(1).uniform(-np.pi, np.pi, qc.num_parameters)
     sim = PTMSimulator(noise)
@@ -93,7 +80,7 @@ def test_random_circuits_with_random_noise(num_qubits):
 
 
 def test_checkpointed_gradient_equals_stored_gradient():
-    qc = _hardware_efficient(5, 6)
+    qc = hardware_efficient(5, 6)
     obs = SparsePauliOp.from_list([("ZZZZZ", 1.0), ("IXIXI", 0.5)])
     values = np.random.default_rng(2).uniform(-3, 3, qc.num_parameters)
     stored = PTMSimulator("fake_mumbai:median").compile(qc)
@@ -105,7 +92,7 @@ def test_checkpointed_gradient_equals_stored_gradient():
 
 
 def test_batch_gradient_equals_loop():
-    qc = _hardware_efficient(3, 2)
+    qc = hardware_efficient(3, 2)
     values = np.random.default_rng(3).uniform(-3, 3, (4, qc.num_parameters))
     compiled = PTMSimulator("fake_mumbai:median").compile(qc)
     batch_values, batch_grads = compiled.value_and_gradient("ZZZ", values)
