@@ -93,6 +93,8 @@ class LoweredCircuit:
     parameters: list  # circuit.parameters, in order
     measured: dict[int, int]  # clbit index -> qubit index of the final measurements
     num_clbits: int
+    # clbit indices of each classical register, in declaration order (for counts keys)
+    registers: list[list[int]]
 
 
 def _numeric(value) -> float | None:
@@ -145,6 +147,7 @@ class _Lowerer:
             parameters=list(circuit.parameters),
             measured=self.measured,
             num_clbits=circuit.num_clbits,
+            registers=[[circuit.find_bit(c).index for c in reg] for reg in circuit.cregs],
         )
 
     def _instruction(self, operation, qubits, clbits) -> None:

@@ -21,6 +21,8 @@ from qnoise.sim.shots import SHOT_MODELS, basis_probabilities, estimate_with_sho
 __all__ = ["CompiledCircuit", "compile_circuit"]
 
 _GRADIENT_BUFFERS = threading.local()
+#: largest Pauli vector compiled (8·4ⁿ bytes): 14 active qubits
+_MAX_STATE_BYTES = 2**31
 _SWAP_DIGITS = np.array([4 * (i % 4) + i // 4 for i in range(16)])
 
 
@@ -137,11 +139,25 @@ class CompiledCircuit:
         self.num_parameters = len(lowered.parameters)
         self._measured = lowered.measured
         self._num_clbits = lowered.num_clbits
+        registered = sorted(c for reg in lowered.registers for c in reg)
+        # counts keys group bits by register (last register leftmost, as Qiskit) when the
+        # registers cover every clbit exactly once; otherwise one string of all clbits
+        self._registers = (
+            lowered.registers
+            if registered == list(range(lowered.num_clbits))
+            else [list(range(lowered.num_clbits))]
+        )
         self._full_readout = readout
         # only qubits some operation touches are simulated; the others stay in |0⟩
         self.active_qubits = sorted({q for op in lowered.ops for q in op.qubits}) or [0]
         self._compact = {q: i for i, q in enumerate(self.active_qubits)}
         self._num_active = len(self.active_qubits)
+        state_bytes = 8 * 4**self._num_active
+        if state_bytes > _MAX_STATE_BYTES:
+            raise ValueError(
+                f"the circuit acts on {self._num_active} qubits: its Pauli vector needs "
+                f"{state_bytes / 2**30:.0f} GiB (limit {_MAX_STATE_BYTES / 2**30:.0f} GiB)"
+            )
         self._readout = [readout[q] for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
         self._observables: OrderedDict = OrderedDict()
@@ -507,8 +523,9 @@ class CompiledCircuit:
         return np.ascontiguousarray(tensor.transpose(order)).reshape(-1)
 
     def sample_counts(self, shots: int, parameter_values=None, seed=None) -> dict[str, int]:
-        """Sampled counts with readout error, Qiskit style: keys are the circuit's classical
-        bits (clbit 0 rightmost) when it measures, otherwise all qubits (qubit 0 rightmost)."""
+        """Sampled counts with readout error, in Qiskit's format: when the circuit measures,
+        keys are its classical bits, one space-separated group per register (last register
+        leftmost, bit 0 rightmost); otherwise all qubits (qubit 0 rightmost)."""
         if int(shots) != shots or shots < 1:
             raise ValueError(f"shots must be a positive integer, got {shots}")
         clbits = sorted(self._measured)
@@ -516,16 +533,18 @@ class CompiledCircuit:
         probs = self.probabilities(parameter_values, qubits=qubits)
         rng = np.random.default_rng(seed)
         counts = rng.multinomial(int(shots), probs)
-        width = self._num_clbits if clbits else self.num_qubits
         result: dict[str, int] = {}
         for outcome in np.nonzero(counts)[0].tolist():
             if clbits:
-                bits = ["0"] * width
+                bit = dict.fromkeys(range(self._num_clbits), "0")
                 for position, clbit in enumerate(clbits):
-                    bits[width - 1 - clbit] = str((outcome >> position) & 1)
-                key = "".join(bits)
+                    bit[clbit] = str((outcome >> position) & 1)
+                key = " ".join(
+                    "".join(bit[c] for c in reversed(register))
+                    for register in reversed(self._registers)
+                )
             else:
-                key = format(outcome, f"0{width}b")
+                key = format(outcome, f"0{self.num_qubits}b")
             result[key] = result.get(key, 0) + int(counts[outcome])
         return result
 

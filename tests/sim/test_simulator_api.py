@@ -115,6 +115,29 @@ def test_counts_with_measurements_use_clbits():
     assert counts == {"01": 100}
 
 
+def test_counts_keys_follow_qiskit_register_format():
+    from qiskit import ClassicalRegister, QuantumRegister
+    from qiskit_aer import AerSimulator
+
+    qreg, first, second = QuantumRegister(3), ClassicalRegister(1, "a"), ClassicalRegister(2, "b")
+    qc = QuantumCircuit(qreg, first, second)
+    qc.x(0)
+    qc.x(2)
+    qc.measure(0, first[0])
+    qc.measure(2, second[1])
+    qc.measure(1, second[0])
+    ours = PTMSimulator().sample_counts(qc, 10, seed=1)
+    assert ours == AerSimulator().run(qc, shots=10).result().get_counts() == {"10 1": 10}
+
+
+def test_too_many_active_qubits_raise_before_allocating():
+    qc = QuantumCircuit(16)
+    for q in range(15):
+        qc.cx(q, q + 1)
+    with pytest.raises(ValueError, match="GiB"):
+        PTMSimulator().compile(qc)
+
+
 def test_sampling_is_deterministic_by_seed_and_unbiased():
     qc = QuantumCircuit(1)
     qc.ry(2 * np.arccos(np.sqrt(0.3)), 0)  # P(0) = 0.3
