@@ -92,45 +92,79 @@ def _factor_derivative(f, factors, mats, angles, d, out):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _local_block(f, mats, angles, factors, out):
+    """4×4 matrix of the 1-qubit rotation factor ``f``."""
+    a = angles[factors[f, 1]]
+    cs = np.cos(a)
+    sn = np.sin(a)
+    for r in range(4):
+        for c in range(4):
+            out[r, c] = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
+
+
+@njit(cache=_CACHE, nogil=True)
 def group_matrix(g, groups, factors, mats, angles, k_out, tmp, fm):
     """Fused matrix of group ``g`` into ``k_out`` (product of its factors, first applied
-    first); ``tmp`` and ``fm`` are 16×16 work buffers."""
+    first); ``tmp`` and ``fm`` are 16×16 work buffers. Consecutive 1-qubit rotations on the
+    same local qubit are multiplied as 4×4 blocks before being embedded."""
     d = 16 if groups[g, 3] >= 0 else 4
     f0 = groups[g, 0]
+    f_end = groups[g, 1]
     _factor_matrix(f0, factors, mats, angles, d, k_out)
-    for f in range(f0 + 1, groups[g, 1]):
+    # 4×4 scratch blocks inside fm (free in the 1-qubit branch)
+    m = fm[0:4, 0:4]
+    step = fm[4:8, 0:4]
+    product = fm[8:12, 0:4]
+    f = f0 + 1
+    while f < f_end:
         kind = factors[f, 0]
         for r in range(d):
             for c in range(d):
                 tmp[r, c] = 0.0
         if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
-            a = angles[factors[f, 1]]
-            cs = np.cos(a)
-            sn = np.sin(a)
+            _local_block(f, mats, angles, factors, m)
+            while f + 1 < f_end and factors[f + 1, 0] == kind:
+                f += 1
+                _local_block(f, mats, angles, factors, step)
+                for r in range(4):
+                    for c in range(4):
+                        acc = 0.0
+                        for j in range(4):
+                            acc += step[r, j] * m[j, c]
+                        product[r, c] = acc
+                for r in range(4):
+                    for c in range(4):
+                        m[r, c] = product[r, c]
             for r in range(4):
                 for c in range(4):
-                    m = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
-                    if m == 0.0:
+                    mrc = m[r, c]
+                    if mrc == 0.0:
                         continue
                     for o in range(4):
-                        if kind == KIND_LOCAL0:
-                            row, src = r + 4 * o, c + 4 * o
-                        else:
-                            row, src = o + 4 * r, o + 4 * c
+                        row = _local_index(kind, r, o)
+                        src = _local_index(kind, c, o)
                         for col in range(16):
-                            tmp[row, col] += m * k_out[src, col]
+                            tmp[row, col] += mrc * k_out[src, col]
         else:
             _factor_matrix(f, factors, mats, angles, d, fm)
             for r in range(d):
                 for j in range(d):
-                    m = fm[r, j]
-                    if m == 0.0:
+                    mrj = fm[r, j]
+                    if mrj == 0.0:
                         continue
                     for c in range(d):
-                        tmp[r, c] += m * k_out[j, c]
+                        tmp[r, c] += mrj * k_out[j, c]
         for r in range(d):
             for c in range(d):
                 k_out[r, c] = tmp[r, c]
+        f += 1
+
+
+@njit(cache=_CACHE, nogil=True)
+def _local_index(kind, r, o):
+    """Index in the 16-dim pair space of local digit ``r`` on the factor's qubit and ``o`` on
+    the other qubit."""
+    return r + 4 * o if kind == KIND_LOCAL0 else o + 4 * r
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -389,13 +423,6 @@ def states_batch(x0, groups, factors, mats, angles_batch, n, out):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _local_index(kind, r, o):
-    """Index in the 16-dim pair space of local digit ``r`` on the factor's qubit and ``o`` on
-    the other qubit."""
-    return r + 4 * o if kind == KIND_LOCAL0 else o + 4 * r
-
-
-@njit(cache=_CACHE, nogil=True)
 def _factor_times(kind, fac, src, dst, d, transpose):
     """``dst = F src`` (or ``Fᵀ src``) for a factor stored dense (d×d) or, for 1-qubit
     rotations in a pair, as its 4×4 block (embedded without forming the 16×16)."""
@@ -514,7 +541,8 @@ def adjoint_gradient(x0, lam_final, groups, factors, mats, angles, n, n_slots, s
     n_groups = groups.shape[0]
     dim = x0.shape[0]
     n_ckpt = (n_groups + stride - 1) // stride
-    k = np.empty((16, 16))
+    # fused matrices are built once in the forward sweep and reused backwards
+    kstore = np.empty((n_groups, 16, 16))
     tmp = np.empty((16, 16))
     fm = np.empty((16, 16))
     kt = np.empty((16, 16))
@@ -532,6 +560,7 @@ def adjoint_gradient(x0, lam_final, groups, factors, mats, angles, n, n_slots, s
         g_start = s * stride
         g_end = min(g_start + stride, n_groups)
         for g in range(g_start, g_end):
+            k = kstore[g]
             group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
             if stride == 1:
                 apply_group(ckpts[s], ckpts[s + 1], k, groups[g, 2], groups[g, 3], n, kt, off)
@@ -552,12 +581,10 @@ def adjoint_gradient(x0, lam_final, groups, factors, mats, angles, n, n_slots, s
             seg[0] = ckpts[s]
             for i in range(1, g_end - g_start):
                 g = g_start + i - 1
-                group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
-                apply_group(seg[i - 1], seg[i], k, groups[g, 2], groups[g, 3], n, kt, off)
+                apply_group(seg[i - 1], seg[i], kstore[g], groups[g, 2], groups[g, 3], n, kt, off)
         for g in range(g_end - 1, g_start - 1, -1):
             before = seg[g - g_start] if stride > 1 else ckpts[s]
-            group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
             corr[:, :] = 0.0
-            adjoint_group(lam, before, k, groups[g, 2], groups[g, 3], n, corr, off, kt)
+            adjoint_group(lam, before, kstore[g], groups[g, 2], groups[g, 3], n, corr, off, kt)
             _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
     return value, grad

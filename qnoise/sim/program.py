@@ -58,6 +58,25 @@ def _plan_groups(ops: list[ElementaryOp]) -> list[tuple[tuple[int, ...], list[in
     return groups
 
 
+def _group_local_rotations(factor_rows: list, mats: list, start: int) -> None:
+    """Within each run of 1-qubit rotation factors of a pair, put those on local qubit 0
+    first (they commute with those on qubit 1), so the kernels can multiply same-qubit 4×4
+    factors together before embedding them (64 instead of 1024 multiply-adds each)."""
+    local = (kernels.KIND_LOCAL0, kernels.KIND_LOCAL1)
+    i = start
+    while i < len(factor_rows):
+        if factor_rows[i][0] not in local:
+            i += 1
+            continue
+        j = i
+        while j < len(factor_rows) and factor_rows[j][0] in local:
+            j += 1
+        order = sorted(range(i, j), key=lambda f: factor_rows[f][0])
+        factor_rows[i:j] = [factor_rows[f] for f in order]
+        mats[i:j] = [mats[f] for f in order]
+        i = j
+
+
 def _embed(matrix: np.ndarray, position: int) -> np.ndarray:
     """A 4×4 PTM on local qubit ``position`` of a pair as a 16×16 PTM."""
     eye = np.eye(4)
@@ -189,6 +208,7 @@ class CompiledCircuit:
             if const is not None or len(factor_rows) == start:
                 factor_rows.append((kernels.KIND_CONST, -1))
                 mats.append((np.eye(dim) if const is None else const,))
+            _group_local_rotations(factor_rows, mats, start)
             qa = qubits[0]
             qb = qubits[1] if len(qubits) == 2 else -1
             group_rows.append((start, len(factor_rows), qa, qb))
