@@ -6,13 +6,13 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
-import sympy
 from qiskit.circuit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from qnoise.noise.channels import ReadoutError
 from qnoise.noise.model import NoiseModel
 from qnoise.sim import kernels
+from qnoise.sim.angles import AngleMap
 from qnoise.sim.lowering import ElementaryOp, LoweredCircuit, lower_circuit
 from qnoise.sim.observable import as_sparse_pauli_op, observable_terms, with_readout
 from qnoise.sim.pauli import pauli_vector_to_density_matrix, zero_state
@@ -83,61 +83,6 @@ def _embed(matrix: np.ndarray, position: int) -> np.ndarray:
     return np.kron(eye, matrix) if position == 0 else np.kron(matrix, eye)
 
 
-class _AngleMap:
-    """Rotation angles as functions of the parameters: ``angles = params @ A.T + offset`` plus
-    non-affine slots evaluated with sympy."""
-
-    def __init__(self, num_parameters: int, parameters: list) -> None:
-        self.num_parameters = num_parameters
-        self.parameters = parameters
-        self.rows: list[tuple[dict[int, float], float]] = []
-        self.nonlinear: list[tuple[int, object, object, list[int]]] = []
-
-    def add(self, angle) -> int:
-        slot = len(self.rows)
-        if angle.expression is None:
-            self.rows.append((angle.coeffs, angle.offset))
-            return slot
-        self.rows.append(({}, 0.0))
-        expr = angle.expression
-        params = sorted(expr.parameters, key=lambda p: self.parameters.index(p))
-        symbols = [sympy.Symbol(p.name) for p in params]
-        sym_expr = expr.sympify()
-        sym_expr = sym_expr.subs({s: sympy.Symbol(s.name) for s in sym_expr.free_symbols})
-        value_fn = sympy.lambdify(symbols, sym_expr, "numpy")
-        grad_fns = [sympy.lambdify(symbols, sympy.diff(sym_expr, s), "numpy") for s in symbols]
-        self.nonlinear.append(
-            (slot, value_fn, grad_fns, [self.parameters.index(p) for p in params])
-        )
-        return slot
-
-    def finalize(self) -> None:
-        num_slots = len(self.rows)
-        self.matrix = np.zeros((num_slots, self.num_parameters))
-        self.offset = np.zeros(num_slots)
-        for slot, (coeffs, offset) in enumerate(self.rows):
-            for j, c in coeffs.items():
-                self.matrix[slot, j] = c
-            self.offset[slot] = offset
-        self.matrix_t = np.ascontiguousarray(self.matrix.T)
-
-    def angles(self, params: np.ndarray) -> np.ndarray:
-        """(B, P) parameters -> (B, S) angles."""
-        out = params @ self.matrix_t + self.offset
-        for slot, value_fn, _, cols in self.nonlinear:
-            out[:, slot] = np.broadcast_to(value_fn(*(params[:, c] for c in cols)), out.shape[0])
-        return np.ascontiguousarray(out)
-
-    def chain(self, params: np.ndarray, slot_grad: np.ndarray) -> np.ndarray:
-        """Parameter gradient from angle gradient (1-D, one parameter vector)."""
-        grad = slot_grad @ self.matrix
-        for slot, _, grad_fns, cols in self.nonlinear:
-            args = [params[c] for c in cols]
-            for fn, c in zip(grad_fns, cols, strict=True):
-                grad[c] += slot_grad[slot] * float(fn(*args))
-        return grad
-
-
 class CompiledCircuit:
     """A circuit compiled against a noise model: evaluate many parameter vectors quickly.
 
@@ -187,7 +132,7 @@ class CompiledCircuit:
 
     # ------------------------------------------------------------------ build
     def _build(self, ops: list[ElementaryOp]) -> None:
-        self._angles = _AngleMap(self.num_parameters, self.parameters)
+        self._angles = AngleMap(self.num_parameters, self.parameters)
         group_rows, factor_rows, mats = [], [], []
         for qubits, members in _plan_groups(ops):
             start = len(factor_rows)

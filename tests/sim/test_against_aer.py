@@ -129,3 +129,14 @@ def test_reset_and_barrier_match_aer():
     np.testing.assert_allclose(
         PTMSimulator().density_matrix(qc), aer_density_matrix(qc), atol=1e-12, rtol=0
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("num_qubits", [7, 8])
+def test_larger_random_noisy_circuits_match_aer(num_qubits):
+    rng = np.random.default_rng(300 + num_qubits)
+    qc, values = random_circuit(num_qubits, 60, rng)
+    aer_model = random_aer_noise(num_qubits, rng, GATES)
+    bound = qc.assign_parameters(values)
+    rho = PTMSimulator(from_aer(aer_model)).density_matrix(qc, values)
+    np.testing.assert_allclose(rho, aer_density_matrix(bound, aer_model), atol=1e-10, rtol=0)

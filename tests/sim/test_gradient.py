@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit
-from qiskit.circuit import Parameter
+from qiskit.circuit import Parameter, ParameterVector
 from qiskit.quantum_info import SparsePauliOp
 
 from benchmarks.workloads import hardware_efficient
@@ -100,3 +100,19 @@ def test_batch_gradient_equals_loop():
         v, g = compiled.value_and_gradient("ZZZ", row)
         assert value == v
         np.testing.assert_array_equal(grad, g)
+
+
+def test_nonlinear_expressions_of_parameter_vector_elements():
+    theta = ParameterVector("θ", 2)
+    qc = QuantumCircuit(1)
+    qc.ry(theta[0] * theta[1], 0)
+    qc.rx(theta[0] ** 2, 0)
+    sim = PTMSimulator("depolarizing:p1=1e-2")
+    values = np.array([0.3, 1.1])
+    eps = 1e-6
+    numeric = [
+        (sim.expectation(qc, "Z", values + eps * e) - sim.expectation(qc, "Z", values - eps * e))
+        / (2 * eps)
+        for e in np.eye(2)
+    ]
+    np.testing.assert_allclose(sim.gradient(qc, "Z", values), numeric, atol=1e-8)

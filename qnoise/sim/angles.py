@@ -1,0 +1,71 @@
+"""Rotation angles of a compiled circuit as functions of its parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from qnoise.sim.lowering import Angle
+
+__all__ = ["AngleMap"]
+
+
+class AngleMap:
+    """Rotation angles ("slots") as functions of the circuit parameters.
+
+    Affine slots (the common case, including transpiled ``rz(θ + π/2)``) are one matrix
+    product, ``angles = params @ A.T + offset``; non-affine expressions are evaluated, and
+    differentiated for the chain rule, through sympy.
+    """
+
+    def __init__(self, num_parameters: int, parameters: list) -> None:
+        self.num_parameters = num_parameters
+        self.parameters = parameters
+        self.rows: list[tuple[dict[int, float], float]] = []
+        self.nonlinear: list[tuple[int, object, object, list[int]]] = []
+
+    def add(self, angle: Angle) -> int:
+        """Register the angle of one rotation factor; returns its slot index."""
+        slot = len(self.rows)
+        if angle.expression is None:
+            self.rows.append((angle.coeffs, angle.offset))
+            return slot
+        self.rows.append(({}, 0.0))
+        expr = angle.expression
+        params = sorted(expr.parameters, key=lambda p: self.parameters.index(p))
+        symbols = [sympy.Symbol(p.name) for p in params]
+        sym_expr = expr.sympify()
+        sym_expr = sym_expr.subs({s: sympy.Symbol(s.name) for s in sym_expr.free_symbols})
+        value_fn = sympy.lambdify(symbols, sym_expr, "numpy")
+        grad_fns = [sympy.lambdify(symbols, sympy.diff(sym_expr, s), "numpy") for s in symbols]
+        self.nonlinear.append(
+            (slot, value_fn, grad_fns, [self.parameters.index(p) for p in params])
+        )
+        return slot
+
+    def finalize(self) -> None:
+        """Freeze the affine rows into a dense matrix (call once, after the last ``add``)."""
+        num_slots = len(self.rows)
+        self.matrix = np.zeros((num_slots, self.num_parameters))
+        self.offset = np.zeros(num_slots)
+        for slot, (coeffs, offset) in enumerate(self.rows):
+            for j, c in coeffs.items():
+                self.matrix[slot, j] = c
+            self.offset[slot] = offset
+        self.matrix_t = np.ascontiguousarray(self.matrix.T)
+
+    def angles(self, params: np.ndarray) -> np.ndarray:
+        """(B, P) parameters -> (B, S) angles."""
+        out = params @ self.matrix_t + self.offset
+        for slot, value_fn, _, cols in self.nonlinear:
+            out[:, slot] = np.broadcast_to(value_fn(*(params[:, c] for c in cols)), out.shape[0])
+        return np.ascontiguousarray(out)
+
+    def chain(self, params: np.ndarray, slot_grad: np.ndarray) -> np.ndarray:
+        """Parameter gradient from angle gradient (1-D, one parameter vector)."""
+        grad = slot_grad @ self.matrix
+        for slot, _, grad_fns, cols in self.nonlinear:
+            args = [params[c] for c in cols]
+            for fn, c in zip(grad_fns, cols, strict=True):
+                grad[c] += slot_grad[slot] * float(fn(*args))
+        return grad
