@@ -67,39 +67,14 @@ def _factor_matrix(f, factors, mats, angles, d, out):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _factor_derivative(f, factors, mats, angles, d, out):
-    """Embedded d×d derivative ``dM/da`` of a rotation factor into ``out``."""
-    kind = factors[f, 0]
+def _factor_derivative(f, mats, angles, factors, d, out):
+    """``dM/da`` of a rotation factor acting on the whole group (kind 3) into ``out``."""
     a = angles[factors[f, 1]]
     cs = np.cos(a)
     sn = np.sin(a)
-    if kind == KIND_FULL:
-        for r in range(d):
-            for c in range(d):
-                out[r, c] = cs * mats[f, 2, r, c] - sn * mats[f, 1, r, c]
-        return
-    for r in range(16):
-        for c in range(16):
-            out[r, c] = 0.0
-    for r in range(4):
-        for c in range(4):
-            v = cs * mats[f, 2, r, c] - sn * mats[f, 1, r, c]
-            for o in range(4):
-                if kind == KIND_LOCAL0:
-                    out[r + 4 * o, c + 4 * o] = v
-                else:
-                    out[o + 4 * r, o + 4 * c] = v
-
-
-@njit(cache=_CACHE, nogil=True)
-def _local_block(f, mats, angles, factors, out):
-    """4×4 matrix of the 1-qubit rotation factor ``f``."""
-    a = angles[factors[f, 1]]
-    cs = np.cos(a)
-    sn = np.sin(a)
-    for r in range(4):
-        for c in range(4):
-            out[r, c] = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
+    for r in range(d):
+        for c in range(d):
+            out[r, c] = cs * mats[f, 2, r, c] - sn * mats[f, 1, r, c]
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -122,10 +97,10 @@ def group_matrix(g, groups, factors, mats, angles, k_out, tmp, fm):
             for c in range(d):
                 tmp[r, c] = 0.0
         if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
-            _local_block(f, mats, angles, factors, m)
+            _factor_block(f, factors, mats, angles, 4, m, False)
             while f + 1 < f_end and factors[f + 1, 0] == kind:
                 f += 1
-                _local_block(f, mats, angles, factors, step)
+                _factor_block(f, factors, mats, angles, 4, step, False)
                 for r in range(4):
                     for c in range(4):
                         acc = 0.0
@@ -466,7 +441,7 @@ def _factor_block(f, factors, mats, angles, d, out, derivative):
                 else:
                     out[r, c] = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
     elif derivative:
-        _factor_derivative(f, factors, mats, angles, d, out)
+        _factor_derivative(f, mats, angles, factors, d, out)
     else:
         _factor_matrix(f, factors, mats, angles, d, out)
 
