@@ -130,6 +130,12 @@ class CompiledCircuit:
         self._build(lowered.ops)
         self._x0 = zero_state(self._num_active)
 
+    def __repr__(self) -> str:
+        return (
+            f"CompiledCircuit(num_qubits={self.num_qubits}, simulated={self._num_active}, "
+            f"parameters={self.num_parameters}, fused_groups={self.num_groups})"
+        )
+
     # ------------------------------------------------------------------ build
     def _build(self, ops: list[ElementaryOp]) -> None:
         self._angles = AngleMap(self.num_parameters, self.parameters)
