@@ -27,12 +27,10 @@ KIND_LOCAL1 = 2
 KIND_FULL = 3
 
 _CACHE = True
-# Kernels gather blocks of local Pauli components into small dense matrices and let BLAS
-# multiply them: rows of blocks when the lowest qubit is low (short contiguous runs), columns
-# of contiguous runs of up to _COLS elements otherwise; states with fewer than _SMALL blocks
-# use direct loops.
-_ROWS = 256
-_COLS = 64
+# Kernels gather the local Pauli components of up to _WIDTH blocks as the columns of a
+# (d, _WIDTH) matrix and let BLAS multiply it by the group's matrix (the shape BLAS runs
+# fastest here); states with fewer than _SMALL blocks use direct loops.
+_WIDTH = 128
 _SMALL = 64
 
 
@@ -165,12 +163,20 @@ def _layout(qa, qb, n, off):
 
 @njit(cache=_CACHE, nogil=True)
 def _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases):
-    """Base indices of the flat blocks ``first .. first+count-1`` (low fastest)."""
+    """Base indices of the flat blocks ``first .. first+count-1`` (low index fastest)."""
+    low = first % n_low
+    rest = first // n_low
+    m = rest % n_mid
+    h = rest // n_mid
     for i in range(count):
-        block = first + i
-        low = block % n_low
-        rest = block // n_low
-        bases[i] = (rest // n_mid) * s_high + (rest % n_mid) * s_mid + low
+        bases[i] = h * s_high + m * s_mid + low
+        low += 1
+        if low == n_low:
+            low = 0
+            m += 1
+            if m == n_mid:
+                m = 0
+                h += 1
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -178,10 +184,10 @@ def _apply_small(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
     """Direct loops for tiny states, where a BLAS call would cost more than the work."""
     v = np.empty(16)
     acc = np.empty(16)
-    bases = np.empty(1, dtype=np.int64)
+    bases = np.empty(n_blocks, dtype=np.int64)
+    _block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
     for block in range(n_blocks):
-        _block_bases(block, 1, n_mid, s_mid, s_high, n_low, bases)
-        base = bases[0]
+        base = bases[block]
         for c in range(d):
             v[c] = src[base + off[c]]
         for r in range(d):
@@ -195,70 +201,41 @@ def _apply_small(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _gather_rows(vec, bases, count, off, d, buf):
-    """``buf[r, c] = vec[bases[r] + off[c]]``: one block per row."""
-    for r in range(count):
-        base = bases[r]
-        for c in range(d):
-            buf[r, c] = vec[base + off[c]]
-
-
-@njit(cache=_CACHE, nogil=True)
-def _scatter_rows(vec, bases, count, off, d, buf):
-    """Inverse of ``_gather_rows``."""
-    for r in range(count):
-        base = bases[r]
-        for c in range(d):
-            vec[base + off[c]] = buf[r, c]
-
-
-@njit(cache=_CACHE, nogil=True)
-def _gather_cols(vec, base, off, d, width, buf):
-    """``buf[c, t] = vec[base + off[c] + t]``: one contiguous run per row of ``buf``."""
+def _gather(vec, bases, count, off, d, buf):
+    """``buf[c, j] = vec[bases[j] + off[c]]``: block j as column j (consecutive blocks of the
+    lowest qubit's run are consecutive in memory, so each row reads a contiguous stretch)."""
     for c in range(d):
-        first = base + off[c]
-        for t in range(width):
-            buf[c, t] = vec[first + t]
+        shift = off[c]
+        for j in range(count):
+            buf[c, j] = vec[bases[j] + shift]
 
 
 @njit(cache=_CACHE, nogil=True)
-def _scatter_cols(vec, base, off, d, width, buf):
-    """Inverse of ``_gather_cols``."""
+def _scatter(vec, bases, count, off, d, buf):
+    """Inverse of ``_gather``."""
     for c in range(d):
-        first = base + off[c]
-        for t in range(width):
-            vec[first + t] = buf[c, t]
+        shift = off[c]
+        for j in range(count):
+            vec[bases[j] + shift] = buf[c, j]
 
 
 @njit(cache=_CACHE, nogil=True)
-def _apply_rows(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
-    """Blocks gathered as rows of a (R, d) matrix, multiplied by Kᵀ with BLAS."""
-    buf = np.empty((_ROWS, d))
-    res = np.empty((_ROWS, d))
-    bases = np.empty(_ROWS, dtype=np.int64)
-    ktd = np.ascontiguousarray(kt[:d, :d])
-    for first in range(0, n_blocks, _ROWS):
-        count = min(_ROWS, n_blocks - first)
-        _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
-        _gather_rows(src, bases, count, off, d, buf)
-        np.dot(buf[:count], ktd, res[:count])
-        _scatter_rows(dst, bases, count, off, d, res)
-
-
-@njit(cache=_CACHE, nogil=True)
-def _apply_cols(src, dst, k, off, d, n_high, s_high, n_mid, s_mid, n_low):
-    """Contiguous runs of the lowest qubit's digits gathered as columns, K @ runs with BLAS."""
-    width = min(n_low, _COLS)
+def _apply_blocks(src, dst, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
+    """Blocks gathered as columns of a (d, W) matrix and multiplied by K with BLAS."""
+    width = min(_WIDTH, n_blocks)
     buf = np.empty((d, width))
     res = np.empty((d, width))
+    bases = np.empty(width, dtype=np.int64)
     kd = np.ascontiguousarray(k[:d, :d])
-    for h in range(n_high):
-        for m in range(n_mid):
-            for start in range(0, n_low, width):
-                base = h * s_high + m * s_mid + start
-                _gather_cols(src, base, off, d, width, buf)
-                np.dot(kd, buf, res)
-                _scatter_cols(dst, base, off, d, width, res)
+    for first in range(0, n_blocks, width):
+        count = min(width, n_blocks - first)
+        _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
+        _gather(src, bases, count, off, d, buf)
+        if count == width:
+            np.dot(kd, buf, res)
+        else:
+            res[:, :count] = np.dot(kd, np.ascontiguousarray(buf[:, :count]))
+        _scatter(dst, bases, count, off, d, res)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -268,16 +245,13 @@ def apply_group(src, dst, k, qa, qb, n, kt, off):
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     n_blocks = n_high * n_mid * n_low
-    if n_low >= _COLS:
-        _apply_cols(src, dst, k, off, d, n_high, s_high, n_mid, s_mid, n_low)
-        return
-    for r in range(d):
-        for c in range(d):
-            kt[c, r] = k[r, c]
     if n_blocks < _SMALL:
+        for r in range(d):
+            for c in range(d):
+                kt[c, r] = k[r, c]
         _apply_small(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low)
     else:
-        _apply_rows(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low)
+        _apply_blocks(src, dst, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -286,10 +260,10 @@ def _adjoint_small(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, cor
     lv = np.empty(16)
     xv = np.empty(16)
     acc = np.empty(16)
-    bases = np.empty(1, dtype=np.int64)
+    bases = np.empty(n_blocks, dtype=np.int64)
+    _block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
     for block in range(n_blocks):
-        _block_bases(block, 1, n_mid, s_mid, s_high, n_low, bases)
-        base = bases[0]
+        base = bases[block]
         for c in range(d):
             lv[c] = lam[base + off[c]]
             xv[c] = x[base + off[c]]
@@ -304,45 +278,29 @@ def _adjoint_small(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, cor
 
 
 @njit(cache=_CACHE, nogil=True)
-def _adjoint_rows(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
-    """Reverse step on blocks gathered as rows: ``corr += Λᵀ X``, ``Λ <- Λ K``."""
-    rows = min(_ROWS, n_blocks)
-    lbuf = np.empty((rows, d))
-    xbuf = np.empty((rows, d))
-    res = np.empty((rows, d))
-    part = np.empty((d, d))
-    bases = np.empty(rows, dtype=np.int64)
-    kd = np.ascontiguousarray(k[:d, :d])
-    for first in range(0, n_blocks, rows):
-        count = min(rows, n_blocks - first)
-        _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
-        _gather_rows(lam, bases, count, off, d, lbuf)
-        _gather_rows(x, bases, count, off, d, xbuf)
-        np.dot(lbuf[:count].T, xbuf[:count], part)
-        corr[:d, :d] += part
-        np.dot(lbuf[:count], kd, res[:count])
-        _scatter_rows(lam, bases, count, off, d, res)
-
-
-@njit(cache=_CACHE, nogil=True)
-def _adjoint_cols(lam, x, kt, off, d, n_high, s_high, n_mid, s_mid, n_low, corr):
-    """Reverse step on contiguous runs as columns: ``corr += Λ Xᵀ``, ``Λ <- Kᵀ Λ``."""
-    width = min(n_low, _COLS)
+def _adjoint_blocks(lam, x, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
+    """Reverse step on blocks as columns: ``corr += Λ Xᵀ``, ``Λ <- Kᵀ Λ`` (BLAS)."""
+    width = min(_WIDTH, n_blocks)
     lbuf = np.empty((d, width))
     xbuf = np.empty((d, width))
     res = np.empty((d, width))
     part = np.empty((d, d))
+    bases = np.empty(width, dtype=np.int64)
     ktd = np.ascontiguousarray(kt[:d, :d])
-    for h in range(n_high):
-        for m in range(n_mid):
-            for start in range(0, n_low, width):
-                base = h * s_high + m * s_mid + start
-                _gather_cols(lam, base, off, d, width, lbuf)
-                _gather_cols(x, base, off, d, width, xbuf)
-                np.dot(lbuf, xbuf.T, part)
-                corr[:d, :d] += part
-                np.dot(ktd, lbuf, res)
-                _scatter_cols(lam, base, off, d, width, res)
+    for first in range(0, n_blocks, width):
+        count = min(width, n_blocks - first)
+        _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
+        _gather(lam, bases, count, off, d, lbuf)
+        _gather(x, bases, count, off, d, xbuf)
+        if count == width:
+            np.dot(lbuf, xbuf.T, part)
+            np.dot(ktd, lbuf, res)
+        else:
+            lpart = np.ascontiguousarray(lbuf[:, :count])
+            part[:, :] = np.dot(lpart, np.ascontiguousarray(xbuf[:, :count]).T)
+            res[:, :count] = np.dot(ktd, lpart)
+        corr[:d, :d] += part
+        _scatter(lam, bases, count, off, d, res)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -350,15 +308,14 @@ def adjoint_group(lam, x, k, qa, qb, n, corr, off, kt):
     """Reverse step: ``corr += Σ_rest λ_loc x_locᵀ`` then ``λ <- Kᵀ λ`` (in place)."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
-    if n_low >= _COLS:
-        for r in range(d):
-            for c in range(d):
-                kt[c, r] = k[r, c]
-        _adjoint_cols(lam, x, kt, off, d, n_high, s_high, n_mid, s_mid, n_low, corr)
-    elif n_high * n_mid * n_low < _SMALL:
-        _adjoint_small(lam, x, k, off, d, n_high * n_mid * n_low, n_mid, s_mid, s_high, n_low, corr)
-    else:
-        _adjoint_rows(lam, x, k, off, d, n_high * n_mid * n_low, n_mid, s_mid, s_high, n_low, corr)
+    n_blocks = n_high * n_mid * n_low
+    if n_blocks < _SMALL:
+        _adjoint_small(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr)
+        return
+    for r in range(d):
+        for c in range(d):
+            kt[c, r] = k[r, c]
+    _adjoint_blocks(lam, x, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr)
 
 
 @njit(cache=_CACHE, nogil=True)
