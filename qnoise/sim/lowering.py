@@ -204,7 +204,7 @@ class _Lowerer:
         if len(qubits) <= 2 and not free:
             try:
                 matrix = Operator(gate).data
-            except Exception:
+            except Exception:  # a gate without a matrix: fall back to its definition below
                 matrix = None
             if matrix is not None:
                 self.ops.append(ElementaryOp(qubits, (unitary_to_ptm(matrix),)))
