@@ -239,12 +239,53 @@ def _apply_blocks(src, dst, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _to_low_high_order(k, qa_is_low, kp):
+    """``kp`` = K indexed ``d_lo + 4·d_hi`` (K itself is indexed ``d_qa + 4·d_qb``)."""
+    for r in range(16):
+        for c in range(16):
+            rr = r if qa_is_low else 4 * (r % 4) + r // 4
+            cc = c if qa_is_low else 4 * (c % 4) + c // 4
+            kp[r, c] = k[rr, cc]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _is_adjacent_layout(d, n_mid, n_blocks, n_low):
+    """Whether ``_apply_adjacent`` / ``_adjoint_adjacent`` apply (and pay off)."""
+    return d == 16 and n_mid == 1 and n_blocks >= _SMALL and (n_low == 1 or n_low >= _WIDTH // 2)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _apply_adjacent(src, dst, k, qa, qb, n, kp):
+    """Neighbouring qubits (lo, lo+1): the state is a stack of contiguous (16, 4**lo)
+    matrices (row = local index), so BLAS multiplies them in place of a gather.
+    ``dst`` must not be ``src``; ``kp`` is a 16×16 work buffer."""
+    lo = min(qa, qb)
+    _to_low_high_order(k, qa == lo, kp)
+    width = 4**lo
+    stacks = 4 ** (n - 2 - lo)
+    if width == 1:
+        np.dot(src.reshape(stacks, 16), kp.T.copy(), dst.reshape(stacks, 16))
+        return
+    size = 16 * width
+    for h in range(stacks):
+        start = h * size
+        np.dot(
+            kp,
+            src[start : start + size].reshape(16, width),
+            dst[start : start + size].reshape(16, width),
+        )
+
+
+@njit(cache=_CACHE, nogil=True)
 def apply_group(src, dst, k, qa, qb, n, kt, off):
-    """``dst <- (K on qubits qa, qb) src`` (``dst`` may be ``src``); ``qb = -1`` for a
-    1-qubit K. ``kt`` (16×16) and ``off`` (16) are work buffers."""
+    """``dst <- (K on qubits qa, qb) src``; ``dst`` must be a different array from ``src``.
+    ``qb = -1`` for a 1-qubit K. ``kt`` (16×16) and ``off`` (16) are work buffers."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     n_blocks = n_high * n_mid * n_low
+    if _is_adjacent_layout(d, n_mid, n_blocks, n_low):
+        _apply_adjacent(src, dst, k, qa, qb, n, kt)
+        return
     if n_blocks < _SMALL:
         for r in range(d):
             for c in range(d):
@@ -255,7 +296,7 @@ def apply_group(src, dst, k, qa, qb, n, kt, off):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _adjoint_small(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
+def _adjoint_small(lam, lam_out, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
     """Direct loops for tiny states (see ``_apply_small``)."""
     lv = np.empty(16)
     xv = np.empty(16)
@@ -274,11 +315,11 @@ def _adjoint_small(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, cor
                 corr[r, c] += lr * xv[c]
                 acc[c] += k[r, c] * lr
         for c in range(d):
-            lam[base + off[c]] = acc[c]
+            lam_out[base + off[c]] = acc[c]
 
 
 @njit(cache=_CACHE, nogil=True)
-def _adjoint_blocks(lam, x, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
+def _adjoint_blocks(lam, lam_out, x, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
     """Reverse step on blocks as columns: ``corr += Λ Xᵀ``, ``Λ <- Kᵀ Λ`` (BLAS)."""
     width = min(_WIDTH, n_blocks)
     lbuf = np.empty((d, width))
@@ -300,45 +341,90 @@ def _adjoint_blocks(lam, x, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low, c
             part[:, :] = np.dot(lpart, np.ascontiguousarray(xbuf[:, :count]).T)
             res[:, :count] = np.dot(ktd, lpart)
         corr[:d, :d] += part
-        _scatter(lam, bases, count, off, d, res)
+        _scatter(lam_out, bases, count, off, d, res)
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_group(lam, x, k, qa, qb, n, corr, off, kt):
-    """Reverse step: ``corr += Σ_rest λ_loc x_locᵀ`` then ``λ <- Kᵀ λ`` (in place)."""
+def _adjoint_adjacent(lam, lam_out, x, k, qa, qb, n, corr, kp):
+    """``adjoint_group`` for neighbouring qubits on the (16, 4**lo) stacks of
+    ``_apply_adjacent``."""
+    lo = min(qa, qb)
+    _to_low_high_order(k, qa == lo, kp)
+    width = 4**lo
+    stacks = 4 ** (n - 2 - lo)
+    part = np.empty((16, 16))
+    if width == 1:
+        lam2 = lam.reshape(stacks, 16)
+        np.dot(lam2.T, x.reshape(stacks, 16), part)
+        np.dot(lam2, kp, lam_out.reshape(stacks, 16))
+    else:
+        size = 16 * width
+        kpt = kp.T.copy()
+        for h in range(stacks):
+            start = h * size
+            lam_h = lam[start : start + size].reshape(16, width)
+            np.dot(lam_h, x[start : start + size].reshape(16, width).T, part)
+            _add_low_high_part(corr, part, qa == lo)
+            np.dot(kpt, lam_h, lam_out[start : start + size].reshape(16, width))
+        return
+    _add_low_high_part(corr, part, qa == lo)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _add_low_high_part(corr, part, qa_is_low):
+    """``corr += part`` with ``part`` indexed ``d_lo + 4·d_hi`` (corr uses K's indexing)."""
+    for r in range(16):
+        for c in range(16):
+            rr = r if qa_is_low else 4 * (r % 4) + r // 4
+            cc = c if qa_is_low else 4 * (c % 4) + c // 4
+            corr[rr, cc] += part[r, c]
+
+
+@njit(cache=_CACHE, nogil=True)
+def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
+    """Reverse step: ``corr += Σ_rest λ_loc x_locᵀ`` and ``λ_out = Kᵀ λ`` (``lam_out`` a
+    different array from ``lam``)."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     n_blocks = n_high * n_mid * n_low
+    if _is_adjacent_layout(d, n_mid, n_blocks, n_low):
+        _adjoint_adjacent(lam, lam_out, x, k, qa, qb, n, corr, kt)
+        return
     if n_blocks < _SMALL:
-        _adjoint_small(lam, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr)
+        _adjoint_small(lam, lam_out, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr)
         return
     for r in range(d):
         for c in range(d):
             kt[c, r] = k[r, c]
-    _adjoint_blocks(lam, x, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr)
+    _adjoint_blocks(lam, lam_out, x, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr)
 
 
 @njit(cache=_CACHE, nogil=True)
-def run_groups(x, g_start, g_end, groups, factors, mats, angles, n):
-    """Apply groups ``g_start..g_end-1`` to ``x`` in place."""
+def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
+    """Apply groups ``g_start..g_end-1`` to ``x`` in place (``scratch``: a second state)."""
     k = np.empty((16, 16))
     tmp = np.empty((16, 16))
     fm = np.empty((16, 16))
     kt = np.empty((16, 16))
     off = np.empty(16, dtype=np.int64)
+    src, dst = x, scratch
     for g in range(g_start, g_end):
         group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
-        apply_group(x, x, k, groups[g, 2], groups[g, 3], n, kt, off)
+        apply_group(src, dst, k, groups[g, 2], groups[g, 3], n, kt, off)
+        src, dst = dst, src
+    if (g_end - g_start) % 2 == 1:
+        x[:] = scratch
 
 
 @njit(cache=_CACHE, nogil=True)
 def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_coeff, out):
     """Expectations ``out[b] = Σ_t coeff_t x_b[index_t]`` for each row of ``angles_batch``."""
     x = np.empty_like(x0)
+    scratch = np.empty_like(x0)
     n_groups = groups.shape[0]
     for b in range(angles_batch.shape[0]):
         x[:] = x0
-        run_groups(x, 0, n_groups, groups, factors, mats, angles_batch[b], n)
+        run_groups(x, scratch, 0, n_groups, groups, factors, mats, angles_batch[b], n)
         s = 0.0
         for t in range(obs_index.shape[0]):
             s += obs_coeff[t] * x[obs_index[t]]
@@ -349,9 +435,10 @@ def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_co
 def states_batch(x0, groups, factors, mats, angles_batch, n, out):
     """Final Pauli vectors for each row of ``angles_batch`` into ``out`` (B, 4**n)."""
     n_groups = groups.shape[0]
+    scratch = np.empty_like(x0)
     for b in range(angles_batch.shape[0]):
         out[b, :] = x0
-        run_groups(out[b], 0, n_groups, groups, factors, mats, angles_batch[b], n)
+        run_groups(out[b], scratch, 0, n_groups, groups, factors, mats, angles_batch[b], n)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -462,13 +549,15 @@ def _group_gradient(g, groups, factors, mats, angles, corr, grad, work):
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_gradient(x0, lam_final, groups, factors, mats, angles, n, n_slots, stride, ckpts, seg):
+def adjoint_gradient(
+    x0, lam_final, groups, factors, mats, angles, n, n_slots, stride, ckpts, seg, scratch
+):
     """Value and gradient w.r.t. every angle slot by one forward and one reverse sweep.
 
     The state before every group is kept when ``stride = 1``; otherwise every ``stride``-th
     one is checkpointed and the segments between are recomputed in the reverse sweep.
-    ``ckpts`` (ceil(G/stride) + 1, 4**n) and ``seg`` (stride, 4**n) are caller-owned buffers
-    (reused across calls: fresh memory would cost page faults on every gradient).
+    ``ckpts`` (ceil(G/stride) + 1, 4**n), ``seg`` (stride, 4**n) and ``scratch`` (4**n) are
+    caller-owned buffers (reused across calls: fresh memory would cost page faults).
     """
     n_groups = groups.shape[0]
     dim = x0.shape[0]
@@ -497,7 +586,8 @@ def adjoint_gradient(x0, lam_final, groups, factors, mats, angles, n, n_slots, s
             if stride == 1:
                 apply_group(ckpts[s], ckpts[s + 1], k, groups[g, 2], groups[g, 3], n, kt, off)
             else:
-                apply_group(x, x, k, groups[g, 2], groups[g, 3], n, kt, off)
+                apply_group(x, seg[0], k, groups[g, 2], groups[g, 3], n, kt, off)
+                x[:] = seg[0]
         if stride > 1:
             ckpts[s + 1] = x
     final = ckpts[n_ckpt]
@@ -506,6 +596,7 @@ def adjoint_gradient(x0, lam_final, groups, factors, mats, angles, n, n_slots, s
         value += lam_final[i] * final[i]
     grad = np.zeros(n_slots)
     lam = lam_final.copy()
+    lam_out = scratch
     for s in range(n_ckpt - 1, -1, -1):
         g_start = s * stride
         g_end = min(g_start + stride, n_groups)
@@ -517,6 +608,9 @@ def adjoint_gradient(x0, lam_final, groups, factors, mats, angles, n, n_slots, s
         for g in range(g_end - 1, g_start - 1, -1):
             before = seg[g - g_start] if stride > 1 else ckpts[s]
             corr[:, :] = 0.0
-            adjoint_group(lam, before, kstore[g], groups[g, 2], groups[g, 3], n, corr, off, kt)
+            adjoint_group(
+                lam, lam_out, before, kstore[g], groups[g, 2], groups[g, 3], n, corr, off, kt
+            )
+            lam, lam_out = lam_out, lam
             _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
     return value, grad

@@ -397,7 +397,7 @@ class CompiledCircuit:
         np.add.at(lam, indices, coeffs)
         angles = self._angles.angles(values)
         stride = self._checkpoint_stride()
-        ckpts, seg = self._gradient_buffers(stride)
+        ckpts, seg, scratch = self._gradient_buffers(stride)
         results, grads = [], []
         for row, params in zip(angles, values, strict=True):
             value, slot_grad = kernels.adjoint_gradient(
@@ -412,6 +412,7 @@ class CompiledCircuit:
                 stride,
                 ckpts,
                 seg,
+                scratch,
             )
             results.append(value)
             grads.append(self._angles.chain(params, slot_grad))
@@ -423,26 +424,26 @@ class CompiledCircuit:
         """Exact gradient of :meth:`expectation` (reverse mode); see :meth:`value_and_gradient`."""
         return self.value_and_gradient(observable, parameter_values)[1]
 
-    def _gradient_buffers(self, stride: int) -> tuple[np.ndarray, np.ndarray]:
-        """State buffers of the reverse sweep, views into one per-thread grow-only block shared
-        by all compiled circuits (memory is the largest request, not the sum; reuse avoids
-        page faults on every gradient)."""
+    def _gradient_buffers(self, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """State buffers of the reverse sweep (checkpoints, segment, scratch): views into one
+        per-thread grow-only block shared by all compiled circuits (memory is the largest
+        request, not the sum; reuse avoids page faults on every gradient)."""
         num_ckpt = -(-self.num_groups // stride)
-        rows = num_ckpt + 1 + stride
+        rows = num_ckpt + 1 + stride + 1
         size = rows * self._x0.size
         block = getattr(_GRADIENT_BUFFERS, "block", None)
         if block is None or block.size < size:
             block = np.empty(size)
             _GRADIENT_BUFFERS.block = block
         states = block[:size].reshape(rows, self._x0.size)
-        return states[: num_ckpt + 1], states[num_ckpt + 1 :]
+        return states[: num_ckpt + 1], states[num_ckpt + 1 : -1], states[-1]
 
     def _checkpoint_stride(self) -> int:
         """Smallest checkpoint stride s whose buffers (⌈G/s⌉ + 1 checkpoints and a segment of
         s states) fit in ``gradient_memory``; s = 1 stores every state (no recomputation)."""
         capacity = self._gradient_memory // (8 * self._x0.size)
         for stride in range(1, self.num_groups + 1):
-            needed = -(-self.num_groups // stride) + 1 + (stride if stride > 1 else 0)
+            needed = -(-self.num_groups // stride) + 2 + (stride if stride > 1 else 0)
             if needed <= capacity:
                 return stride
         return max(1, int(np.ceil(np.sqrt(self.num_groups))))
