@@ -32,6 +32,11 @@ _CACHE = True
 # fastest here); states with fewer than _SMALL blocks use direct loops.
 _WIDTH = 128
 _SMALL = 64
+# groups on neighbouring qubits (lo, lo + 1) skip the gather when the state is a stack of
+# contiguous (16, 4**lo) matrices wide enough for BLAS (4**lo >= _STACK), or when lo = 0
+_STACK = 16
+# the reverse step makes two products per stack (one of them a reduction): wider stacks
+_ADJOINT_STACK = 64
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -249,9 +254,10 @@ def _to_low_high_order(k, qa_is_low, kp):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _is_adjacent_layout(d, n_mid, n_blocks, n_low):
-    """Whether ``_apply_adjacent`` / ``_adjoint_adjacent`` apply (and pay off)."""
-    return d == 16 and n_mid == 1 and n_blocks >= _SMALL and (n_low == 1 or n_low >= _WIDTH // 2)
+def _is_adjacent_layout(d, n_mid, n_blocks, n_low, min_width):
+    """Whether ``_apply_adjacent`` / ``_adjoint_adjacent`` apply and pay off (stacks at least
+    ``min_width`` wide, or the single (4**(n-2), 16) matrix when lo = 0)."""
+    return d == 16 and n_mid == 1 and n_blocks >= _SMALL and (n_low == 1 or n_low >= min_width)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -283,7 +289,7 @@ def apply_group(src, dst, k, qa, qb, n, kt, off):
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     n_blocks = n_high * n_mid * n_low
-    if _is_adjacent_layout(d, n_mid, n_blocks, n_low):
+    if _is_adjacent_layout(d, n_mid, n_blocks, n_low, _STACK):
         _apply_adjacent(src, dst, k, qa, qb, n, kt)
         return
     if n_blocks < _SMALL:
@@ -360,13 +366,14 @@ def _adjoint_adjacent(lam, lam_out, x, k, qa, qb, n, corr, kp):
     else:
         size = 16 * width
         kpt = kp.T.copy()
+        total = np.zeros((16, 16))
         for h in range(stacks):
             start = h * size
             lam_h = lam[start : start + size].reshape(16, width)
             np.dot(lam_h, x[start : start + size].reshape(16, width).T, part)
-            _add_low_high_part(corr, part, qa == lo)
+            total += part
             np.dot(kpt, lam_h, lam_out[start : start + size].reshape(16, width))
-        return
+        part[:, :] = total
     _add_low_high_part(corr, part, qa == lo)
 
 
@@ -387,7 +394,7 @@ def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     n_blocks = n_high * n_mid * n_low
-    if _is_adjacent_layout(d, n_mid, n_blocks, n_low):
+    if _is_adjacent_layout(d, n_mid, n_blocks, n_low, _ADJOINT_STACK):
         _adjoint_adjacent(lam, lam_out, x, k, qa, qb, n, corr, kt)
         return
     if n_blocks < _SMALL:
