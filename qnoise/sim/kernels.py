@@ -35,6 +35,13 @@ _SMALL = 64
 # groups on neighbouring qubits (lo, lo + 1) skip the gather when the state is a stack of
 # contiguous (16, 4**lo) matrices wide enough for BLAS (4**lo >= _STACK), or when lo = 0
 _STACK = 16
+# wider stacks (lo >= 7) take the gather path, whose temporaries stay small
+_STACK_MAX = 4096
+# rows per BLAS call when lo = 0
+_ROW_CHUNK = 1024
+# states up to this many entries (32 MiB) alternate between two buffers (no copies); larger
+# ones are updated in place, since writing a second large array costs memory bandwidth
+_PING_PONG_MAX = 2**22
 # the reverse step makes two products per stack (one of them a reduction): wider stacks
 _ADJOINT_STACK = 64
 
@@ -255,37 +262,54 @@ def _to_low_high_order(k, qa_is_low, kp):
 
 @njit(cache=_CACHE, nogil=True)
 def _is_adjacent_layout(d, n_mid, n_blocks, n_low, min_width):
-    """Whether ``_apply_adjacent`` / ``_adjoint_adjacent`` apply and pay off (stacks at least
-    ``min_width`` wide, or the single (4**(n-2), 16) matrix when lo = 0)."""
-    return d == 16 and n_mid == 1 and n_blocks >= _SMALL and (n_low == 1 or n_low >= min_width)
+    """Whether ``_apply_adjacent`` / ``_adjoint_adjacent`` apply and pay off: stacks between
+    ``min_width`` and ``_STACK_MAX`` wide, or the single (4**(n-2), 16) matrix when lo = 0."""
+    if d != 16 or n_mid != 1 or n_blocks < _SMALL:
+        return False
+    return n_low == 1 or min_width <= n_low <= _STACK_MAX
 
 
 @njit(cache=_CACHE, nogil=True)
 def _apply_adjacent(src, dst, k, qa, qb, n, kp):
     """Neighbouring qubits (lo, lo+1): the state is a stack of contiguous (16, 4**lo)
-    matrices (row = local index), so BLAS multiplies them in place of a gather.
-    ``dst`` must not be ``src``; ``kp`` is a 16×16 work buffer."""
+    matrices (row = local index), so BLAS multiplies them without a gather. When ``dst`` is
+    ``src`` the products go through a small temporary. ``kp`` is a 16×16 work buffer."""
     lo = min(qa, qb)
     _to_low_high_order(k, qa == lo, kp)
     width = 4**lo
     stacks = 4 ** (n - 2 - lo)
+    in_place = src.ctypes.data == dst.ctypes.data
     if width == 1:
-        np.dot(src.reshape(stacks, 16), kp.T.copy(), dst.reshape(stacks, 16))
+        # one (4**(n-2), 16) matrix times Kᵀ, in chunks of rows
+        kpt = kp.T.copy()
+        rows = min(_ROW_CHUNK, stacks)
+        tmp = np.empty((rows, 16))
+        src2 = src.reshape(stacks, 16)
+        dst2 = dst.reshape(stacks, 16)
+        for start in range(0, stacks, rows):
+            if in_place:
+                np.dot(src2[start : start + rows], kpt, tmp)
+                dst2[start : start + rows] = tmp
+            else:
+                np.dot(src2[start : start + rows], kpt, dst2[start : start + rows])
         return
     size = 16 * width
+    tmp = np.empty((16, width))
     for h in range(stacks):
         start = h * size
-        np.dot(
-            kp,
-            src[start : start + size].reshape(16, width),
-            dst[start : start + size].reshape(16, width),
-        )
+        block = src[start : start + size].reshape(16, width)
+        if in_place:
+            np.dot(kp, block, tmp)
+            dst[start : start + size] = tmp.reshape(size)
+        else:
+            np.dot(kp, block, dst[start : start + size].reshape(16, width))
 
 
 @njit(cache=_CACHE, nogil=True)
 def apply_group(src, dst, k, qa, qb, n, kt, off):
-    """``dst <- (K on qubits qa, qb) src``; ``dst`` must be a different array from ``src``.
-    ``qb = -1`` for a 1-qubit K. ``kt`` (16×16) and ``off`` (16) are work buffers."""
+    """``dst <- (K on qubits qa, qb) src`` (``dst`` may be ``src``; separate arrays are
+    faster while both fit in cache). ``qb = -1`` for a 1-qubit K. ``kt`` (16×16) and ``off``
+    (16) are work buffers."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     n_blocks = n_high * n_mid * n_low
@@ -408,18 +432,21 @@ def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
 
 @njit(cache=_CACHE, nogil=True)
 def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
-    """Apply groups ``g_start..g_end-1`` to ``x`` in place (``scratch``: a second state)."""
+    """Apply groups ``g_start..g_end-1`` to ``x`` in place; ``scratch`` (a second state) is
+    used to alternate buffers for states up to ``_PING_PONG_MAX`` entries."""
     k = np.empty((16, 16))
     tmp = np.empty((16, 16))
     fm = np.empty((16, 16))
     kt = np.empty((16, 16))
     off = np.empty(16, dtype=np.int64)
-    src, dst = x, scratch
+    ping_pong = x.shape[0] <= _PING_PONG_MAX
+    src, dst = x, (scratch if ping_pong else x)
     for g in range(g_start, g_end):
         group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
         apply_group(src, dst, k, groups[g, 2], groups[g, 3], n, kt, off)
-        src, dst = dst, src
-    if (g_end - g_start) % 2 == 1:
+        if ping_pong:
+            src, dst = dst, src
+    if ping_pong and (g_end - g_start) % 2 == 1:
         x[:] = scratch
 
 
