@@ -251,13 +251,17 @@ def _apply_blocks(src, dst, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _pair_index(i, qa_is_low):
+    """Index ``d_qa + 4·d_qb`` (K's order) of the pair index ``i = d_lo + 4·d_hi``."""
+    return i if qa_is_low else 4 * (i % 4) + i // 4
+
+
+@njit(cache=_CACHE, nogil=True)
 def _to_low_high_order(k, qa_is_low, kp):
     """``kp`` = K indexed ``d_lo + 4·d_hi`` (K itself is indexed ``d_qa + 4·d_qb``)."""
     for r in range(16):
         for c in range(16):
-            rr = r if qa_is_low else 4 * (r % 4) + r // 4
-            cc = c if qa_is_low else 4 * (c % 4) + c // 4
-            kp[r, c] = k[rr, cc]
+            kp[r, c] = k[_pair_index(r, qa_is_low), _pair_index(c, qa_is_low)]
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -406,9 +410,7 @@ def _add_low_high_part(corr, part, qa_is_low):
     """``corr += part`` with ``part`` indexed ``d_lo + 4·d_hi`` (corr uses K's indexing)."""
     for r in range(16):
         for c in range(16):
-            rr = r if qa_is_low else 4 * (r % 4) + r // 4
-            cc = c if qa_is_low else 4 * (c % 4) + c // 4
-            corr[rr, cc] += part[r, c]
+            corr[_pair_index(r, qa_is_low), _pair_index(c, qa_is_low)] += part[r, c]
 
 
 @njit(cache=_CACHE, nogil=True)
