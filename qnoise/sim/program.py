@@ -23,6 +23,7 @@ __all__ = ["CompiledCircuit", "compile_circuit"]
 _GRADIENT_BUFFERS = threading.local()
 #: largest Pauli vector compiled (8·4ⁿ bytes): 14 active qubits
 _MAX_STATE_BYTES = 2**31
+_ZERO_PAULI = np.array([1.0, 0.0, 0.0, 1.0])  # ⟨I⟩, ⟨X⟩, ⟨Y⟩, ⟨Z⟩ of |0⟩
 _SWAP_DIGITS = np.array([4 * (i % 4) + i // 4 for i in range(16)])
 
 
@@ -313,19 +314,26 @@ class CompiledCircuit:
 
     def _embed_full(self, x: np.ndarray) -> np.ndarray:
         """Pauli vector on all qubits from the active-qubit vector (idle qubits in |0⟩)."""
-        full = np.zeros(4**self.num_qubits)
-        idle = [q for q in range(self.num_qubits) if q not in self._compact]
-        for compact_index in range(x.size):
-            base = 0
-            for i, q in enumerate(self.active_qubits):
-                base += ((compact_index >> (2 * i)) & 3) << (2 * q)
-            for mask in range(2 ** len(idle)):
-                index = base
-                for j, q in enumerate(idle):
-                    if (mask >> j) & 1:
-                        index += 3 << (2 * q)
-                full[index] = x[compact_index]
-        return full
+        return self._on_qubits(
+            x.reshape((4,) * self._num_active), range(self.num_qubits), lambda q: _ZERO_PAULI
+        )
+
+    def _on_qubits(self, tensor: np.ndarray, qubits, idle_factor) -> np.ndarray:
+        """Flatten ``tensor`` (axes: active qubits, highest first; those outside ``qubits``
+        are summed out) onto ``qubits`` (``qubits[0]`` least significant), inserting
+        ``idle_factor(q)`` for each requested qubit that is not simulated."""
+        axes = list(reversed(self.active_qubits))
+        requested = set(qubits)
+        drop = tuple(axis for axis, q in enumerate(axes) if q not in requested)
+        if drop:
+            tensor = tensor.sum(axis=drop)
+            axes = [q for q in axes if q in requested]
+        for q in qubits:
+            if q not in self._compact:
+                tensor = np.multiply.outer(idle_factor(q), tensor)
+                axes.insert(0, q)
+        order = [axes.index(q) for q in reversed(list(qubits))]
+        return np.ascontiguousarray(tensor.transpose(order)).reshape(-1)
 
     def expectation(
         self,
@@ -477,22 +485,15 @@ class CompiledCircuit:
             raise ValueError(f"qubits must be distinct indices below {self.num_qubits}")
         x = self._pauli_vectors(values)[0]
         active_probs = basis_probabilities(x, np.full(self._num_active, 3), self._readout)
-        # tensor axes are labelled by qubit, most significant (highest index) first
-        tensor = active_probs.reshape((2,) * self._num_active)
-        axes = list(reversed(self.active_qubits))
-        requested = set(qubits)
-        drop = tuple(axis for axis, q in enumerate(axes) if q not in requested)
-        if drop:
-            tensor = tensor.sum(axis=drop)
-            axes = [q for q in axes if q in requested]
-        for q in qubits:
-            if q not in self._compact:
-                ro = self._full_readout[q]
-                e0 = 0.0 if ro is None else ro.p_meas1_prep0
-                tensor = np.multiply.outer(np.array([1.0 - e0, e0]), tensor)
-                axes.insert(0, q)
-        order = [axes.index(q) for q in reversed(qubits)]
-        return np.ascontiguousarray(tensor.transpose(order)).reshape(-1)
+        return self._on_qubits(
+            active_probs.reshape((2,) * self._num_active), qubits, self._idle_outcomes
+        )
+
+    def _idle_outcomes(self, qubit: int) -> np.ndarray:
+        """Outcome distribution of an idle qubit (in |0⟩) under its readout error."""
+        ro = self._full_readout[qubit]
+        e0 = 0.0 if ro is None else ro.p_meas1_prep0
+        return np.array([1.0 - e0, e0])
 
     def sample_counts(self, shots: int, parameter_values=None, seed=None) -> dict[str, int]:
         """Sampled counts with readout error, in Qiskit's format: when the circuit measures,

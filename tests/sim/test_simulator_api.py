@@ -243,3 +243,16 @@ def test_free_parameter_in_unsupported_gate_expands_definition():
     value = PTMSimulator().expectation(qc, "ZX", [0.8])
     bound = qc.assign_parameters([0.8])
     assert value == pytest.approx(Statevector(bound).expectation_value(SparsePauliOp("ZX")).real)
+
+
+def test_density_matrix_with_idle_qubits_matches_quantum_info():
+    from qiskit.quantum_info import DensityMatrix
+
+    qc = QuantumCircuit(5)
+    qc.h(1)
+    qc.cx(1, 3)
+    qc.ry(0.3, 3)
+    assert PTMSimulator().compile(qc).active_qubits == [1, 3]
+    np.testing.assert_allclose(
+        PTMSimulator().density_matrix(qc), DensityMatrix(qc).data, atol=1e-14, rtol=0
+    )
