@@ -5,40 +5,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import ParameterVector
-from qiskit.quantum_info import SparsePauliOp
+from qiskit import transpile
 from scipy.optimize import minimize
 
+from qnoise import chem
 from qnoise.noise import from_backend
 from qnoise.noise.named import fake_backend
 from qnoise.sim.simulator import PTMSimulator
-
-# H2 at 0.735 Å, STO-3G, parity mapping with two-qubit reduction (Hartree, without the
-# nuclear repulsion 0.7199689944 Ha); exact ground energy -1.1373060358 Ha in total.
-H2_HAMILTONIAN = SparsePauliOp.from_list(
-    [
-        ("II", -1.0523732458),
-        ("IZ", 0.3979374248),
-        ("ZI", -0.3979374248),
-        ("ZZ", -0.0112801043),
-        ("XX", 0.1809311998),
-    ]
-)
-H2_NUCLEAR_REPULSION = 0.7199689944
-H2_EXACT_TOTAL = -1.1373060358
-
-
-def _ansatz(layers: int = 2) -> QuantumCircuit:
-    theta = ParameterVector("θ", 4 * layers)
-    qc = QuantumCircuit(2)
-    for layer in range(layers):
-        qc.ry(theta[4 * layer], 0)
-        qc.ry(theta[4 * layer + 1], 1)
-        qc.rz(theta[4 * layer + 2], 0)
-        qc.rz(theta[4 * layer + 3], 1)
-        qc.cx(0, 1)
-    return qc
+from qnoise.vqe.ansatz import hardware_efficient
 
 
 def _timed(fn, repeat: int) -> float:
@@ -55,7 +29,11 @@ def run_demo(backend_name: str = "fake_manila", seed: int = 7) -> dict:
     from qiskit_aer.noise import NoiseModel as AerNoiseModel
 
     backend = fake_backend(backend_name)
-    ansatz = transpile(_ansatz(), basis_gates=["rz", "sx", "x", "cx"], optimization_level=0)
+    problem = chem.load("H2-2q")
+    hamiltonian = problem.hamiltonian
+    ansatz = transpile(
+        hardware_efficient(2, layers=2), basis_gates=["rz", "sx", "x", "cx"], optimization_level=0
+    )
     gate_noise = from_backend(backend, level=None).without_readout()
     noisy = PTMSimulator(gate_noise)
     ideal = PTMSimulator()
@@ -67,23 +45,23 @@ def run_demo(backend_name: str = "fake_manila", seed: int = 7) -> dict:
     def energy_and_gradient(x):
         nonlocal evaluations
         evaluations += 1
-        return compiled.value_and_gradient(H2_HAMILTONIAN, x)
+        return compiled.value_and_gradient(hamiltonian, x)
 
     print(f"qnoise demo: noisy VQE for H2 (2 qubits) under {backend_name} calibration noise")
     result = minimize(energy_and_gradient, x0, jac=True, method="L-BFGS-B")
-    noisy_energy = result.fun + H2_NUCLEAR_REPULSION
-    noiseless_energy = ideal.expectation(ansatz, H2_HAMILTONIAN, result.x) + H2_NUCLEAR_REPULSION
+    noisy_energy = result.fun + problem.constant
+    noiseless_energy = ideal.expectation(ansatz, hamiltonian, result.x) + problem.constant
 
     aer_model = AerNoiseModel.from_backend(backend, readout_error=False)
     aer = AerSimulator(method="density_matrix", noise_model=aer_model)
     bound = ansatz.assign_parameters(result.x)
-    bound.save_expectation_value(H2_HAMILTONIAN, [0, 1])
-    aer_energy = aer.run(bound).result().data()["expectation_value"] + H2_NUCLEAR_REPULSION
-    qnoise_time = _timed(lambda: compiled.expectation(H2_HAMILTONIAN, result.x), 200)
+    bound.save_expectation_value(hamiltonian, [0, 1])
+    aer_energy = aer.run(bound).result().data()["expectation_value"] + problem.constant
+    qnoise_time = _timed(lambda: compiled.expectation(hamiltonian, result.x), 200)
     aer_time = _timed(lambda: aer.run(bound).result(), 5)
 
     figures = {
-        "exact_energy": H2_EXACT_TOTAL,
+        "exact_energy": problem.exact_energy,
         "noisy_energy_qnoise": noisy_energy,
         "noisy_energy_aer": aer_energy,
         "noiseless_energy": noiseless_energy,
@@ -92,7 +70,7 @@ def run_demo(backend_name: str = "fake_manila", seed: int = 7) -> dict:
         "aer_seconds_per_energy": aer_time,
     }
     print(f"  optimizer evaluations (value + reverse-mode gradient): {evaluations}")
-    print(f"  exact ground energy          {H2_EXACT_TOTAL: .10f} Ha")
+    print(f"  exact ground energy          {problem.exact_energy: .10f} Ha")
     print(f"  noisy energy (qnoise)        {noisy_energy: .10f} Ha")
     print(f"  noisy energy (qiskit-aer)    {aer_energy: .10f} Ha")
     print(f"  |qnoise - aer|               {abs(noisy_energy - aer_energy):.2e} Ha")

@@ -28,3 +28,20 @@ def test_console_script_runs_demo():
     assert "|qnoise - aer|" in result.stdout
     line = next(x for x in result.stdout.splitlines() if "|qnoise - aer|" in x)
     assert float(line.split()[-2]) < 1e-7
+
+
+def test_molecules_table_lists_the_registry(capsys):
+    assert main(["molecules"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in out[2:] if line and line[0].isalpha()}
+    assert set(rows) >= {"H2-2q", "LiH-4q", "H2O-8q", "BeH2-6q"}
+    assert rows["LiH-4q"][1:3] == ["4", "100"]
+    assert float(rows["LiH-4q"][5]) == -7.78908890
+
+
+def test_molecules_detail_and_unknown_name(capsys):
+    assert main(["molecules", "H2O-8q"]) == 0
+    out = capsys.readouterr().out
+    assert "bohr" in out and "-73.294106" in out
+    assert main(["molecules", "CH4"]) == 2
+    assert "unknown problem" in capsys.readouterr().err

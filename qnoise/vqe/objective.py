@@ -1,0 +1,134 @@
+"""The energy function an optimizer sees: compiled once, batched, counted, recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+
+from qnoise.sim.simulator import PTMSimulator
+
+EvaluationCallback = Callable[[int, np.ndarray, float], None]
+
+
+class EnergyObjective:
+    """Total energy ``<H>(θ) + constant`` of an ansatz on a simulator.
+
+    The circuit is compiled once; each call runs the compiled program. Calls accept one
+    point, shape ``(p,)`` (returns a float), or a batch, shape ``(B, p)`` (returns ``(B,)``,
+    evaluated in one pass of the simulator): ``accepts_batch`` is ``True`` so batch-aware
+    optimizers can use it.
+
+    Parameters
+    ----------
+    ansatz : QuantumCircuit
+        Parameterized circuit; values are ordered as ``ansatz.parameters``.
+    hamiltonian : SparsePauliOp
+        Observable on the ansatz's qubits (Ha), without the constant.
+    constant : float
+        Added to every energy (Ha).
+    simulator : PTMSimulator
+    shots : int, optional
+        Shots per measurement group; ``None`` for exact expectation values.
+    shot_model : {"sample", "gaussian"}
+        See :mod:`qnoise.sim.shots`.
+    seed : int or numpy Generator, optional
+        Stream of the shot noise (one stream for the whole run).
+    callback : callable, optional
+        ``callback(evaluation_index, parameters, energy)`` after every evaluated point.
+
+    Attributes
+    ----------
+    nfev : int
+        Points evaluated (a batch of B counts B).
+    njev : int
+        Gradients evaluated.
+    energies : list of float
+        Total energy of every evaluated point, in order.
+    """
+
+    accepts_batch = True
+
+    def __init__(
+        self,
+        ansatz: QuantumCircuit,
+        hamiltonian: SparsePauliOp,
+        constant: float = 0.0,
+        simulator: PTMSimulator | None = None,
+        *,
+        shots: int | None = None,
+        shot_model: str = "sample",
+        seed=None,
+        callback: EvaluationCallback | None = None,
+    ) -> None:
+        if ansatz.num_qubits != hamiltonian.num_qubits:
+            raise ValueError(
+                f"the ansatz has {ansatz.num_qubits} qubits, the Hamiltonian "
+                f"{hamiltonian.num_qubits}"
+            )
+        if shots is not None and int(shots) < 1:
+            raise ValueError(f"shots must be a positive integer or None, got {shots}")
+        self.simulator = simulator if simulator is not None else PTMSimulator()
+        self.program = self.simulator.compile(ansatz)
+        self.hamiltonian = hamiltonian
+        self.constant = float(constant)
+        self.num_parameters = ansatz.num_parameters
+        self.shots = None if shots is None else int(shots)
+        self.shot_model = shot_model
+        self._rng = np.random.default_rng(seed)
+        self.callback = callback
+        self.nfev = 0
+        self.njev = 0
+        self.energies: list[float] = []
+
+    def _points(self, parameters) -> tuple[np.ndarray, bool]:
+        points = np.asarray(parameters, dtype=float)
+        single = points.ndim == 1
+        points = np.atleast_2d(points)
+        if points.ndim != 2 or points.shape[1] != self.num_parameters:
+            raise ValueError(
+                f"expected parameters of shape ({self.num_parameters},) or "
+                f"(B, {self.num_parameters}), got {np.shape(parameters)}"
+            )
+        if not np.all(np.isfinite(points)):
+            raise ValueError("parameters contain NaN or infinity")
+        return points, single
+
+    def _record(self, points: np.ndarray, energies: np.ndarray) -> None:
+        for point, energy in zip(points, energies, strict=True):
+            self.nfev += 1
+            self.energies.append(float(energy))
+            if self.callback is not None:
+                self.callback(self.nfev, point.copy(), float(energy))
+
+    def __call__(self, parameters):
+        points, single = self._points(parameters)
+        values = self.program.expectation(
+            self.hamiltonian,
+            points,
+            shots=self.shots,
+            seed=self._rng if self.shots is not None else None,
+            shot_model=self.shot_model,
+        )
+        energies = np.asarray(values, dtype=float) + self.constant
+        self._record(points, energies)
+        return float(energies[0]) if single else energies
+
+    def value_and_gradient(self, parameters) -> tuple[float, np.ndarray]:
+        """Exact energy and gradient (Ha per radian) of one point, by reverse mode.
+
+        Only for exact expectation values: a gradient of a finite-shot estimate is not
+        defined, so with ``shots`` set this raises.
+        """
+        if self.shots is not None:
+            raise ValueError("analytic gradients need exact energies (shots=None)")
+        points, single = self._points(parameters)
+        if not single:
+            raise ValueError("value_and_gradient takes one point of shape (p,)")
+        value, gradient = self.program.value_and_gradient(self.hamiltonian, points[0])
+        energy = value + self.constant
+        self.njev += 1
+        self._record(points, np.array([energy]))
+        return energy, gradient
