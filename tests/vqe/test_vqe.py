@@ -197,3 +197,16 @@ def test_convergence_plot():
     assert len(lines) == 3  # evaluations, iterations, exact
     np.testing.assert_allclose(lines[0].get_ydata(), result.evaluation_energies)
     assert ax.get_ylabel() == "energy (Ha)"
+
+
+@pytest.mark.parametrize("library", ["efficient_su2", "real_amplitudes"])
+def test_qiskit_library_ansatze(library):
+    import qiskit.circuit.library as lib
+
+    problem = chem.load("H2-2q")
+    ansatz = getattr(lib, library)(2, reps=1)
+    result = VQE(ansatz, problem, PTMSimulator(NOISE)).run(seed=0)
+    assert result.noiseless_error < CHEMICAL_ACCURACY
+    reference = StatevectorEstimator().run([(ansatz, problem.hamiltonian, result.parameters)])
+    noiseless = reference.result()[0].data.evs + problem.constant
+    assert result.noiseless_energy == pytest.approx(float(noiseless), abs=1e-10)
