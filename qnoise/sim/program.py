@@ -190,7 +190,9 @@ class CompiledCircuit:
         return kernels.KIND_FULL, parts
 
     # ------------------------------------------------------------- utilities
-    def _parameter_batch(self, parameter_values) -> tuple[np.ndarray, bool]:
+    def parameter_batch(self, parameter_values) -> tuple[np.ndarray, bool]:
+        """Validate parameter values: returns a finite float array ``(B, P)`` and whether the
+        input was one point (shape ``(P,)``, or ``None`` for a circuit without parameters)."""
         if parameter_values is None:
             if self.num_parameters:
                 raise ValueError(
@@ -282,7 +284,7 @@ class CompiledCircuit:
 
     def angles(self, parameter_values) -> np.ndarray:
         """Rotation angles (B, S) of every parametric factor for the given parameters."""
-        values, _ = self._parameter_batch(parameter_values)
+        values, _ = self.parameter_batch(parameter_values)
         return self._angles.angles(values)
 
     def _pauli_vectors(self, values: np.ndarray) -> np.ndarray:
@@ -297,7 +299,7 @@ class CompiledCircuit:
     def pauli_vector(self, parameter_values=None) -> np.ndarray:
         """Final Pauli expectations ``Tr(P_k ρ)`` of all qubits (no readout error), shape
         ``(4**n,)`` or ``(B, 4**n)``."""
-        values, single = self._parameter_batch(parameter_values)
+        values, single = self.parameter_batch(parameter_values)
         self._check_full_size(12)
         states = self._pauli_vectors(values)
         if self._num_active < self.num_qubits:
@@ -360,7 +362,7 @@ class CompiledCircuit:
         shot_model : {"sample", "gaussian"}
             See :mod:`qnoise.sim.shots`.
         """
-        values, single = self._parameter_batch(parameter_values)
+        values, single = self.parameter_batch(parameter_values)
         indices, coeffs, op = self._terms(observable)
         if shots is None:
             out = np.empty(values.shape[0])
@@ -399,7 +401,7 @@ class CompiledCircuit:
         for a batch. Memory: states are checkpointed so that at most ``gradient_memory`` bytes
         (constructor argument) hold intermediate states; beyond that segments are recomputed.
         """
-        values, single = self._parameter_batch(parameter_values)
+        values, single = self.parameter_batch(parameter_values)
         indices, coeffs, _ = self._terms(observable)
         lam = np.zeros(self._x0.size)
         np.add.at(lam, indices, coeffs)
@@ -458,7 +460,7 @@ class CompiledCircuit:
 
     def density_matrix(self, parameter_values=None) -> np.ndarray:
         """Final density matrix, complex ``(2**n, 2**n)`` in Qiskit ordering (no readout)."""
-        values, single = self._parameter_batch(parameter_values)
+        values, single = self.parameter_batch(parameter_values)
         if not single:
             raise ValueError("density_matrix takes one parameter vector of shape (P,)")
         return pauli_vector_to_density_matrix(self.pauli_vector(values[0]))
@@ -474,7 +476,7 @@ class CompiledCircuit:
             Return the marginal distribution of these qubits (``qubits[0]`` is the least
             significant bit of the index); default all qubits, index ``Σ b_q 2**q``.
         """
-        values, single = self._parameter_batch(parameter_values)
+        values, single = self.parameter_batch(parameter_values)
         if not single:
             raise ValueError("probabilities takes one parameter vector of shape (P,)")
         if qubits is None:

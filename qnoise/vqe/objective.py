@@ -83,19 +83,6 @@ class EnergyObjective:
         self.njev = 0
         self.energies: list[float] = []
 
-    def _points(self, parameters) -> tuple[np.ndarray, bool]:
-        points = np.asarray(parameters, dtype=float)
-        single = points.ndim == 1
-        points = np.atleast_2d(points)
-        if points.ndim != 2 or points.shape[1] != self.num_parameters:
-            raise ValueError(
-                f"expected parameters of shape ({self.num_parameters},) or "
-                f"(B, {self.num_parameters}), got {np.shape(parameters)}"
-            )
-        if not np.all(np.isfinite(points)):
-            raise ValueError("parameters contain NaN or infinity")
-        return points, single
-
     def _record(self, points: np.ndarray, energies: np.ndarray) -> None:
         for point, energy in zip(points, energies, strict=True):
             self.nfev += 1
@@ -104,7 +91,7 @@ class EnergyObjective:
                 self.callback(self.nfev, point.copy(), float(energy))
 
     def __call__(self, parameters):
-        points, single = self._points(parameters)
+        points, single = self.program.parameter_batch(parameters)
         values = self.program.expectation(
             self.hamiltonian,
             points,
@@ -124,7 +111,7 @@ class EnergyObjective:
         """
         if self.shots is not None:
             raise ValueError("analytic gradients need exact energies (shots=None)")
-        points, single = self._points(parameters)
+        points, single = self.program.parameter_batch(parameters)
         if not single:
             raise ValueError("value_and_gradient takes one point of shape (p,)")
         value, gradient = self.program.value_and_gradient(self.hamiltonian, points[0])
