@@ -282,6 +282,20 @@ class CompiledCircuit:
         extra = len(qubits) - self._num_active
         return np.kron(zero_state(extra), x) if extra else x
 
+    @property
+    def shift_rule_exact(self) -> bool:
+        """Whether the two-term parameter-shift rule (shift π/2) gives exact derivatives: every
+        parameter enters at most one rotation angle, as ``±θ + const`` of a Pauli rotation
+        ``exp(-i angle P / 2)``. Noise does not change this (a rotation's PTM is
+        ``A + B cos θ + C sin θ``)."""
+        angles = self._angles
+        if angles.nonlinear:
+            return False
+        nonzero = angles.matrix != 0
+        if np.any(nonzero.sum(axis=0) > 1):
+            return False
+        return bool(np.all(np.abs(angles.matrix[nonzero]) == 1))
+
     def angles(self, parameter_values) -> np.ndarray:
         """Rotation angles (B, S) of every parametric factor for the given parameters."""
         values, _ = self.parameter_batch(parameter_values)

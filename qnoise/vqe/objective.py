@@ -41,6 +41,9 @@ class EnergyObjective:
 
     Attributes
     ----------
+    accepts_batch, accepts_shots : bool
+        Declared to optimizers (:mod:`qnoise.optim.base`): batches ``(B, p)`` and
+        ``shots=`` per call are accepted.
     nfev : int
         Points evaluated (a batch of B counts B).
     njev : int
@@ -50,6 +53,7 @@ class EnergyObjective:
     """
 
     accepts_batch = True
+    accepts_shots = True
 
     def __init__(
         self,
@@ -90,18 +94,40 @@ class EnergyObjective:
             if self.callback is not None:
                 self.callback(self.nfev, point.copy(), float(energy))
 
-    def __call__(self, parameters):
+    @property
+    def shift_rule_exact(self) -> bool:
+        """Whether parameter-shift gradients of this ansatz are exact (see
+        :attr:`qnoise.sim.program.CompiledCircuit.shift_rule_exact`)."""
+        return self.program.shift_rule_exact
+
+    def __call__(self, parameters, shots: int | None = None):
+        """Total energy at one point ``(p,)`` (float) or a batch ``(B, p)`` (array).
+
+        ``shots`` overrides the objective's shot count for this call (shot schedules).
+        """
         points, single = self.program.parameter_batch(parameters)
+        shots = self.shots if shots is None else int(shots)
         values = self.program.expectation(
             self.hamiltonian,
             points,
-            shots=self.shots,
-            seed=self._rng if self.shots is not None else None,
+            shots=shots,
+            seed=self._rng if shots is not None else None,
             shot_model=self.shot_model,
         )
         energies = np.asarray(values, dtype=float) + self.constant
         self._record(points, energies)
         return float(energies[0]) if single else energies
+
+    def gradient(self, parameters) -> np.ndarray:
+        """Exact gradient (Ha per radian) at one point by reverse mode; counted in ``njev``
+        only (the energy computed alongside is not recorded as an evaluation)."""
+        if self.shots is not None:
+            raise ValueError("analytic gradients need exact energies (shots=None)")
+        points, single = self.program.parameter_batch(parameters)
+        if not single:
+            raise ValueError("gradient takes one point of shape (p,)")
+        self.njev += 1
+        return self.program.value_and_gradient(self.hamiltonian, points[0])[1]
 
     def value_and_gradient(self, parameters) -> tuple[float, np.ndarray]:
         """Exact energy and gradient (Ha per radian) of one point, by reverse mode.

@@ -133,6 +133,9 @@ class VQE:
         Passed to ``scipy.optimize.minimize`` as ``options`` (scipy methods only).
     bounds : sequence of (low, high), optional
         Parameter bounds passed to the optimizer.
+    use_gradient : bool
+        With exact energies, give optimizers that use a gradient the reverse-mode gradient
+        (``jac``); ``False`` leaves them to their own (e.g. AQGD's parameter shift).
     """
 
     def __init__(
@@ -148,6 +151,7 @@ class VQE:
         reference_energy: float | None = None,
         options: dict | None = None,
         bounds=None,
+        use_gradient: bool = True,
     ) -> None:
         if isinstance(hamiltonian, Problem):
             operator, constant = hamiltonian.hamiltonian, hamiltonian.constant
@@ -177,6 +181,7 @@ class VQE:
         self.callback = callback
         self.options = dict(options or {})
         self.bounds = bounds
+        self.use_gradient = bool(use_gradient)
 
     def objective(self, seed=None) -> EnergyObjective:
         """A fresh :class:`EnergyObjective` for this problem (shot noise seeded by ``seed``)."""
@@ -196,7 +201,7 @@ class VQE:
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             method = optimizer.lower()
-            use_gradient = method in GRADIENT_METHODS and self.shots is None
+            use_gradient = method in GRADIENT_METHODS and self.shots is None and self.use_gradient
             fun = objective.value_and_gradient if use_gradient else objective
 
             def record(intermediate_result: scipy.optimize.OptimizeResult) -> None:
@@ -212,12 +217,7 @@ class VQE:
                 callback=record,
             )
             return result, iterations
-        jac = None
-        if self.shots is None:
-
-            def jac(x):
-                return objective.value_and_gradient(x)[1]
-
+        jac = objective.gradient if self.shots is None and self.use_gradient else None
         if hasattr(optimizer, "minimize"):
             result = optimizer.minimize(objective, x0, jac=jac, bounds=self.bounds)
         elif callable(optimizer):
