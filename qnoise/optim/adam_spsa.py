@@ -71,10 +71,12 @@ class AdamSPSA(Optimizer):
     ``[(budget, shots), ...]``. The iteration counter ``k`` runs on across stages. The shot
     count reaches ``fun`` as ``fun(x, shots=n)`` when ``fun.accepts_shots`` is true.
 
-    **Returned point.** ``returns="best"`` (CRLQAS): the evaluated point with the lowest
-    measured value in the last stage (values measured with fewer shots are not compared with
-    it), and that value. ``returns="last"``: the last iterate, evaluated once more (counted)
-    with the last stage's shots.
+    **Returned point.** ``returns="best"`` (CRLQAS's best θ seen): the iterate :math:`\theta_k`
+    of the last stage with the lowest estimate
+    :math:`[f(\theta_k + c_k\Delta_k) + f(\theta_k - c_k\Delta_k)]/2` (no extra evaluation;
+    estimates from earlier stages, made with fewer shots, are not compared), and that
+    estimate. ``returns="last"``: the last iterate, evaluated once more (counted) with the last
+    stage's shots.
 
     Parameters
     ----------
@@ -158,9 +160,9 @@ class AdamSPSA(Optimizer):
                 delta = rademacher(rng, x.size)
                 points = np.stack([x + ck * delta, x - ck * delta])
                 values = evaluator(points, shots)
-                lowest = int(np.argmin(values))
-                if values[lowest] < best_value:
-                    best_x, best_value = points[lowest].copy(), float(values[lowest])
+                estimate = float(values.mean())  # f(θ_k) + O(c_k²)
+                if estimate < best_value:
+                    best_x, best_value = x.copy(), estimate
                 gradient = (values[0] - values[1]) / (2 * ck) * delta
                 beta1k = self.beta1 / (k + 1) ** self.lam
                 m = beta1k * m + (1 - beta1k) * gradient
@@ -173,14 +175,14 @@ class AdamSPSA(Optimizer):
                     step = ak * m_hat / (np.sqrt(v_hat) + self.eps)
                 x = clip(x - step, bounds)
                 k += 1
-                if recorder.iteration(x, float(values.mean()), evaluator.nfev):
+                if recorder.iteration(x, estimate, evaluator.nfev):
                     message = "termination checker"
                     break
             else:
                 continue
             break
         if self.returns == "best" and best_x is not None:
-            return best_x, best_value, message + "; best evaluated point of the last stage"
+            return best_x, best_value, message + "; best iterate of the last stage"
         estimate = recorder.history["fun"][-1] if recorder.nit else np.nan
         value, note = final_value(evaluator, x, estimate, reserve=True, shots=shots)
         return x, value, message + note

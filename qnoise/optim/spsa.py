@@ -74,9 +74,15 @@ class SPSA(Optimizer):
     initial_hessian : ndarray, optional
         Prior of the running Hessian mean (default identity), weighted as one sample.
     returns : {"last", "best", "average"}
-        The last iterate, the best evaluated point (lowest measured value, biased low under
-        noise), or the mean of the last ``average_window`` iterates. For "last" and "average"
-        ``x`` is evaluated once more at the end (counted) when the budget allows.
+        The last iterate; the iterate with the lowest estimate (the mean of its ``2R``
+        perturbed values, or with blocking its measured value; no extra evaluation, but biased
+        low under noise); or the mean of the last ``average_window`` iterates. For "last" and
+        "average" ``x`` is evaluated once more at the end (counted) when the budget allows.
+
+    Notes
+    -----
+    The callback receives the new iterate :math:`x_{k+1}` and the estimate made around
+    :math:`x_k` in that iteration.
     average_window : int
     """
 
@@ -216,6 +222,7 @@ class SPSA(Optimizer):
             if mean_hessian.shape != (x.size, x.size):
                 raise ValueError(f"initial_hessian must have shape ({x.size}, {x.size})")
         iterates: list[np.ndarray] = []
+        best_x, best_value = x.copy(), np.inf
         estimate, message = np.nan, "maxiter reached"
         for k in self._iterations():
             if not evaluator.can(needed):
@@ -224,6 +231,8 @@ class SPSA(Optimizer):
             ak = a / (stability + k + 1) ** self.alpha
             ck = self.c / (k + 1) ** self.gamma
             gradient, hessian, estimate, _, _ = self._gradient_and_hessian(evaluator, x, ck, rng)
+            if not self.blocking and estimate < best_value:
+                best_x, best_value = x.copy(), estimate
             if hessian is not None:
                 mean_hessian = ((k + 1) * mean_hessian + hessian) / (k + 2)
             step = ak * self._preconditioned(gradient, mean_hessian, k)
@@ -233,14 +242,16 @@ class SPSA(Optimizer):
                 if value <= current + tolerance:
                     x, current = candidate, value
                 estimate = current
+                if value < best_value:
+                    best_x, best_value = candidate.copy(), value
             else:
                 x = candidate
             iterates.append(x.copy())
             if recorder.iteration(x, estimate, evaluator.nfev):
                 message = "termination checker"
                 break
-        if self.returns == "best" and evaluator.best_x is not None:
-            return evaluator.best_x.copy(), evaluator.best_fun, message + "; best evaluated point"
+        if self.returns == "best" and np.isfinite(best_value):
+            return best_x, best_value, message + "; best iterate"
         if self.returns == "average" and iterates:
             x = np.mean(iterates[-self.average_window :], axis=0)
         value, note = final_value(evaluator, x, estimate, reserve)

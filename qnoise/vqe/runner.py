@@ -120,7 +120,8 @@ class VQE:
         A scipy ``minimize`` method name (``"L-BFGS-B"``, ``"COBYLA"``, …); an object with
         ``minimize(fun, x0, jac=None, bounds=None)`` (qnoise and qiskit-algorithms optimizers);
         or a callable with that signature (qiskit-algorithms' ``Minimizer``). Default:
-        ``"L-BFGS-B"`` with the exact reverse-mode gradient, or ``"COBYLA"`` with shots.
+        ``"L-BFGS-B"`` with the exact reverse-mode gradient, or with shots
+        :class:`qnoise.optim.SPSA` (500 iterations, seeded by :meth:`run`'s seed).
     shots : int, optional
         Finite-shot energies (shots per measurement group); ``None`` for exact values.
     shot_model : {"sample", "gaussian"}
@@ -173,9 +174,7 @@ class VQE:
         self.constant = float(constant)
         self.reference_energy = reference if reference_energy is None else float(reference_energy)
         self.simulator = simulator if simulator is not None else PTMSimulator()
-        self.optimizer = (
-            optimizer if optimizer is not None else ("L-BFGS-B" if shots is None else "COBYLA")
-        )
+        self.optimizer = optimizer
         self.shots = shots
         self.shot_model = shot_model
         self.callback = callback
@@ -196,9 +195,16 @@ class VQE:
             callback=self.callback,
         )
 
-    def _minimize(self, objective: EnergyObjective, x0: np.ndarray):
+    def _default_optimizer(self, rng: np.random.Generator):
+        if self.shots is None:
+            return "L-BFGS-B"
+        from qnoise.optim import SPSA
+
+        return SPSA(maxiter=500, seed=rng)
+
+    def _minimize(self, objective: EnergyObjective, x0: np.ndarray, rng: np.random.Generator):
         iterations: list[float] = []
-        optimizer = self.optimizer
+        optimizer = self.optimizer if self.optimizer is not None else self._default_optimizer(rng)
         if isinstance(optimizer, str):
             method = optimizer.lower()
             use_gradient = method in GRADIENT_METHODS and self.shots is None and self.use_gradient
@@ -253,7 +259,7 @@ class VQE:
             if x0.shape != (p,):
                 raise ValueError(f"initial_point must have shape ({p},), got {x0.shape}")
         objective = self.objective(seed=rng)
-        result, iterations = self._minimize(objective, x0)
+        result, iterations = self._minimize(objective, x0, rng)
         parameters = np.asarray(result.x, dtype=float).reshape(p)
         expected = objective.program.expectation(self.hamiltonian, parameters) + self.constant
         # With shots the optimizer's best value is biased low (the minimum of noisy samples):

@@ -210,3 +210,36 @@ def test_qiskit_library_ansatze(library):
     reference = StatevectorEstimator().run([(ansatz, problem.hamiltonian, result.parameters)])
     noiseless = reference.result()[0].data.evs + problem.constant
     assert result.noiseless_energy == pytest.approx(float(noiseless), abs=1e-10)
+
+
+def test_default_finite_shot_optimizer_is_seeded_spsa():
+    from qnoise.optim import OptimizerResult
+
+    problem = chem.load("H2-2q")
+    ansatz = hardware_efficient(2, 1, initial_state=problem.hf_circuit())
+    vqe = VQE(ansatz, problem, PTMSimulator(NOISE), shots=10_000)
+    first, second = vqe.run(seed=8), vqe.run(seed=8)
+    assert isinstance(first.optimizer_result, OptimizerResult)
+    assert first.nfev == first.optimizer_result.nfev + 1  # plus the fresh final estimate
+    assert np.array_equal(first.parameters, second.parameters)
+    assert first.noiseless_error < 0.02
+
+
+def test_adam_spsa_shot_stages_reach_the_energy_objective():
+    from qnoise.optim import AdamSPSA
+
+    problem = chem.load("H2-2q")
+    ansatz = hardware_efficient(2, 1)
+    seen = []
+    objective = EnergyObjective(ansatz, problem.hamiltonian, problem.constant, shots=1000)
+    original = objective.program.expectation
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["shots"])
+        return original(*args, **kwargs)
+
+    objective.program.expectation = spy
+    optimizer = AdamSPSA(stages=(20, 10), shots=1000, seed=1)
+    result = optimizer.minimize(objective, np.zeros(ansatz.num_parameters))
+    assert seen[:10] == [100] * 10 and seen[10:] == [1000] * (len(seen) - 10)
+    assert result.nfev == objective.nfev <= 30
