@@ -16,7 +16,7 @@ from qnoise.sim.angles import AngleMap
 from qnoise.sim.lowering import ElementaryOp, LoweredCircuit, lower_circuit
 from qnoise.sim.observable import as_sparse_pauli_op, observable_terms, with_readout
 from qnoise.sim.pauli import pauli_vector_to_density_matrix, zero_state
-from qnoise.sim.shots import SHOT_MODELS, basis_probabilities, estimate_with_shots
+from qnoise.sim.shots import MeasurementPlan, basis_probabilities, check_shots
 
 __all__ = ["CompiledCircuit", "compile_circuit"]
 
@@ -126,6 +126,7 @@ class CompiledCircuit:
         self._readout = [readout[q] for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
         self._observables: OrderedDict = OrderedDict()
+        self._plans: OrderedDict = OrderedDict()
         for op in lowered.ops:
             op.qubits = tuple(self._compact[q] for q in op.qubits)
         self._build(lowered.ops)
@@ -393,20 +394,31 @@ class CompiledCircuit:
                 out,
             )
         else:
-            if shot_model not in SHOT_MODELS:
-                raise ValueError(f"shot_model must be one of {SHOT_MODELS}, got {shot_model!r}")
-            rng = np.random.default_rng(seed)
-            qubits, sub_op = self._subsystem(op)
-            readout = [self._full_readout[q] for q in qubits]
-            out = np.array(
-                [
-                    estimate_with_shots(
-                        self._expand_state(x, qubits), sub_op, readout, shots, rng, shot_model
-                    )
-                    for x in self._pauli_vectors(values)
-                ]
-            )
+            check_shots(shots, shot_model)
+            qubits, plan = self._measurement_plan(op)
+            states = self._pauli_vectors(values)
+            if len(qubits) > self._num_active:
+                states = np.array([self._expand_state(x, qubits) for x in states])
+            out = plan.estimate(states, int(shots), np.random.default_rng(seed), shot_model)
         return float(out[0]) if single else out
+
+    def _measurement_plan(self, op: SparsePauliOp) -> tuple[list[int], MeasurementPlan]:
+        """Sampled qubits and the measurement plan of ``op`` (cached by content)."""
+        key = (
+            op.paulis.x.tobytes(),
+            op.paulis.z.tobytes(),
+            op.paulis.phase.tobytes(),
+            op.coeffs.tobytes(),
+            op.num_qubits,
+        )
+        cached = self._plans.get(key)
+        if cached is None:
+            qubits, sub_op = self._subsystem(op)
+            cached = (qubits, MeasurementPlan(sub_op, [self._full_readout[q] for q in qubits]))
+            self._plans[key] = cached
+            if len(self._plans) > 64:
+                self._plans.popitem(last=False)
+        return cached
 
     def value_and_gradient(self, observable, parameter_values):
         """Exact expectation and its gradient by reverse mode (one forward, one backward sweep).

@@ -14,14 +14,53 @@ Two models (``shot_model``):
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 from qiskit.quantum_info import SparsePauliOp
 
 from qnoise.noise.channels import ReadoutError
 from qnoise.sim.observable import observable_terms, with_readout
 
-__all__ = ["SHOT_MODELS", "basis_probabilities", "estimate_with_shots"]
+__all__ = [
+    "SHOT_MODELS",
+    "MeasurementPlan",
+    "basis_probabilities",
+    "check_shots",
+    "estimate_with_shots",
+]
 
 SHOT_MODELS = ("sample", "gaussian")
+
+
+def _readout_pairs(readout: list[ReadoutError | None]) -> list[tuple[float, float] | None]:
+    return [
+        None if ro is None or ro.is_identity() else (ro.offset, ro.contraction) for ro in readout
+    ]
+
+
+def _basis_gather(basis: list[int]) -> np.ndarray:
+    """Pauli indices of the ``2**n`` products of I and ``basis[q]`` on each qubit ``q``; bit
+    ``q`` of the position selects the basis Pauli on qubit ``q``."""
+    gather = np.zeros(1, dtype=np.int64)
+    for q in range(len(basis) - 1, -1, -1):
+        gather = (gather[:, None] * 4 + np.array([0, basis[q]])[None, :]).reshape(-1)
+    return gather
+
+
+def _outcome_distribution(y: np.ndarray, readout: list[tuple[float, float] | None]) -> np.ndarray:
+    """Probabilities ``(..., 2**n)`` from the Pauli expectations ``y`` ``(..., 2**n)`` of one
+    product basis: per-qubit readout (``⟨σ⟩ -> offset + contraction ⟨σ⟩``), then the
+    Walsh-Hadamard transform divided by ``2**n``."""
+    n = len(readout)
+    lead = y.shape[:-1]
+    for q in range(n):
+        view = y.reshape(*lead, -1, 2, 2**q)
+        low, high = view[..., 0, :], view[..., 1, :]
+        if readout[q] is not None:
+            offset, contraction = readout[q]
+            high = offset * low + contraction * high
+        y = np.stack([low + high, low - high], axis=-2).reshape(*lead, 2**n)
+    probs = np.clip(y / 2**n, 0.0, None)
+    return probs / probs.sum(axis=-1, keepdims=True)
 
 
 def basis_probabilities(
@@ -30,34 +69,88 @@ def basis_probabilities(
     """Outcome probabilities when measuring qubit q in the eigenbasis of Pauli
     ``basis_digits[q]`` (1=X, 2=Y, 3=Z), with readout error; index ``Σ b_q 2**q`` (Qiskit order).
     """
-    num_qubits = basis_digits.size
-    # y[s] = <Π_{q: s_q = 1} σ_q>, tensor axes ordered qubit n-1 .. 0
-    index = np.zeros(1, dtype=np.int64)
-    for q in range(num_qubits - 1, -1, -1):
-        index = (index[:, None] * 4 + np.array([0, basis_digits[q]])[None, :]).reshape(-1)
-    y = x[index].reshape((2,) * num_qubits) if num_qubits else x[:1]
-    for q in range(num_qubits):
-        ro = readout[q]
-        if ro is None or ro.is_identity():
-            continue
-        axis = num_qubits - 1 - q
-        y = np.moveaxis(y, axis, 0)
-        y = np.stack([y[0], ro.offset * y[0] + ro.contraction * y[1]])
-        y = np.moveaxis(y, 0, axis)
-    hadamard = np.array([[1.0, 1.0], [1.0, -1.0]])
-    for axis in range(num_qubits):
-        y = np.moveaxis(np.tensordot(hadamard, y, axes=([1], [axis])), 0, axis)
-    probs = np.clip(y.reshape(-1) / 2**num_qubits, 0.0, None)
-    return probs / probs.sum()
+    gather = _basis_gather([int(d) for d in basis_digits])
+    return _outcome_distribution(x[gather], _readout_pairs(readout))
 
 
-def _parities(outcomes: np.ndarray, support_mask: int) -> np.ndarray:
-    bits = np.bitwise_and(outcomes, support_mask)
+def _parity_signs(num_qubits: int, mask: int) -> np.ndarray:
+    """``(-1)^{popcount(b & mask)}`` for every outcome ``b`` in ``0 .. 2**n - 1``."""
+    outcomes = np.arange(2**num_qubits, dtype=np.int64) & mask
     parity = np.zeros(outcomes.shape, dtype=np.int64)
-    while np.any(bits):
-        parity ^= bits & 1
-        bits >>= 1
+    while np.any(outcomes):
+        parity ^= outcomes & 1
+        outcomes >>= 1
     return 1.0 - 2.0 * parity
+
+
+def _digits(index: int, num_qubits: int) -> list[int]:
+    return [(index >> (2 * q)) & 3 for q in range(num_qubits)]
+
+
+class MeasurementPlan:
+    """Everything about estimating one observable from shots that does not depend on the
+    state: built once per observable, then each estimate is a few array operations.
+
+    ``"sample"``: the terms are split into qubit-wise commuting groups; group ``g`` measures
+    qubit ``q`` in the eigenbasis of Pauli ``digit[g, q]``. Its outcome distribution is the
+    Walsh-Hadamard transform of the ``2**n`` Pauli expectations built from those bases
+    (gathered from the state vector, readout error applied per qubit), and the group's
+    estimate is ``weights[g] · frequencies`` with ``weights[g, b] = Σ_terms c_t (-1)^{b·t}``.
+
+    ``"gaussian"``: the exact (readout-folded) term values plus independent
+    ``N(0, 1/sqrt(shots))`` noise per non-identity term, times its coefficient.
+    """
+
+    def __init__(self, observable: SparsePauliOp, readout: list[ReadoutError | None]):
+        n = observable.num_qubits
+        self.num_qubits = n
+        self._readout = _readout_pairs(readout)
+        indices, coeffs = observable_terms(observable)
+        identity = indices == 0
+        self.constant = float(coeffs[identity].sum())
+        self.term_coeffs = coeffs[~identity]
+        rows, cols, vals = [], [], []
+        for row, index in enumerate(indices[~identity].tolist()):
+            term_idx, term_val = with_readout(np.array([index]), np.array([1.0]), readout)
+            rows += [row] * term_idx.size
+            cols += term_idx.tolist()
+            vals += term_val.tolist()
+        self.term_matrix = scipy.sparse.csr_matrix(
+            (vals, (rows, cols)), shape=(self.term_coeffs.size, 4**n)
+        )
+        gathers, weights = [], []
+        for group in observable.group_commuting(qubit_wise=True):
+            group_indices, group_coeffs = observable_terms(group)
+            basis = [3] * n
+            for index in group_indices.tolist():
+                for q, digit in enumerate(_digits(index, n)):
+                    if digit:
+                        basis[q] = digit
+            gather = _basis_gather(basis)
+            weight = np.zeros(2**n)
+            for index, coeff in zip(group_indices.tolist(), group_coeffs.tolist(), strict=True):
+                mask = sum(1 << q for q, digit in enumerate(_digits(index, n)) if digit)
+                weight += coeff * _parity_signs(n, mask)
+            gathers.append(gather)
+            weights.append(weight)
+        self.gather = np.array(gathers, dtype=np.int64).reshape(len(gathers), 2**n)
+        self.weights = np.array(weights).reshape(len(weights), 2**n)
+
+    def probabilities(self, states: np.ndarray) -> np.ndarray:
+        """Outcome probabilities ``(B, G, 2**n)`` of every group (index ``Σ b_q 2**q``) for
+        Pauli vectors ``states`` of shape ``(B, 4**n)``, readout error included."""
+        return _outcome_distribution(states[:, self.gather], self._readout)
+
+    def estimate(
+        self, states: np.ndarray, shots: int, rng: np.random.Generator, shot_model: str
+    ) -> np.ndarray:
+        """Finite-shot estimates ``(B,)`` for Pauli vectors ``states`` ``(B, 4**n)``."""
+        if shot_model == "gaussian":
+            exact = np.asarray(self.term_matrix @ states.T).T  # (B, T)
+            noise = rng.normal(0.0, 1.0 / np.sqrt(shots), exact.shape)
+            return self.constant + (exact + noise) @ self.term_coeffs
+        counts = rng.multinomial(shots, self.probabilities(states))
+        return np.einsum("bgk,gk->b", counts, self.weights) / shots
 
 
 def estimate_with_shots(
@@ -68,38 +161,16 @@ def estimate_with_shots(
     rng: np.random.Generator,
     shot_model: str = "sample",
 ) -> float:
-    """Finite-shot estimate of ``⟨observable⟩`` from the exact Pauli vector ``x``."""
+    """Finite-shot estimate of ``⟨observable⟩`` from the exact Pauli vector ``x`` (builds a
+    :class:`MeasurementPlan`; keep the plan to estimate the same observable repeatedly)."""
+    check_shots(shots, shot_model)
+    plan = MeasurementPlan(observable, readout)
+    return float(plan.estimate(x[None, :], int(shots), rng, shot_model)[0])
+
+
+def check_shots(shots, shot_model: str) -> None:
+    """Validate a shot count and a shot model name."""
     if shot_model not in SHOT_MODELS:
         raise ValueError(f"shot_model must be one of {SHOT_MODELS}, got {shot_model!r}")
     if int(shots) != shots or shots < 1:
         raise ValueError(f"shots must be a positive integer, got {shots}")
-    shots = int(shots)
-    num_qubits = observable.num_qubits
-    if shot_model == "gaussian":
-        indices, coeffs = observable_terms(observable)
-        exact = 0.0
-        for index, coeff in zip(indices, coeffs, strict=True):
-            if index == 0:
-                exact += coeff
-                continue
-            term_idx, term_coeff = with_readout(np.array([index]), np.array([coeff]), readout)
-            value = float(term_coeff @ x[term_idx])
-            exact += value + coeff * rng.normal(0.0, 1.0 / np.sqrt(shots))
-        return float(exact)
-    total = 0.0
-    for group in observable.group_commuting(qubit_wise=True):
-        indices, coeffs = observable_terms(group)
-        digits = np.full(num_qubits, 3, dtype=np.int64)
-        for index in indices.tolist():
-            for q in range(num_qubits):
-                digit = (index // 4**q) % 4
-                if digit:
-                    digits[q] = digit
-        probs = basis_probabilities(x, digits, readout)
-        counts = rng.multinomial(shots, probs)
-        outcomes = np.nonzero(counts)[0]
-        weights = counts[outcomes] / shots
-        for index, coeff in zip(indices.tolist(), coeffs.tolist(), strict=True):
-            mask = sum(1 << q for q in range(num_qubits) if (index // 4**q) % 4)
-            total += coeff * float(weights @ _parities(outcomes, mask))
-    return float(total)
