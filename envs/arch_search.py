@@ -1,0 +1,275 @@
+"""Quantum architecture search as a Gymnasium environment (CRLQAS)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from qiskit import QuantumCircuit
+
+from envs.actions import action_set
+from envs.circuit_state import CircuitState
+from envs.config import CRLQAS_THRESHOLDS, ArchSearchConfig
+from envs.curriculum import Curriculum
+from qnoise import PTMSimulator, chem
+from qnoise.optim import AQGD, COBYLA, LBFGSB, SPSA, AdamSPSA
+from qnoise.vqe import EnergyObjective
+
+SUCCESS_REWARD = 5.0
+FAILURE_REWARD = -5.0
+ILLEGAL_REWARD = -1.0
+
+
+class ArchSearchEnv(gym.Env):
+    """Build a circuit gate by gate to reach a molecule's ground energy on a noisy device.
+
+    Reproduces CRLQAS: Patel, Koutný, Burkhardt, et al., "Curriculum reinforcement learning
+    for quantum architecture search under hardware errors", ICLR 2024 (without the defects of
+    its public code: the energy is that of the circuit *with* the new gate, the −5 penalty
+    applies at every unsuccessful end, CNOT orientation is the one the agent chose, and the
+    inner optimizer sees the configured shot noise).
+
+    ## Action Space
+    ``Discrete(n(n+2))``: the CNOTs ``(c, (c+x) mod n)`` for ``c = 0..n-1``, ``x = 1..n-1``,
+    then RX, RY, RZ on each qubit (:func:`envs.actions.action_set`); with a coupling map only
+    the CNOTs on its edges. ``action_masks()`` (also ``info["action_mask"]``) marks illegal
+    repeats (:class:`envs.circuit_state.CircuitState`).
+
+    ## Observation Space
+    ``Box(float32)`` of size ``L·(n+3)·n`` (+ ``L·3·n`` with angle rows, + 1 with the energy
+    feature): the flattened moment tensor, then the current energy (Ha).
+
+    ## Rewards
+    With μ the target and ξ the threshold, after each action all angles are re-optimized
+    (warm start) and ``E_t`` is the optimized (noisy) energy, ``error = |E_t − μ|``:
+    +5 if ``error < ξ`` (success); −5 if the episode ends otherwise (step cap or halting
+    step); else ``clip((E_{t−1} − E_t) / |E_{t−1} − μ|, −1, 1)``. ``E_0`` is the energy of
+    the empty circuit.
+
+    ## Starting State
+    The empty circuit on ``|0…0⟩``; a halting step is drawn (random halting).
+
+    ## Episode End
+    Terminated on success, at the step cap ``L`` or at the halting step; ``info["outcome"]``
+    says which (``"success"``, ``"cap"``, ``"halt"``).
+
+    ## Arguments
+    ``ArchSearchEnv(config=None, **options)`` with the options of
+    :class:`envs.config.ArchSearchConfig`, plus ``seed``. The curriculum
+    (:class:`envs.curriculum.Curriculum`) is updated at each episode end; ``state_dict()`` /
+    ``load_state_dict()`` save and restore it with the random state.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, config: ArchSearchConfig | None = None, seed: int | None = None, **options):
+        super().__init__()
+        if config is None:
+            config = ArchSearchConfig(**options)
+        elif options:
+            raise TypeError("give either config or keyword options, not both")
+        self.config = config
+        self.problem = chem.load(config.problem)
+        n = self.num_qubits = self.problem.num_qubits
+        self.max_steps = config.max_steps
+        self.actions = action_set(n, config.edges)
+        self.action_space = spaces.Discrete(len(self.actions))
+        self.state = CircuitState(n, self.max_steps, config.angle_rows)
+        size = self.state.tensor.size + int(config.include_energy)
+        low = np.zeros(size, dtype=np.float32)
+        high = np.ones(size, dtype=np.float32)
+        if config.angle_rows:
+            angles = np.zeros(self.state.tensor.shape, dtype=bool)
+            angles[:, n + 3 :, :] = True
+            low[: self.state.tensor.size][angles.reshape(-1)] = -np.inf
+            high[: self.state.tensor.size][angles.reshape(-1)] = np.inf
+        if config.include_energy:
+            low[-1], high[-1] = -np.inf, np.inf
+        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        self.simulator = PTMSimulator(config.noise_model)
+        self.ideal = PTMSimulator()
+        self.target = (
+            self.problem.exact_energy if config.target == "exact" else self.problem.lower_bound
+        )
+        self.curriculum = Curriculum.crlqas(
+            self.target,
+            self._initial_threshold(),
+            n,
+            enabled=config.curriculum,
+            **config.curriculum_options,
+        )
+        self._steps = 0
+        self._halt_at = None
+        self._energy = np.nan
+        self._done = True
+        if seed is not None:
+            self.reset(seed=seed)
+
+    # ----------------------------------------------------------------- set-up
+    def _initial_threshold(self) -> float:
+        if self.config.threshold is not None:
+            return float(self.config.threshold)
+        if self.config.problem in CRLQAS_THRESHOLDS:
+            return CRLQAS_THRESHOLDS[self.config.problem]
+        empty = QuantumCircuit(self.num_qubits)
+        energy = self.ideal.expectation(empty, self.problem.hamiltonian) + self.problem.constant
+        return round(1.25 * abs(energy - self.target), 2)
+
+    def _optimizer(self, seed: int):
+        """A fresh optimizer for one step (CRLQAS's budgets unless ``maxfev`` is set)."""
+        choice, budget = self.config.optimizer, self.config.maxfev
+        if choice is not None and not isinstance(choice, str):
+            return choice
+        name = choice or ("adam_spsa" if self.config.noisy else "cobyla")
+        if name == "cobyla":
+            return COBYLA(maxiter=budget or (100 if self.num_qubits <= 3 else 1000))
+        if name == "adam_spsa":
+            if budget is not None:
+                return AdamSPSA.preset("crlqas", maxfev=budget, seed=seed)
+            if self.config.problem.startswith("LiH-4q"):
+                return AdamSPSA.preset("crlqas_lih_4q", shots=self.config.shots, seed=seed)
+            if self.config.problem == "H2-2q":
+                return AdamSPSA.preset("crlqas_h2_2q", seed=seed)
+            return AdamSPSA.preset("crlqas", maxfev=500, seed=seed)
+        if name == "spsa":
+            budget = budget or 500
+            return SPSA(maxiter=max(1, (budget - 51) // 2), maxfev=budget, seed=seed)
+        if name == "aqgd":
+            return AQGD(maxiter=10**6, maxfev=budget or 500, eta=0.2)
+        return LBFGSB(maxiter=1000, maxfev=budget)
+
+    # ----------------------------------------------------------------- API
+    def action_masks(self) -> np.ndarray:
+        """Legal actions (``True``), in action order (sb3-contrib's ``MaskablePPO`` name)."""
+        return self.state.mask(self.actions)
+
+    def circuit(self, parametrized: bool = False):
+        """The current circuit: bound (default), or ``(circuit with Parameters, angles)``."""
+        circuit = self.state.circuit()
+        if parametrized:
+            return circuit, self.state.angles.copy()
+        return circuit.assign_parameters(self.state.angles) if circuit.num_parameters else circuit
+
+    def _observation(self) -> np.ndarray:
+        obs = self.state.tensor.reshape(-1)
+        if self.config.include_energy:
+            obs = np.append(obs, np.float32(self._energy))
+        return obs.astype(np.float32)
+
+    def _evaluate(self, optimize: bool) -> tuple[float, int]:
+        """Optimize (or just evaluate) the current circuit's angles; returns (energy, nfev)."""
+        circuit = self.state.circuit()
+        seed = int(self.np_random.integers(2**63))
+        objective = EnergyObjective(
+            circuit,
+            self.problem.hamiltonian,
+            self.problem.constant,
+            self.simulator,
+            shots=self.config.shots,
+            shot_model=self.config.shot_model,
+            seed=seed,
+        )
+        if not optimize or circuit.num_parameters == 0:
+            return float(objective(self.state.angles)), 1
+        optimizer = self._optimizer(seed)
+        uses_gradient = isinstance(optimizer, (LBFGSB, AQGD)) and self.config.shots is None
+        result = optimizer.minimize(
+            objective, self.state.angles, jac=objective.gradient if uses_gradient else None
+        )
+        self.state.set_angles(result.x)
+        return float(result.fun), int(result.nfev)
+
+    def _noiseless_energy(self) -> float:
+        circuit = self.state.circuit()
+        values = self.state.angles if circuit.num_parameters else None
+        return float(
+            self.ideal.expectation(circuit, self.problem.hamiltonian, values)
+            + self.problem.constant
+        )
+
+    def _info(self, nfev: int, outcome: str | None, illegal: bool = False) -> dict:
+        noiseless = self._noiseless_energy()
+        state = self.state
+        return {
+            "energy": self._energy,
+            "noiseless_energy": noiseless,
+            "error": abs(self._energy - self.target),
+            "noiseless_error": abs(noiseless - self.target),
+            "threshold": self.curriculum.threshold,
+            "gates": len(state.gates),
+            "cnots": state.num_cnots,
+            "rotations": state.num_rotations,
+            "depth": state.depth,
+            "parameters": state.angles.copy(),
+            "nfev": nfev,
+            "outcome": outcome,
+            "illegal": illegal,
+            "step": self._steps,
+            "halting_step": self._halt_at,
+            "action_mask": self.action_masks(),
+        }
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.state.reset()
+        self._steps = 0
+        halting = self.config.halting
+        self._halt_at = halting.draw(self.np_random) if halting is not None else None
+        self._energy, nfev = self._evaluate(optimize=False)
+        self._done = False
+        return self._observation(), self._info(nfev, None)
+
+    def step(self, action):
+        if self._done:
+            raise RuntimeError("the episode has ended: call reset()")
+        if not self.action_space.contains(action):
+            raise ValueError(f"action {action!r} is not in {self.action_space}")
+        gate = self.actions[int(action)]
+        self._steps += 1
+        previous = self._energy
+        legal = self.state.is_legal(gate)
+        nfev = 0
+        if legal:
+            angle = 0.0
+            if self.config.new_angle == "random" and not gate.is_cnot:
+                angle = float(self.np_random.uniform(0.0, 0.1))
+            self.state.append(gate, angle)
+            self._energy, nfev = self._evaluate(optimize=True)
+            self.curriculum.observe(self._energy)
+        elif self.config.illegal_action == "raise":
+            self._steps -= 1
+            raise ValueError(f"action {int(action)} ({gate}) is illegal here (see action_masks)")
+        error = abs(self._energy - self.target)
+        outcome = None
+        if legal and error < self.curriculum.threshold:
+            outcome, reward = "success", SUCCESS_REWARD
+        elif self._steps >= self.max_steps:
+            outcome, reward = "cap", FAILURE_REWARD
+        elif self._halt_at is not None and self._steps >= self._halt_at:
+            outcome, reward = "halt", FAILURE_REWARD
+        elif not legal:
+            reward = ILLEGAL_REWARD
+        else:
+            gap = abs(previous - self.target)
+            reward = float(np.clip((previous - self._energy) / max(gap, 1e-12), -1.0, 1.0))
+        if outcome is not None:
+            self._done = True
+            self.curriculum.end_episode(outcome == "success")
+        return self._observation(), reward, outcome is not None, False, self._info(
+            nfev, outcome, illegal=not legal
+        )
+
+    def render(self) -> str:
+        return str(self.circuit().draw(output="text"))
+
+    # ----------------------------------------------------------------- state
+    def state_dict(self) -> dict:
+        """Curriculum and random state, to save beside an agent checkpoint."""
+        return {
+            "curriculum": self.curriculum.state_dict(),
+            "np_random": self.np_random.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.curriculum.load_state_dict(state["curriculum"])
+        self.np_random.bit_generator.state = state["np_random"]

@@ -1,0 +1,213 @@
+"""One validated configuration for the architecture-search environment (YAML-loadable)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envs.halting import RandomHalting
+
+TARGETS = ("exact", "lower_bound")
+OPTIMIZERS = ("cobyla", "adam_spsa", "spsa", "aqgd", "lbfgsb")
+NEW_ANGLES = ("zero", "random")
+ILLEGAL = ("penalize", "raise")
+SHOT_MODELS = ("sample", "gaussian")
+
+#: CRLQAS's initial thresholds ξ0 (Ha)
+CRLQAS_THRESHOLDS = {"H2-2q": 0.97, "LiH-4q": 2.45, "LiH-6q": 2.90, "H2O-8q": 5.0}
+
+
+def default_max_steps(num_qubits: int) -> int:
+    """CRLQAS's step caps: 40 (≤ 4 qubits), 70 (5–6), 250 (more)."""
+    return 40 if num_qubits <= 4 else 70 if num_qubits <= 6 else 250
+
+
+@dataclass
+class ArchSearchConfig:
+    """Options of :class:`envs.ArchSearchEnv`; every field is checked at construction.
+
+    Attributes
+    ----------
+    problem : str
+        A shipped problem of :mod:`qnoise.chem` (e.g. ``"LiH-4q"``).
+    noise : str or NoiseModel or None
+        Noise model spec (``"fake_mumbai:median"``, ``"depolarizing:p1=1e-3,p2=5e-3"``,
+        ``None``/``"ideal"``).
+    max_steps : int, optional
+        L, the step cap; default 40 / 70 / 250 for ≤ 4 / ≤ 6 / more qubits.
+    threshold : float, optional
+        Initial ξ (Ha, > 0); default CRLQAS's table, else ``1.25·|E(|0…0⟩) - μ|``.
+    curriculum : bool
+        Move ξ with CRLQAS's curriculum (``False``: ξ stays fixed).
+    curriculum_options : dict
+        Overrides of :meth:`envs.curriculum.Curriculum.crlqas` (``delta``,
+        ``success_threshold``, ``max_shifts``, ``greedy_every``).
+    target : {"exact", "lower_bound"}
+        μ: the exact ground energy, or CRLQAS code's ``constant - Σ|c|``.
+    optimizer : str or qnoise optimizer, optional
+        ``"cobyla"`` (default without noise and shots), ``"adam_spsa"`` (default otherwise),
+        ``"spsa"``, ``"aqgd"``, ``"lbfgsb"``, or an optimizer object.
+    maxfev : int, optional
+        Evaluation budget per step (defaults: CRLQAS's per problem).
+    shots : int, optional
+        Shots per measurement group; ``None`` for exact energies.
+    shot_model : {"sample", "gaussian"}
+    random_halting : bool, dict or RandomHalting
+        ``True``: CRLQAS's noisy setting under noise, its noiseless one otherwise.
+    coupling_map : None, str or list of (int, int)
+        Restrict CNOTs: a fake backend name (edges among its first n qubits) or an edge list
+        (undirected: both directions are allowed).
+    include_energy : bool
+        Append the current energy to the observation (CRLQAS's input sizes include it).
+    angle_rows : bool
+        Add three rows with the RX, RY, RZ angles to the tensor.
+    new_angle : {"zero", "random"}
+        Start angle of a new rotation: 0, or uniform in [0, 0.1).
+    illegal_action : {"penalize", "raise"}
+        For agents that ignore the mask: an illegal action appends nothing and costs −1
+        (and a step), or raises.
+    """
+
+    problem: str = "LiH-4q"
+    noise: Any = "fake_mumbai:median"
+    max_steps: int | None = None
+    threshold: float | None = None
+    curriculum: bool = True
+    curriculum_options: dict = field(default_factory=dict)
+    target: str = "exact"
+    optimizer: Any = None
+    maxfev: int | None = None
+    shots: int | None = None
+    shot_model: str = "sample"
+    random_halting: Any = True
+    coupling_map: Any = None
+    include_energy: bool = True
+    angle_rows: bool = False
+    new_angle: str = "zero"
+    illegal_action: str = "penalize"
+
+    def __post_init__(self) -> None:
+        from qnoise import chem
+        from qnoise.noise.resolve import resolve_noise
+
+        if self.problem not in chem.available():
+            raise ValueError(
+                f"problem: unknown {self.problem!r}; choose from {', '.join(chem.available())}"
+            )
+        try:
+            self.noise_model = resolve_noise(self.noise)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"noise: {self.noise!r} does not parse ({exc})") from exc
+        self.num_qubits = chem.load(self.problem).num_qubits
+        if self.max_steps is None:
+            self.max_steps = default_max_steps(self.num_qubits)
+        _check(isinstance(self.max_steps, int) and self.max_steps >= 1, "max_steps", "an int >= 1")
+        if self.threshold is not None:
+            _check(float(self.threshold) > 0, "threshold", "a positive energy in Ha")
+        _choice(self.target, TARGETS, "target")
+        _choice(self.shot_model, SHOT_MODELS, "shot_model")
+        _choice(self.new_angle, NEW_ANGLES, "new_angle")
+        _choice(self.illegal_action, ILLEGAL, "illegal_action")
+        if isinstance(self.optimizer, str):
+            _choice(self.optimizer, OPTIMIZERS, "optimizer")
+        elif self.optimizer is not None and not hasattr(self.optimizer, "minimize"):
+            raise ValueError("optimizer: give a name from {OPTIMIZERS} or a qnoise optimizer")
+        for name in ("maxfev", "shots"):
+            value = getattr(self, name)
+            _check(value is None or (int(value) == value and value >= 1), name, "None or >= 1")
+        self.halting = self._halting()
+        self.edges = self._edges()
+        unknown = set(self.curriculum_options) - {
+            "delta", "success_threshold", "max_shifts", "greedy_every"
+        }  # fmt: skip
+        _check(not unknown, "curriculum_options", f"no {sorted(unknown)}")
+
+    @property
+    def noisy(self) -> bool:
+        return self.shots is not None or (
+            self.noise_model is not None and not self.noise_model.is_ideal
+        )
+
+    def _halting(self) -> RandomHalting | None:
+        value = self.random_halting
+        if value is False or value is None:
+            return None
+        if value is True:
+            return RandomHalting.crlqas_noisy() if self.noisy else RandomHalting.crlqas_noiseless()
+        if isinstance(value, RandomHalting):
+            return value
+        if isinstance(value, dict):
+            try:
+                return RandomHalting(**value)
+            except TypeError as exc:
+                raise ValueError(f"random_halting: {exc}") from exc
+        raise ValueError("random_halting: give True, False, a dict (n, p, low, high, mode_of)")
+
+    def _edges(self) -> list[tuple[int, int]] | None:
+        value, n = self.coupling_map, self.num_qubits
+        if value is None:
+            return None
+        if isinstance(value, str):
+            from qnoise.noise.named import fake_backend
+
+            try:
+                backend = fake_backend(value)
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"coupling_map: unknown backend {value!r} ({exc})") from exc
+            if backend.num_qubits < n:
+                raise ValueError(
+                    f"coupling_map: {value} has {backend.num_qubits} qubits, problem "
+                    f"{self.problem} needs {n}"
+                )
+            pairs = [(a, b) for a, b in backend.coupling_map.get_edges() if a < n and b < n]
+        else:
+            try:
+                pairs = [(int(a), int(b)) for a, b in value]
+            except (TypeError, ValueError) as exc:
+                raise ValueError("coupling_map: give a backend name or (a, b) pairs") from exc
+            outside = sorted({q for pair in pairs for q in pair if not 0 <= q < n})
+            if outside:
+                raise ValueError(
+                    f"coupling_map: qubits {outside} do not exist in {self.problem} "
+                    f"({n} qubits)"
+                )
+        edges = sorted(set(pairs) | {(b, a) for a, b in pairs})
+        isolated = sorted(set(range(n)) - {q for pair in edges for q in pair})
+        if n > 1 and isolated:
+            raise ValueError(f"coupling_map: qubits {isolated} have no CNOT edge")
+        return edges
+
+    @classmethod
+    def from_dict(cls, options: dict) -> ArchSearchConfig:
+        """Build from a mapping; unknown keys are an error that lists the valid ones."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown}; valid: {sorted(names)}")
+        return cls(**options)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, section: str | None = "env") -> ArchSearchConfig:
+        """Build from a YAML file (the ``section`` mapping, or the whole file if absent)."""
+        import yaml
+
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if section is not None and section in data:
+            data = data[section]
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict:
+        """The options as given (JSON/YAML-friendly when they were)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def _check(condition: bool, name: str, allowed: str) -> None:
+    if not condition:
+        raise ValueError(f"{name}: must be {allowed}")
+
+
+def _choice(value, allowed: tuple[str, ...], name: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
