@@ -1,7 +1,7 @@
 """Gymnasium environments of qnoise: quantum architecture search (CRLQAS).
 
-``import envs`` registers ``"qnoise/ArchSearch-v0"``; ``gymnasium.make("envs:qnoise/ArchSearch-v0")``
-imports and registers in one go.
+``import envs`` registers ``"qnoise/ArchSearch-v0"``;
+``gymnasium.make("envs:qnoise/ArchSearch-v0")`` imports and registers in one go.
 """
 
 import gymnasium

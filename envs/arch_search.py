@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
@@ -37,7 +39,8 @@ class ArchSearchEnv(gym.Env):
 
     ## Observation Space
     ``Box(float32)`` of size ``L·(n+3)·n`` (+ ``L·3·n`` with angle rows, + 1 with the energy
-    feature): the flattened moment tensor, then the current energy (Ha).
+    feature): the flattened moment tensor (angle rows wrapped to [−π, π]), then the current
+    energy (Ha, within ``constant ± Σ|c_j|``).
 
     ## Rewards
     With μ the target and ξ the threshold, after each action all angles are re-optimized
@@ -60,7 +63,7 @@ class ArchSearchEnv(gym.Env):
     ``load_state_dict()`` save and restore it with the random state.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict] = {"render_modes": ["ansi"]}
 
     def __init__(self, config: ArchSearchConfig | None = None, seed: int | None = None, **options):
         super().__init__()
@@ -78,13 +81,15 @@ class ArchSearchEnv(gym.Env):
         size = self.state.tensor.size + int(config.include_energy)
         low = np.zeros(size, dtype=np.float32)
         high = np.ones(size, dtype=np.float32)
-        if config.angle_rows:
+        if config.angle_rows:  # angles wrapped to [-π, π]
             angles = np.zeros(self.state.tensor.shape, dtype=bool)
             angles[:, n + 3 :, :] = True
-            low[: self.state.tensor.size][angles.reshape(-1)] = -np.inf
-            high[: self.state.tensor.size][angles.reshape(-1)] = np.inf
-        if config.include_energy:
-            low[-1], high[-1] = -np.inf, np.inf
+            low[: self.state.tensor.size][angles.reshape(-1)] = -np.pi
+            high[: self.state.tensor.size][angles.reshape(-1)] = np.pi
+        if config.include_energy:  # |E - constant| <= Σ|c_j|
+            spread = float(np.abs(self.problem.hamiltonian.coeffs).sum())
+            low[-1] = self.problem.constant - spread
+            high[-1] = self.problem.constant + spread
         self.observation_space = spaces.Box(low, high, dtype=np.float32)
         self.simulator = PTMSimulator(config.noise_model)
         self.ideal = PTMSimulator()
@@ -255,8 +260,12 @@ class ArchSearchEnv(gym.Env):
         if outcome is not None:
             self._done = True
             self.curriculum.end_episode(outcome == "success")
-        return self._observation(), reward, outcome is not None, False, self._info(
-            nfev, outcome, illegal=not legal
+        return (
+            self._observation(),
+            reward,
+            outcome is not None,
+            False,
+            self._info(nfev, outcome, illegal=not legal),
         )
 
     def render(self) -> str:

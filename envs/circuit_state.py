@@ -76,7 +76,8 @@ class CircuitState:
         """Store optimized angles (radians, order of the rotations in the circuit)."""
         self.angles = np.array(angles, dtype=float).reshape(len(self._positions))
         if self.angle_rows:
-            for (moment, row, qubit), angle in zip(self._positions, self.angles, strict=True):
+            wrapped = np.angle(np.exp(1j * self.angles))  # (-π, π]
+            for (moment, row, qubit), angle in zip(self._positions, wrapped, strict=True):
                 self.tensor[moment, row, qubit] = angle
 
     # -------------------------------------------------------------- views

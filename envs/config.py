@@ -170,8 +170,7 @@ class ArchSearchConfig:
             outside = sorted({q for pair in pairs for q in pair if not 0 <= q < n})
             if outside:
                 raise ValueError(
-                    f"coupling_map: qubits {outside} do not exist in {self.problem} "
-                    f"({n} qubits)"
+                    f"coupling_map: qubits {outside} do not exist in {self.problem} ({n} qubits)"
                 )
         edges = sorted(set(pairs) | {(b, a) for a, b in pairs})
         isolated = sorted(set(range(n)) - {q for pair in edges for q in pair})

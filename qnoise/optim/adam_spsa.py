@@ -158,9 +158,11 @@ class AdamSPSA(Optimizer):
                 ak = self.a / (k + 1) ** self.alpha
                 ck = self.c / (k + 1) ** self.gamma
                 delta = rademacher(rng, x.size)
-                points = np.stack([x + ck * delta, x - ck * delta])
+                points = np.empty((2, x.size))
+                np.add(x, ck * delta, out=points[0])
+                np.subtract(x, ck * delta, out=points[1])
                 values = evaluator(points, shots)
-                estimate = float(values.mean())  # f(θ_k) + O(c_k²)
+                estimate = 0.5 * float(values[0] + values[1])  # f(θ_k) + O(c_k²)
                 if estimate < best_value:
                     best_x, best_value = x.copy(), estimate
                 gradient = (values[0] - values[1]) / (2 * ck) * delta

@@ -50,7 +50,7 @@ class ScipyOptimizer(Optimizer):
         self.method = method
         self.options = dict(options or {})
 
-    def _options(self) -> dict:
+    def _options(self, num_parameters: int) -> dict:
         options = dict(self.options)
         iteration_key, evaluation_key = _LIMITS.get(self.method, ("maxiter", None))
         if self.maxiter is not None:
@@ -59,6 +59,10 @@ class ScipyOptimizer(Optimizer):
             options.setdefault(evaluation_key, self.maxfev)
         if self.method == "COBYLA" and self.maxfev is not None:
             options[iteration_key] = min(options.get(iteration_key, self.maxfev), self.maxfev)
+        if self.method == "COBYLA":
+            # COBYLA needs p + 2 evaluations to start; a smaller maxfev still holds (the
+            # evaluation counter stops the run), without scipy's warning
+            options[iteration_key] = max(options[iteration_key], num_parameters + 2)
         return options
 
     def _run(self, evaluator: Evaluator, recorder: Recorder, x, bounds, rng):
@@ -75,7 +79,7 @@ class ScipyOptimizer(Optimizer):
                 jac=evaluator.gradient if evaluator.jac is not None else None,
                 method=self.method,
                 bounds=scipy_bounds,
-                options=self._options(),
+                options=self._options(x.size),
                 callback=record,
             )
         except BudgetExhausted:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
@@ -82,6 +83,15 @@ def _embed(matrix: np.ndarray, position: int) -> np.ndarray:
     """A 4×4 PTM on local qubit ``position`` of a pair as a 16×16 PTM."""
     eye = np.eye(4)
     return np.kron(eye, matrix) if position == 0 else np.kron(matrix, eye)
+
+
+@dataclass(frozen=True)
+class PreparedObservable:
+    """An observable compiled for one :class:`CompiledCircuit` (see ``prepare``)."""
+
+    indices: np.ndarray
+    coeffs: np.ndarray
+    operator: SparsePauliOp
 
 
 class CompiledCircuit:
@@ -378,7 +388,30 @@ class CompiledCircuit:
             See :mod:`qnoise.sim.shots`.
         """
         values, single = self.parameter_batch(parameter_values)
+        out = self.expectation_batch(
+            self.prepare(observable), values, shots=shots, seed=seed, shot_model=shot_model
+        )
+        return float(out[0]) if single else out
+
+    def prepare(self, observable) -> PreparedObservable:
+        """Snapshot of an observable for repeated :meth:`expectation_batch` calls (its terms
+        on the simulated qubits with readout folded in, and its measurement plan)."""
         indices, coeffs, op = self._terms(observable)
+        return PreparedObservable(indices, coeffs, op)
+
+    def expectation_batch(
+        self,
+        prepared: PreparedObservable,
+        values: np.ndarray,
+        *,
+        shots: int | None = None,
+        seed=None,
+        shot_model: str = "sample",
+    ) -> np.ndarray:
+        """:meth:`expectation` without input checks, for hot loops: ``values`` must be a
+        finite float array ``(B, P)`` (as :meth:`parameter_batch` returns) and ``prepared``
+        come from :meth:`prepare`. Returns ``(B,)``."""
+        indices, coeffs, op = prepared.indices, prepared.coeffs, prepared.operator
         if shots is None:
             out = np.empty(values.shape[0])
             angles = self._angles.angles(values)
@@ -400,7 +433,7 @@ class CompiledCircuit:
             if len(qubits) > self._num_active:
                 states = np.array([self._expand_state(x, qubits) for x in states])
             out = plan.estimate(states, int(shots), np.random.default_rng(seed), shot_model)
-        return float(out[0]) if single else out
+        return out
 
     def _measurement_plan(self, op: SparsePauliOp) -> tuple[list[int], MeasurementPlan]:
         """Sampled qubits and the measurement plan of ``op`` (cached by content)."""

@@ -77,6 +77,7 @@ class EnergyObjective:
         self.simulator = simulator if simulator is not None else PTMSimulator()
         self.program = self.simulator.compile(ansatz)
         self.hamiltonian = hamiltonian
+        self._prepared = self.program.prepare(hamiltonian)
         self.constant = float(constant)
         self.num_parameters = ansatz.num_parameters
         self.shots = None if shots is None else int(shots)
@@ -107,14 +108,13 @@ class EnergyObjective:
         """
         points, single = self.program.parameter_batch(parameters)
         shots = self.shots if shots is None else int(shots)
-        values = self.program.expectation(
-            self.hamiltonian,
+        energies = self.constant + self.program.expectation_batch(
+            self._prepared,
             points,
             shots=shots,
             seed=self._rng if shots is not None else None,
             shot_model=self.shot_model,
         )
-        energies = np.asarray(values, dtype=float) + self.constant
         self._record(points, energies)
         return float(energies[0]) if single else energies
 

@@ -153,7 +153,7 @@ def test_spsa_first_order_update_equations():
     rng = np.random.default_rng(11)
     x = X0.copy()
     for k in range(20):
-        delta = rng.choice(np.array([-1.0, 1.0]), size=(1, 4))[0]
+        delta = 2.0 * rng.integers(0, 2, size=(1, 4))[0] - 1.0
         ck = c / (k + 1) ** gamma
         g = (periodic(x + ck * delta) - periodic(x - ck * delta)) / (2 * ck) * delta
         x = x - a / (A + k + 1) ** alpha * g
@@ -167,7 +167,7 @@ def test_adam_spsa_update_equations_match_the_crlqas_rule():
     rng = np.random.default_rng(5)
     x, m, v = X0.copy(), np.zeros(4), np.zeros(4)
     for k in range(19):  # floor(40 / 2) = 20 iterations would leave no evaluation for x
-        delta = rng.choice(np.array([-1.0, 1.0]), size=4)
+        delta = 2.0 * rng.integers(0, 2, size=4) - 1.0
         ak, ck = p["a"] / (k + 1) ** p["alpha"], p["c"] / (k + 1) ** p["gamma"]
         g = (periodic(x + ck * delta) - periodic(x - ck * delta)) / (2 * ck) * delta
         b1 = p["beta1"] / (k + 1) ** p["lam"]

@@ -232,13 +232,13 @@ def test_adam_spsa_shot_stages_reach_the_energy_objective():
     ansatz = hardware_efficient(2, 1)
     seen = []
     objective = EnergyObjective(ansatz, problem.hamiltonian, problem.constant, shots=1000)
-    original = objective.program.expectation
+    original = objective.program.expectation_batch
 
     def spy(*args, **kwargs):
         seen.append(kwargs["shots"])
         return original(*args, **kwargs)
 
-    objective.program.expectation = spy
+    objective.program.expectation_batch = spy
     optimizer = AdamSPSA(stages=(20, 10), shots=1000, seed=1)
     result = optimizer.minimize(objective, np.zeros(ansatz.num_parameters))
     assert seen[:10] == [100] * 10 and seen[10:] == [1000] * (len(seen) - 10)

@@ -1,0 +1,143 @@
+"""Steps per second of the architecture-search environment, with the time split.
+
+Random legal actions; the threshold is kept out of reach (1e-9 Ha, no curriculum) so
+episodes run to their halting step or cap and circuits reach realistic sizes. Noiseless runs
+use COBYLA (CRLQAS: maxiter 100 for 2-3 qubits, 1000 for 4-8); noisy runs use
+fake_mumbai:median with Adam-SPSA and CRLQAS's budgets (H2: maxfev 500; LiH: stages
+1191/357/119), exact energies. The split: simulator (compiling each new circuit and
+evaluating energies), optimizer overhead (time inside the optimizer that is not simulation),
+environment bookkeeping (everything else: encoding, masks, circuits, noiseless
+re-evaluation excluded from the simulator share is counted here as well).
+
+Usage: python benchmarks/env_step.py [--steps 200]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import platform
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+
+import numpy as np
+
+from envs import ArchSearchEnv
+from qnoise.optim.base import Optimizer
+from qnoise.sim.program import CompiledCircuit
+from qnoise.sim.simulator import PTMSimulator
+
+TIMES: dict[str, float] = defaultdict(float)
+_inside_optimizer = [False]
+
+
+def _timed(owner, name: str, bucket: str) -> None:
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - start
+            if bucket == "simulate" and _inside_optimizer[0]:
+                TIMES["simulate (in optimizer)"] += elapsed
+            else:
+                TIMES[bucket] += elapsed
+
+    setattr(owner, name, wrapper)
+
+
+@contextmanager
+def _instrumented():
+    saved = {
+        (PTMSimulator, "compile"): PTMSimulator.compile,
+        (CompiledCircuit, "expectation_batch"): CompiledCircuit.expectation_batch,
+        (CompiledCircuit, "value_and_gradient"): CompiledCircuit.value_and_gradient,
+        (Optimizer, "minimize"): Optimizer.minimize,
+    }
+    _timed(PTMSimulator, "compile", "compile")
+    _timed(CompiledCircuit, "expectation_batch", "simulate")
+    _timed(CompiledCircuit, "value_and_gradient", "simulate")
+    original_minimize = Optimizer.minimize
+
+    def minimize(self, *args, **kwargs):
+        _inside_optimizer[0] = True
+        start = time.perf_counter()
+        try:
+            return original_minimize(self, *args, **kwargs)
+        finally:
+            _inside_optimizer[0] = False
+            TIMES["optimizer total"] += time.perf_counter() - start
+
+    Optimizer.minimize = minimize
+    try:
+        yield
+    finally:
+        for (owner, name), method in saved.items():
+            setattr(owner, name, method)
+
+
+def run(problem: str, noise, steps: int, seed: int = 0) -> dict:
+    env = ArchSearchEnv(problem=problem, noise=noise, threshold=1e-9, curriculum=False, seed=seed)
+    rng = np.random.default_rng(seed)
+    TIMES.clear()
+    done, count, nfev, gates = True, 0, 0, []
+    with _instrumented():
+        start = time.perf_counter()
+        while count < steps:
+            if done:
+                env.reset()
+            action = rng.choice(np.flatnonzero(env.action_masks()))
+            _, _, done, _, info = env.step(action)
+            count += 1
+            nfev += info["nfev"]
+            gates.append(info["gates"])
+        total = time.perf_counter() - start
+    simulator = TIMES["compile"] + TIMES["simulate"] + TIMES["simulate (in optimizer)"]
+    optimizer = TIMES["optimizer total"] - TIMES["simulate (in optimizer)"]
+    return {
+        "steps/s": count / total,
+        "evals/step": nfev / count,
+        "gates": float(np.mean(gates)),
+        "simulator": simulator / total,
+        "compile": TIMES["compile"] / total,
+        "optimizer": optimizer / total,
+        "bookkeeping": 1 - (simulator + optimizer) / total,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    print(f"# Environment steps ({platform.machine()}, one thread, {time.strftime('%Y-%m-%d')})\n")
+    print(
+        "| problem | noise / optimizer | steps/s | evaluations/step | mean gates | "
+        "simulator (of which compile) | optimizer overhead | bookkeeping |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    cases = [
+        ("H2-2q", None, "COBYLA, maxiter 100"),
+        ("H2-2q", "fake_mumbai:median", "Adam-SPSA, maxfev 500"),
+        ("LiH-4q", None, "COBYLA, maxiter 1000"),
+        ("LiH-4q", "fake_mumbai:median", "Adam-SPSA, 1191/357/119"),
+    ]
+    for problem, noise, label in cases:
+        r = run(problem, noise, args.steps)
+        print(
+            f"| {problem} | {noise or 'noiseless'}, {label} | {r['steps/s']:.1f} | "
+            f"{r['evals/step']:.0f} | {r['gates']:.1f} | {100 * r['simulator']:.0f} % "
+            f"({100 * r['compile']:.0f} %) | {100 * r['optimizer']:.0f} % | "
+            f"{100 * r['bookkeeping']:.0f} % |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""The CRLQAS architecture-search environment: API, encoding, masks, rewards, curriculum."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import Statevector
+
+import envs
+from envs import ArchSearchConfig, ArchSearchEnv, Curriculum, RandomHalting, action_set
+from qnoise import PTMSimulator, chem
+
+NOISELESS = {"problem": "H2-2q", "noise": None}
+INFO_KEYS = {
+    "energy", "noiseless_energy", "error", "threshold", "gates", "cnots", "rotations",
+    "depth", "parameters", "nfev", "outcome", "action_mask",
+}  # fmt: skip
+
+
+def make(**options) -> ArchSearchEnv:
+    """A noiseless H2 environment whose episodes do not end by success unless asked to."""
+    seed = options.pop("seed", 0)
+    defaults = {**NOISELESS, "threshold": 1e-9, "curriculum": False}
+    return ArchSearchEnv(**{**defaults, **options}, seed=seed)
+
+
+def test_gymnasium_and_sb3_checkers():
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    check_env(ArchSearchEnv(**NOISELESS), skip_render_check=True)
+    sb3_check_env(ArchSearchEnv(**NOISELESS), warn=True)
+
+
+def test_registered_with_gymnasium():
+    env = gymnasium.make(envs.ENV_ID, problem="H2-2q", noise=None)
+    assert isinstance(env.unwrapped, ArchSearchEnv)
+    again = gymnasium.make("envs:qnoise/ArchSearch-v0", problem="H2-2q", noise=None)
+    assert again.action_space.n == 8
+
+
+@pytest.mark.parametrize(
+    ("problem", "size", "actions"),
+    [("H2-2q", 401, 8), ("LiH-4q", 1121, 24), ("LiH-6q", 3781, 48), ("H2O-8q", 22001, 80)],
+)
+def test_spaces_have_crlqas_sizes(problem, size, actions):
+    config = ArchSearchConfig(problem=problem, noise=None)
+    env = ArchSearchEnv(config)
+    assert env.observation_space.shape == (size,)
+    assert env.observation_space.dtype == np.float32
+    assert env.action_space.n == actions
+
+
+def test_action_order_and_coupling_map():
+    actions = [str(a) for a in action_set(3)]
+    assert actions[:6] == ["cx(0, 1)", "cx(0, 2)", "cx(1, 2)", "cx(1, 0)", "cx(2, 0)", "cx(2, 1)"]
+    assert actions[6:9] == ["rx(0,)", "ry(0,)", "rz(0,)"]
+    env = ArchSearchEnv(problem="LiH-4q", noise=None, coupling_map="fake_ourense")
+    cnots = [a.qubits for a in env.actions if a.is_cnot]
+    assert sorted(cnots) == [(0, 1), (1, 0), (1, 2), (1, 3), (2, 1), (3, 1)]
+    assert env.action_space.n == 18
+    edges = ArchSearchEnv(problem="LiH-4q", noise=None, coupling_map=[(0, 1), (1, 2), (2, 3)])
+    assert edges.action_space.n == 6 + 12
+
+
+def test_encoding_moments_and_circuit():
+    env = make(problem="LiH-4q", random_halting=False)
+    names = {str(a): i for i, a in enumerate(env.actions)}
+    for label in ["rx(0,)", "cx(0, 1)", "ry(1,)", "cx(3, 0)", "rz(3,)"]:
+        env.step(names[label])
+    tensor = env.state.tensor
+    n = 4
+    assert tensor[0, n + 0, 0] == 1  # RX on 0 at moment 0
+    assert tensor[1, 1, 0] == 1  # CX 0->1 at max(1, 0) = 1: [moment, target, control]
+    assert tensor[2, n + 1, 1] == 1  # RY on 1 after the CNOT
+    assert tensor[2, 0, 3] == 1  # CX 3->0 at max(moment[3]=0, moment[0]=2)
+    assert tensor[3, n + 2, 3] == 1  # RZ on 3 at moment 3
+    assert tensor.sum() == 5
+    assert env.state.moments.tolist() == [3, 3, 0, 4]
+    circuit, angles = env.circuit(parametrized=True)
+    ops = [(i.operation.name, [circuit.find_bit(q).index for q in i.qubits]) for i in circuit.data]
+    assert ops == [("rx", [0]), ("cx", [0, 1]), ("ry", [1]), ("cx", [3, 0]), ("rz", [3])]
+    assert angles.shape == (3,) and circuit.num_parameters == 3
+
+
+def test_cnot_orientation_reaches_the_simulator():
+    """The energy the environment reports is that of the circuit it returns, CNOT as chosen."""
+    problem = chem.load("H2-2q")
+    env = make(threshold=1e-9, curriculum=False, random_halting=False)
+    names = {str(a): i for i, a in enumerate(env.actions)}
+    env.step(names["ry(1,)"])
+    _, _, _, _, info = env.step(names["cx(1, 0)"])
+    bound = env.circuit()
+    exact = Statevector(bound).expectation_value(problem.hamiltonian).real + problem.constant
+    assert info["energy"] == pytest.approx(exact, abs=1e-10)
+    reversed_circuit = QuantumCircuit(2)
+    reversed_circuit.ry(info["parameters"][0], 1)
+    reversed_circuit.cx(0, 1)
+    wrong = Statevector(reversed_circuit).expectation_value(problem.hamiltonian).real
+    assert abs(wrong + problem.constant - info["energy"]) > 1e-3
+
+
+def test_illegal_rules():
+    env = make(problem="LiH-4q", random_halting=False)
+    names = {str(a): i for i, a in enumerate(env.actions)}
+    env.step(names["cx(0, 1)"])
+    mask = env.action_masks()
+    assert not mask[names["cx(0, 1)"]]
+    assert mask[names["cx(1, 0)"]] and mask[names["cx(0, 2)"]]
+    env.step(names["rz(1,)"])  # touches the target wire: the CNOT is legal again
+    assert env.action_masks()[names["cx(0, 1)"]]
+    assert not env.action_masks()[names["rz(1,)"]]
+    assert env.action_masks()[names["rx(1,)"]]
+    env.step(names["cx(0, 2)"])  # a CNOT on qubit 1? no: qubit 1's last gate is still rz
+    assert not env.action_masks()[names["rz(1,)"]]
+    env.step(names["cx(2, 1)"])
+    assert env.action_masks()[names["rz(1,)"]]
+
+
+def test_masked_rollouts_never_repeat_cancelling_gates():
+    env = make(problem="LiH-4q", noise=None, optimizer="cobyla", maxfev=5, seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        env.reset()
+        done = False
+        while not done:
+            action = rng.choice(np.flatnonzero(env.action_masks()))
+            *_, done, _, _ = env.step(action)
+        last: dict[int, tuple] = {}
+        for instruction in env.circuit().data:
+            qubits = tuple(env.circuit().find_bit(q).index for q in instruction.qubits)
+            key = (instruction.operation.name, qubits)
+            assert not all(last.get(q) == key for q in qubits)
+            for q in qubits:
+                last[q] = key
+
+
+def test_illegal_action_penalized_or_raised():
+    env = make(random_halting=False, curriculum=False, threshold=1e-9)
+    env.step(2)
+    before = len(env.state.gates)
+    _, reward, _, _, info = env.step(2)
+    assert reward == -1.0 and info["illegal"] and len(env.state.gates) == before
+    strict = make(random_halting=False, illegal_action="raise")
+    strict.step(2)
+    with pytest.raises(ValueError, match="illegal"):
+        strict.step(2)
+
+
+def test_expert_sequence_solves_h2():
+    env = make(threshold=1.6e-3, curriculum=False, random_halting=False)
+    names = {str(a): i for i, a in enumerate(env.actions)}
+    rewards = []
+    for label in ["ry(0,)", "ry(1,)", "cx(1, 0)"]:
+        _, reward, done, _, info = env.step(names[label])
+        rewards.append(reward)
+    assert done and info["outcome"] == "success" and rewards[-1] == 5.0
+    assert info["error"] < 1.6e-3 and info["noiseless_error"] < 1.6e-3
+    assert set(info) >= INFO_KEYS
+    assert (info["gates"], info["cnots"], info["rotations"], info["depth"]) == (3, 1, 2, 2)
+
+
+def test_shaped_reward_and_failure_ends(monkeypatch):
+    env = make(threshold=1e-6, curriculum=False, random_halting=False, max_steps=3)
+    energies = iter([-0.5, -2.0, -1.0])
+    gap0 = abs(env._energy - env.target)
+
+    def fake_evaluate(optimize):
+        return next(energies), 7
+
+    monkeypatch.setattr(env, "_evaluate", fake_evaluate)
+    first = env._energy
+    _, r1, *_ = env.step(2)
+    assert r1 == pytest.approx((first - (-0.5)) / gap0)
+    _, r2, *_ = env.step(5)  # huge improvement: clipped to +1
+    assert r2 == 1.0
+    _, r3, done, _, info = env.step(3)  # last step: the cap
+    assert done and info["outcome"] == "cap" and r3 == -5.0
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+
+
+def test_random_halting_ends_with_penalty():
+    halting = {"n": 1, "p": 1.0, "low": 2, "high": 2}  # always step 2
+    env = make(threshold=1e-9, curriculum=False, random_halting=halting)
+    _, _, done, _, info = env.step(2)
+    assert not done and info["halting_step"] == 2
+    _, reward, done, _, info = env.step(5)
+    assert done and info["outcome"] == "halt" and reward == -5.0
+    noisy = RandomHalting.crlqas_noisy()
+    draws = [noisy.draw(np.random.default_rng(s)) for s in range(50)]
+    assert 20 <= min(draws) and max(draws) <= 32 and 23 < np.mean(draws) < 28  # mode ≈ 26
+    noiseless = RandomHalting.crlqas_noiseless()
+    values = [noiseless.draw(np.random.default_rng(s)) for s in range(200)]
+    assert min(values) >= 25 and max(values) <= 70 and 45 < np.mean(values) < 60
+
+
+def test_curriculum_branches():
+    c = Curriculum(target=-1.0, initial_threshold=0.1, delta=0.01, success_threshold=2,
+                   max_shifts=2, greedy_every=20)  # fmt: skip
+    assert c.lowest_energy == pytest.approx(-0.9)
+    c.end_episode(True)
+    assert c.threshold == 0.1
+    c.end_episode(True)  # second success: ξ -= δ / max_shifts
+    assert c.threshold == pytest.approx(0.095) and c.shifts == 1 and c.successes == 0
+    c.end_episode(True)
+    c.end_episode(True)
+    assert c.threshold == pytest.approx(0.09) and c.shifts == 2
+    c.end_episode(True)
+    c.end_episode(True)  # max_shifts reached: no further reduction
+    assert c.threshold == pytest.approx(0.09)
+    c.observe(-0.97)
+    for _ in range(14):
+        c.end_episode(False)
+    assert c.episodes == 20
+    assert c.threshold == pytest.approx(0.03 + 0.01)  # greedy shift: |μ - lowest| + δ
+    assert c.shifts == 0 and c.successes == 0
+    fixed = Curriculum(target=-1.0, initial_threshold=0.1, enabled=False)
+    for _ in range(600):
+        fixed.end_episode(True)
+    assert fixed.threshold == 0.1
+    with pytest.raises(ValueError, match="threshold"):
+        Curriculum(target=-1.0, initial_threshold=-0.5)
+
+
+def test_environment_updates_and_saves_its_curriculum():
+    env = make(threshold=0.97, random_halting=False, curriculum=True,
+               curriculum_options={"success_threshold": 1, "greedy_every": 1000})  # fmt: skip
+    env.step(2)  # any gate succeeds with ξ = 0.97
+    assert env.curriculum.threshold == pytest.approx(0.97 - 5e-4 / 10)
+    saved = env.state_dict()
+    other = make(threshold=0.97, random_halting=False, curriculum=True,
+                 curriculum_options={"success_threshold": 1, "greedy_every": 1000})  # fmt: skip
+    other.load_state_dict(saved)
+    assert other.curriculum.threshold == env.curriculum.threshold
+    assert other.np_random.integers(10**9) == env.np_random.integers(10**9)
+
+
+def test_same_seed_same_episode():
+    def rollout():
+        env = ArchSearchEnv(problem="H2-2q", noise="fake_mumbai:median", shots=1000, seed=7)
+        rng = np.random.default_rng(1)
+        trace = []
+        done = False
+        while not done:
+            action = rng.choice(np.flatnonzero(env.action_masks()))
+            _, reward, done, _, info = env.step(action)
+            trace.append((int(action), reward, info["energy"], tuple(info["parameters"])))
+        return trace
+
+    assert rollout() == rollout()
+
+
+def test_noisy_energies_and_noiseless_reevaluation():
+    env = ArchSearchEnv(problem="H2-2q", noise="fake_mumbai:median", seed=2, threshold=1e-6,
+                        curriculum=False, random_halting=False)  # fmt: skip
+    _, _, _, _, info = env.step(3)
+    circuit = env.circuit()
+    problem = chem.load("H2-2q")
+    noisy = PTMSimulator("fake_mumbai:median").expectation(circuit, problem.hamiltonian)
+    assert info["energy"] <= noisy + problem.constant + 0.05  # Adam-SPSA's best estimate
+    ideal = Statevector(circuit).expectation_value(problem.hamiltonian).real + problem.constant
+    assert info["noiseless_energy"] == pytest.approx(ideal, abs=1e-10)
+    assert info["nfev"] <= 500
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"threshold": -0.5}, "threshold"),
+        ({"problem": "CH4-8q"}, "problem: unknown"),
+        ({"noise": "fake_nowhere:median"}, "noise"),
+        ({"problem": "H2-2q", "coupling_map": [(0, 2)]}, "coupling_map"),
+        ({"problem": "LiH-4q", "coupling_map": [(0, 1), (1, 2)]}, "no CNOT edge"),
+        ({"target": "ground"}, "target"),
+        ({"optimizer": "bfgs"}, "optimizer"),
+        ({"shots": 0}, "shots"),
+        ({"random_halting": {"n": -1, "p": 0.5}}, "random halting"),
+        ({"curriculum_options": {"speed": 2}}, "curriculum_options"),
+    ],
+)
+def test_bad_options_fail_at_construction(options, message):
+    with pytest.raises(ValueError, match=message):
+        ArchSearchConfig(**options)
+
+
+def test_config_from_yaml(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("env:\n  problem: H2-2q\n  noise: fake_mumbai:median\n  max_steps: 20\n")
+    config = ArchSearchConfig.from_yaml(path)
+    assert config.max_steps == 20 and config.noisy
+    path.write_text("env:\n  problem: H2-2q\n  nosie: ideal\n")
+    with pytest.raises(ValueError, match="nosie"):
+        ArchSearchConfig.from_yaml(path)
+
+
+def _maskable_ppo_run(timesteps: int, noise=None):
+    from sb3_contrib import MaskablePPO
+
+    env = ArchSearchEnv(problem="H2-2q", noise=noise, seed=0, maxfev=30)
+    model = MaskablePPO("MlpPolicy", env, n_steps=32, batch_size=32, n_epochs=1, seed=0,
+                        policy_kwargs={"net_arch": [32]}, device="cpu")  # fmt: skip
+    model.learn(total_timesteps=timesteps)
+    assert model.num_timesteps >= timesteps
+    return env, model
+
+
+def test_maskable_ppo_runs():
+    env, model = _maskable_ppo_run(64)
+    obs, _ = env.reset(seed=1)
+    action, _ = model.predict(obs, action_masks=env.action_masks(), deterministic=True)
+    assert env.action_masks()[int(action)]
+
+
+@pytest.mark.slow
+def test_maskable_ppo_trains_a_few_hundred_noisy_steps():
+    env, _ = _maskable_ppo_run(512, noise="fake_mumbai:median")
+    assert env.curriculum.episodes > 0
