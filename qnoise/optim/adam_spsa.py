@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from qnoise.optim.base import Evaluator, Optimizer, Recorder, clip, final_value
-from qnoise.optim.spsa import rademacher
+from qnoise.optim.spsa import RademacherStream
 
 #: CRLQAS's hyperparameters: the defaults, and the values tuned for noisy H2 and LiH
 PRESETS: dict[str, dict] = {
@@ -143,44 +143,57 @@ class AdamSPSA(Optimizer):
     def _run(self, evaluator: Evaluator, recorder: Recorder, x, bounds, rng):
         m = np.zeros_like(x)
         v = np.zeros_like(x)
+        directions = RademacherStream(rng, x.size)
         k = 0
         best_x, best_value = None, np.inf
         message = "budget used"
         shots = None
         for budget, shots in self.plan:
             best_x, best_value = None, np.inf
-            for _ in range(budget // 2):
-                if (self.maxiter is not None and k >= self.maxiter) or not evaluator.can(
-                    2 + (self.returns == "last")
-                ):
-                    message = "maxiter reached" if evaluator.can(2) else "maxfev reached"
+            iterations = budget // 2
+            if self.maxiter is not None:
+                iterations = min(iterations, max(self.maxiter - k, 0))
+            # gain schedules of this stage, computed once (k runs on across stages)
+            ks = np.arange(k + 1, k + iterations + 1, dtype=float)
+            a_k = (self.a / ks**self.alpha).tolist()
+            c_k = (self.c / ks**self.gamma).tolist()
+            beta1_k = self.beta1 / ks**self.lam
+            m_scale = (1 / (1 - beta1_k**ks)).tolist()
+            v_scale = (1 / (1 - self.beta2**ks)).tolist()
+            beta1_k = beta1_k.tolist()
+            points = np.empty((2, x.size))
+            for i in range(iterations):
+                if not evaluator.can(2 + (self.returns == "last")):
+                    message = "maxfev reached"
                     break
-                ak = self.a / (k + 1) ** self.alpha
-                ck = self.c / (k + 1) ** self.gamma
-                delta = rademacher(rng, x.size)
-                points = np.empty((2, x.size))
-                np.add(x, ck * delta, out=points[0])
-                np.subtract(x, ck * delta, out=points[1])
+                ck = c_k[i]
+                delta = directions.take()[0]
+                np.multiply(delta, ck, out=points[1])
+                np.add(x, points[1], out=points[0])
+                np.subtract(x, points[1], out=points[1])
                 values = evaluator(points, shots)
                 estimate = 0.5 * float(values[0] + values[1])  # f(θ_k) + O(c_k²)
                 if estimate < best_value:
                     best_x, best_value = x.copy(), estimate
-                gradient = (values[0] - values[1]) / (2 * ck) * delta
-                beta1k = self.beta1 / (k + 1) ** self.lam
-                m = beta1k * m + (1 - beta1k) * gradient
-                v = self.beta2 * v + (1 - self.beta2) * gradient**2
+                gradient = delta * ((values[0] - values[1]) / (2 * ck))
+                b1 = beta1_k[i]
+                m *= b1
+                m += (1 - b1) * gradient
+                v *= self.beta2
+                v += (1 - self.beta2) * gradient * gradient
                 if k == 0:
-                    step = ak * gradient
+                    step = a_k[i] * gradient
                 else:
-                    m_hat = m / (1 - beta1k ** (k + 1))
-                    v_hat = v / (1 - self.beta2 ** (k + 1))
-                    step = ak * m_hat / (np.sqrt(v_hat) + self.eps)
+                    step = (a_k[i] * m_scale[i]) * m / (np.sqrt(v * v_scale[i]) + self.eps)
                 x = clip(x - step, bounds)
                 k += 1
                 if recorder.iteration(x, estimate, evaluator.nfev):
                     message = "termination checker"
                     break
             else:
+                if self.maxiter is not None and k >= self.maxiter:
+                    message = "maxiter reached"
+                    break
                 continue
             break
         if self.returns == "best" and best_x is not None:

@@ -125,7 +125,8 @@ class Evaluator:
 
     def __call__(self, points: np.ndarray, shots: int | None = None) -> np.ndarray:
         """Values at ``points`` (shape ``(B, p)``) as an array ``(B,)``."""
-        points = np.atleast_2d(np.asarray(points, dtype=float))
+        if not (isinstance(points, np.ndarray) and points.ndim == 2 and points.dtype == float):
+            points = np.atleast_2d(np.asarray(points, dtype=float))
         count = points.shape[0]
         if not self.can(count):
             raise BudgetExhausted
@@ -136,10 +137,12 @@ class Evaluator:
         else:
             values = np.array([float(self._call(p.copy(), shots)) for p in points])
         self.nfev += count
-        if not np.all(np.isfinite(values)):
-            bad = points[~np.isfinite(values)][0]
-            raise ValueError(f"the objective returned a non-finite value at x = {bad}")
-        best = int(np.argmin(values))
+        finite = np.isfinite(values)
+        if not finite.all():
+            raise ValueError(
+                f"the objective returned a non-finite value at x = {points[~finite][0]}"
+            )
+        best = int(values.argmin())
         if values[best] < self.best_fun:
             self.best_fun = float(values[best])
             self.best_x = points[best].copy()

@@ -14,6 +14,26 @@ def rademacher(rng: np.random.Generator, shape) -> np.ndarray:
     return 2.0 * rng.integers(0, 2, size=shape) - 1.0
 
 
+class RademacherStream:
+    """±1 vectors of length ``size``, drawn ``chunk`` rows at a time (one generator call per
+    chunk instead of one per iteration); deterministic for a given generator state."""
+
+    def __init__(self, rng: np.random.Generator, size: int, chunk: int = 256) -> None:
+        self.rng, self.size, self.chunk = rng, size, chunk
+        self._rows = np.empty((0, size))
+        self._next = 0
+
+    def take(self, count: int = 1) -> np.ndarray:
+        """The next ``count`` vectors, shape ``(count, size)``."""
+        if self._next + count > self._rows.shape[0]:
+            rest = self._rows[self._next :]
+            fresh = rademacher(self.rng, (max(self.chunk, count), self.size))
+            self._rows, self._next = np.concatenate([rest, fresh]), 0
+        rows = self._rows[self._next : self._next + count]
+        self._next += count
+        return rows
+
+
 class SPSA(Optimizer):
     r"""SPSA with Spall's gain sequences, calibration, resampling, blocking and 2-SPSA.
 
@@ -174,12 +194,11 @@ class SPSA(Optimizer):
         return self.resamplings * (4 if self.second_order else 2) + int(self.blocking)
 
     # -------------------------------------------------------------- loop
-    def _gradient_and_hessian(self, evaluator, x, ck, rng):
-        p = x.size
-        deltas = rademacher(rng, (self.resamplings, p))
+    def _gradient_and_hessian(self, evaluator, x, ck, directions: RademacherStream):
+        deltas = directions.take(self.resamplings)
         blocks = [x + ck * deltas, x - ck * deltas]
         if self.second_order:
-            extra = rademacher(rng, (self.resamplings, p))
+            extra = directions.take(self.resamplings)
             blocks += [x + ck * deltas + ck * extra, x - ck * deltas + ck * extra]
         points = np.concatenate(blocks)
         values = evaluator(points).reshape(len(blocks), self.resamplings)
@@ -215,6 +234,7 @@ class SPSA(Optimizer):
         stability = self._stability()
         a = self._calibrate(evaluator, x, rng, stability)
         current, tolerance = self._tolerance(evaluator, x) if self.blocking else (np.nan, np.inf)
+        directions = RademacherStream(rng, x.size)
         mean_hessian = None
         if self.second_order:
             prior = self.initial_hessian
@@ -230,7 +250,9 @@ class SPSA(Optimizer):
                 break
             ak = a / (stability + k + 1) ** self.alpha
             ck = self.c / (k + 1) ** self.gamma
-            gradient, hessian, estimate, _, _ = self._gradient_and_hessian(evaluator, x, ck, rng)
+            gradient, hessian, estimate, _, _ = self._gradient_and_hessian(
+                evaluator, x, ck, directions
+            )
             if not self.blocking and estimate < best_value:
                 best_x, best_value = x.copy(), estimate
             if hessian is not None:

@@ -218,7 +218,7 @@ class CompiledCircuit:
                 f"parameter_values must have shape ({self.num_parameters},) or "
                 f"(B, {self.num_parameters}), got {np.shape(parameter_values)}"
             )
-        if not np.all(np.isfinite(values)):
+        if not np.isfinite(values).all():
             raise ValueError("parameter_values contain NaN or infinity")
         return values, single
 

@@ -89,11 +89,14 @@ class EnergyObjective:
         self.energies: list[float] = []
 
     def _record(self, points: np.ndarray, energies: np.ndarray) -> None:
-        for point, energy in zip(points, energies, strict=True):
+        if self.callback is None:
+            self.nfev += energies.size
+            self.energies.extend(energies.tolist())
+            return
+        for point, energy in zip(points, energies.tolist(), strict=True):
             self.nfev += 1
-            self.energies.append(float(energy))
-            if self.callback is not None:
-                self.callback(self.nfev, point.copy(), float(energy))
+            self.energies.append(energy)
+            self.callback(self.nfev, point.copy(), energy)
 
     @property
     def shift_rule_exact(self) -> bool:

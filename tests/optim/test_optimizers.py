@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from qnoise.optim import AQGD, COBYLA, LBFGSB, SPSA, AdamSPSA, NelderMead, batched
+from qnoise.optim.spsa import RademacherStream
 
 TARGET = np.array([0.3, -0.7, 1.1, 0.2])
 
@@ -150,10 +151,10 @@ def test_spsa_first_order_update_equations():
     result = SPSA(maxiter=20, seed=11, a=a, c=c, A=A, alpha=alpha, gamma=gamma).minimize(
         periodic, X0
     )
-    rng = np.random.default_rng(11)
+    directions = RademacherStream(np.random.default_rng(11), 4)
     x = X0.copy()
     for k in range(20):
-        delta = 2.0 * rng.integers(0, 2, size=(1, 4))[0] - 1.0
+        delta = directions.take()[0]
         ck = c / (k + 1) ** gamma
         g = (periodic(x + ck * delta) - periodic(x - ck * delta)) / (2 * ck) * delta
         x = x - a / (A + k + 1) ** alpha * g
@@ -164,10 +165,10 @@ def test_spsa_first_order_update_equations():
 def test_adam_spsa_update_equations_match_the_crlqas_rule():
     p = dict(a=0.5, alpha=0.602, c=0.2, gamma=0.101, lam=0.4, beta1=0.9, beta2=0.99)
     result = AdamSPSA(maxfev=40, seed=5, returns="last", **p).minimize(periodic, X0)
-    rng = np.random.default_rng(5)
+    directions = RademacherStream(np.random.default_rng(5), 4)
     x, m, v = X0.copy(), np.zeros(4), np.zeros(4)
     for k in range(19):  # floor(40 / 2) = 20 iterations would leave no evaluation for x
-        delta = 2.0 * rng.integers(0, 2, size=4) - 1.0
+        delta = directions.take()[0]
         ak, ck = p["a"] / (k + 1) ** p["alpha"], p["c"] / (k + 1) ** p["gamma"]
         g = (periodic(x + ck * delta) - periodic(x - ck * delta)) / (2 * ck) * delta
         b1 = p["beta1"] / (k + 1) ** p["lam"]
@@ -180,7 +181,7 @@ def test_adam_spsa_update_equations_match_the_crlqas_rule():
             v_hat = v / (1 - p["beta2"] ** (k + 1))
             x = x - ak * m_hat / (np.sqrt(v_hat) + 1e-8)
     np.testing.assert_allclose(result.x, x, rtol=0, atol=1e-13)
-    assert result.nfev == 39 and result.fun == periodic(x)
+    assert result.nfev == 39 and result.fun == pytest.approx(periodic(x), abs=1e-12)
 
 
 def test_adam_spsa_shot_stages_and_presets():
@@ -238,3 +239,12 @@ def test_qnoise_optimizers_are_minimizers_for_qiskit_algorithms():
 def test_batched_marks_functions():
     fun = batched(lambda x: periodic(x))
     assert fun.accepts_batch
+
+
+def test_rademacher_stream_is_balanced_and_chunk_independent_in_law():
+    stream = RademacherStream(np.random.default_rng(0), 6, chunk=7)
+    rows = np.concatenate([stream.take(3) for _ in range(400)])
+    assert set(np.unique(rows)) == {-1.0, 1.0}
+    assert abs(rows.mean()) < 0.03
+    again = RademacherStream(np.random.default_rng(0), 6, chunk=7)
+    assert np.array_equal(np.concatenate([again.take(3) for _ in range(400)]), rows)
