@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.qnoise-installed
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install train demo test test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# main job: a short CRLQAS training run (H2, IBM Mumbai median noise), then its best circuit
+train: $(STAMP)
+	rm -rf runs/quickstart
+	$(VENV)/bin/qnoise train --config configs/h2_2q_mumbai_median_fast.yaml --out runs/quickstart
+	$(VENV)/bin/qnoise evaluate runs/quickstart
 
 demo: $(STAMP)
 	$(VENV)/bin/qnoise demo

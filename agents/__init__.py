@@ -1,3 +1,16 @@
-"""Reinforcement-learning agents of qnoise; built on ``envs`` and ``qnoise``."""
+"""RL agents for quantum architecture search: double DQN with n-step returns (CRLQAS)."""
 
-__all__: list[str] = []
+from agents.ddqn import DDQN, DDQNConfig
+from agents.replay import NStepBuffer, ReplayBuffer, Transition
+from agents.trainer import CheckpointError, Trainer, load_config
+
+__all__ = [
+    "DDQN",
+    "CheckpointError",
+    "DDQNConfig",
+    "NStepBuffer",
+    "ReplayBuffer",
+    "Trainer",
+    "Transition",
+    "load_config",
+]

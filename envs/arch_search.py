@@ -136,9 +136,9 @@ class ArchSearchEnv(gym.Env):
             if self.config.problem == "H2-2q":
                 return AdamSPSA.preset("crlqas_h2_2q", seed=seed)
             return AdamSPSA.preset("crlqas", maxfev=500, seed=seed)
-        if name == "spsa":
-            budget = budget or 500
-            return SPSA(maxiter=max(1, (budget - 51) // 2), maxfev=budget, seed=seed)
+        if name == "spsa":  # fixed gains: a new gate often starts on a flat landscape
+            budget = max(budget or 500, 3)
+            return SPSA(maxiter=(budget - 1) // 2, maxfev=budget, seed=seed, a=0.5, c=0.1)
         if name == "aqgd":
             return AQGD(maxiter=10**6, maxfev=budget or 500, eta=0.2)
         return LBFGSB(maxiter=1000, maxfev=budget)

@@ -48,7 +48,8 @@ class ArchSearchConfig:
         μ: the exact ground energy, or CRLQAS code's ``constant - Σ|c|``.
     optimizer : str or qnoise optimizer, optional
         ``"cobyla"`` (default without noise and shots), ``"adam_spsa"`` (default otherwise),
-        ``"spsa"``, ``"aqgd"``, ``"lbfgsb"``, or an optimizer object.
+        ``"spsa"`` (a = 0.5, c = 0.1, no calibration), ``"aqgd"``, ``"lbfgsb"`` (exact
+        gradients), or an optimizer object.
     maxfev : int, optional
         Evaluation budget per step (defaults: CRLQAS's per problem).
     shots : int, optional

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from pathlib import Path
 
 from qnoise import __version__
 
@@ -50,6 +52,93 @@ def _molecules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from agents import CheckpointError, Trainer, load_config
+
+    try:
+        if args.resume:
+            trainer = Trainer(args.resume)
+        else:
+            if not args.config:
+                print("qnoise train: give --config FILE or --resume RUN_DIR", file=sys.stderr)
+                return 2
+            config = load_config(args.config, args.set)
+            name = Path(args.config).stem
+            out = Path(args.out) if args.out else Path("runs") / name
+            if (out / "checkpoint.pt").exists():
+                print(f"qnoise train: {out} already holds a run; use --resume {out} or "
+                      "another --out", file=sys.stderr)  # fmt: skip
+                return 2
+            trainer = Trainer(out, config, seed=args.seed)
+    except (CheckpointError, ValueError) as exc:
+        print(f"qnoise train: {exc}", file=sys.stderr)
+        return 2
+    episodes = args.episodes or int(trainer.config["train"].get("episodes", 100))
+    done = trainer.train(episodes, progress=not args.quiet)
+    print(f"run {trainer.run_dir}: {done} episodes")
+    if trainer.best is not None:
+        _print_best(trainer.best)
+    return 0
+
+
+def _print_best(best: dict) -> None:
+    from agents.export import best_circuit
+
+    print(best_circuit(best).draw(output="text"))
+    print(
+        f"best circuit: E = {best['energy']:.6f} Ha (noiseless {best['noiseless_energy']:.6f}), "
+        f"error {best['error']:.2e} Ha (noiseless {best['noiseless_error']:.2e}), "
+        f"{best['num_gates']} gates, {best['cnots']} CNOTs, depth {best['depth']}"
+    )
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from agents import CheckpointError
+    from agents.export import evaluate_run
+
+    try:
+        report = evaluate_run(args.run)
+    except CheckpointError as exc:
+        print(f"qnoise evaluate: {exc}", file=sys.stderr)
+        return 2
+    drawing = report.pop("drawing")
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(drawing)
+    for key, value in report.items():
+        print(f"  {key:<18} {value}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from agents import CheckpointError
+    from agents.export import export_run
+
+    try:
+        text = export_run(args.run, args.format, args.out)
+    except CheckpointError as exc:
+        print(f"qnoise export: {exc}", file=sys.stderr)
+        return 2
+    if text is not None:
+        print(text)
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from agents import CheckpointError
+    from agents.export import plot_run
+
+    try:
+        paths = plot_run(args.run)
+    except CheckpointError as exc:
+        print(f"qnoise plot: {exc}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qnoise",
@@ -68,6 +157,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     molecules.add_argument("name", nargs="?", help="show the details of this problem")
     molecules.set_defaults(handler=_molecules)
+
+    train = commands.add_parser("train", help="train a CRLQAS agent (double DQN)")
+    train.add_argument("--config", help="run config YAML (see configs/)")
+    train.add_argument("--episodes", type=int, help="episodes in total (default: config)")
+    train.add_argument("--seed", type=int, help="seed (default: config)")
+    train.add_argument("--out", help="run directory (default runs/<config name>)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override, e.g. env.noise=ideal or agent.lr=1e-3")  # fmt: skip
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run where it stopped")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="greedy rollout and best circuit of a run")
+    evaluate.add_argument("run", help="run directory")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    evaluate.set_defaults(handler=_evaluate)
+
+    export = commands.add_parser("export", help="the best circuit as OpenQASM 3 or QPY")
+    export.add_argument("run", help="run directory")
+    export.add_argument("--format", choices=("qasm3", "qpy"), default="qasm3")
+    export.add_argument("--out", help="file (QASM 3 goes to stdout without it)")
+    export.set_defaults(handler=_export)
+
+    plot = commands.add_parser("plot", help="PNG figures of a run")
+    plot.add_argument("run", help="run directory")
+    plot.set_defaults(handler=_plot)
     return parser
 
 

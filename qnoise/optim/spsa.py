@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from qnoise.optim.base import Evaluator, Optimizer, Recorder, clip, final_value
@@ -176,10 +178,13 @@ class SPSA(Optimizer):
         half = self.calibration_steps
         magnitude = np.mean(np.abs(values[:half] - values[half:])) / (2 * self.c)
         if magnitude == 0:
-            raise ValueError(
+            warnings.warn(
                 "SPSA calibration found a flat objective around x0 (all differences zero); "
-                "give the learning rate a explicitly"
+                "using a unit gradient magnitude. Give the learning rate a to silence this.",
+                RuntimeWarning,
+                stacklevel=4,
             )
+            magnitude = 1.0
         return self.target_magnitude * (stability + 1) ** self.alpha / magnitude
 
     def _tolerance(self, evaluator: Evaluator, x: np.ndarray) -> tuple[float, float]:

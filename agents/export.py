@@ -1,0 +1,145 @@
+"""What a finished run offers: its best circuit, a greedy evaluation, exports and plots."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from qiskit import QuantumCircuit
+
+from agents.trainer import BEST, METRICS, CheckpointError, Trainer
+
+
+def best_circuit(best: dict) -> QuantumCircuit:
+    """The bound circuit of a ``best.json`` record (angles in radians)."""
+    qubits = 1 + max((q for _, qs in best["gates"] for q in qs), default=0)
+    circuit = QuantumCircuit(max(qubits, best.get("num_qubits", qubits)), name="qnoise-best")
+    angles = iter(best["angles"])
+    for name, qs in best["gates"]:
+        if name == "cx":
+            circuit.cx(*qs)
+        else:
+            getattr(circuit, name)(next(angles), qs[0])
+    return circuit
+
+
+def _read_best(run: str | Path) -> dict:
+    path = Path(run) / BEST
+    if not path.exists():
+        raise CheckpointError(f"{path} is missing: has this run trained any episode?")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
+
+
+def evaluate_run(run: str | Path) -> dict:
+    """Greedy rollout of the trained policy and the best circuit of the run.
+
+    Returns the best of the two (lowest error) with ``energy``, ``noiseless_energy``,
+    ``exact_energy``, ``error``, ``noiseless_error``, ``gates``, ``cnots``, ``depth``,
+    ``parameters``, ``episodes``, plus ``greedy_error`` and a text ``drawing``.
+    """
+    trainer = Trainer(run)
+    best = _read_best(run)
+    greedy = trainer._rollout(greedy=True)
+    source = "training"
+    if greedy["error"] < best["error"]:
+        circuit, angles = trainer.env.circuit(parametrized=True)
+        best = {
+            "gates": [[g.name, list(g.qubits)] for g in trainer.env.state.gates],
+            "angles": angles.tolist(),
+            "energy": greedy["energy"],
+            "noiseless_energy": greedy["noiseless_energy"],
+            "error": greedy["error"],
+            "noiseless_error": greedy["noiseless_error"],
+            "num_gates": greedy["gates"],
+            "cnots": greedy["cnots"],
+            "depth": greedy["depth"],
+            "parameters": circuit.num_parameters,
+        }
+        source = "greedy rollout"
+    circuit = best_circuit({**best, "num_qubits": trainer.env.num_qubits})
+    return {
+        "energy": best["energy"],
+        "noiseless_energy": best["noiseless_energy"],
+        "exact_energy": trainer.env.problem.exact_energy,
+        "error": best["error"],
+        "noiseless_error": best["noiseless_error"],
+        "gates": best["num_gates"],
+        "cnots": best["cnots"],
+        "depth": best["depth"],
+        "parameters": best["parameters"],
+        "episodes": trainer.episode,
+        "greedy_error": greedy["error"],
+        "source": source,
+        "drawing": str(circuit.draw(output="text")),
+    }
+
+
+def export_run(run: str | Path, fmt: str = "qasm3", out: str | Path | None = None) -> str | None:
+    """The best circuit as OpenQASM 3 text (returned when ``out`` is None) or QPY (a file)."""
+    circuit = best_circuit(_read_best(run))
+    if fmt == "qasm3":
+        from qiskit import qasm3
+
+        text = qasm3.dumps(circuit)
+        if out is None:
+            return text
+        Path(out).write_text(text, encoding="utf-8")
+        return None
+    if fmt == "qpy":
+        from qiskit import qpy
+
+        target = Path(out) if out is not None else Path(run) / "best.qpy"
+        with open(target, "wb") as handle:
+            qpy.dump(circuit, handle)
+        return str(target)
+    raise ValueError(f"format must be qasm3 or qpy, got {fmt!r}")
+
+
+def plot_run(run: str | Path) -> list[Path]:
+    """PNG figures: error and threshold per episode, success rate, gates and depth of the
+    successful circuits, and the best circuit's diagram. Returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    path = Path(run) / METRICS
+    if not path.exists() or not path.read_text().strip():
+        raise CheckpointError(f"{path} is missing or empty: nothing to plot")
+    records = [json.loads(line) for line in path.read_text().splitlines() if line]
+    episodes = np.array([r["episode"] for r in records])
+    success = np.array([r["outcome"] == "success" for r in records], dtype=float)
+    figure, axes = plt.subplots(2, 2, figsize=(11, 7))
+    ax = axes[0, 0]
+    ax.semilogy(episodes, [r["error"] for r in records], ".", ms=3, label="error")
+    ax.semilogy(episodes, [r["threshold"] for r in records], "-", label="threshold ξ")
+    ax.axhline(1.6e-3, color="k", ls="--", lw=1, label="chemical accuracy")
+    ax.set(xlabel="episode", ylabel="Ha", title="error at episode end")
+    ax.legend()
+    window = max(1, min(100, len(records) // 5))
+    rate = np.convolve(success, np.ones(window) / window, mode="valid")
+    axes[0, 1].plot(episodes[window - 1 :], rate)
+    axes[0, 1].set(xlabel="episode", ylabel=f"success rate ({window}-episode mean)", ylim=(0, 1))
+    won = [r for r in records if r["outcome"] == "success"]
+    axes[1, 0].plot([r["episode"] for r in won], [r["gates"] for r in won], ".", label="gates")
+    axes[1, 0].plot([r["episode"] for r in won], [r["depth"] for r in won], ".", label="depth")
+    axes[1, 0].set(xlabel="episode", title="successful circuits")
+    axes[1, 0].legend()
+    axes[1, 1].axis("off")
+    best_file = Path(run) / BEST
+    if best_file.exists():
+        drawing = best_circuit(json.loads(best_file.read_text())).draw(output="text")
+        axes[1, 1].text(0, 1, str(drawing), family="monospace", fontsize=7, va="top")
+        axes[1, 1].set_title("best circuit")
+    figure.tight_layout()
+    target = Path(run) / "training.png"
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    plt.close(figure)
+    target.write_bytes(buffer.getvalue())
+    return [target]

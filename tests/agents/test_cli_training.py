@@ -1,0 +1,121 @@
+"""`qnoise train / evaluate / export / plot` on tiny runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+from qiskit import qpy
+
+from qnoise import PTMSimulator, chem
+from qnoise.cli import main
+
+TINY = {
+    "env": {
+        "problem": "H2-2q",
+        "noise": "fake_mumbai:median",
+        "max_steps": 6,
+        "threshold": 0.03,
+        "optimizer": "spsa",
+        "maxfev": 60,
+        "random_halting": False,
+    },
+    "agent": {
+        "hidden_layers": 1,
+        "width": 16,
+        "batch_size": 8,
+        "learning_starts": 8,
+        "target_update": 5,
+        "epsilon_decay": 0.9,
+    },
+    "train": {"seed": 3, "test_every": 2, "checkpoint_every": 2},
+}
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+def _metrics(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_train_kill_resume_reproduces_an_uninterrupted_run(config_file, tmp_path):
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    assert main(["train", "--config", str(config_file), "--out", str(straight),
+                 "--episodes", "6", "--quiet"]) == 0  # fmt: skip
+    assert main(["train", "--config", str(config_file), "--out", str(broken),
+                 "--episodes", "4", "--quiet"]) == 0  # fmt: skip
+    saved = broken / "checkpoint.saved"
+    shutil.copy(broken / "checkpoint.pt", saved)
+    assert main(["train", "--resume", str(broken), "--episodes", "5", "--quiet"]) == 0
+    # a kill after episode 5's metrics line but before its checkpoint
+    shutil.copy(saved, broken / "checkpoint.pt")
+    assert len(_metrics(broken)) == 5
+    assert main(["train", "--resume", str(broken), "--episodes", "6", "--quiet"]) == 0
+    assert _metrics(broken) == _metrics(straight)
+    assert len(_metrics(straight)) == 6
+    first = _metrics(straight)[0]
+    assert set(first) >= {"episode", "reward", "outcome", "error", "threshold", "epsilon"}
+
+
+def test_evaluate_export_and_plot(config_file, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(config_file), "--out", str(run),
+                 "--episodes", "4", "--quiet"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) >= {"energy", "noiseless_energy", "exact_energy", "error",
+                           "noiseless_error", "gates", "cnots", "depth", "parameters",
+                           "episodes"}  # fmt: skip
+    assert report["episodes"] == 4
+    assert report["exact_energy"] == pytest.approx(chem.load("H2-2q").exact_energy)
+
+    assert main(["export", str(run), "--format", "qpy", "--out", str(tmp_path / "c.qpy")]) == 0
+    with open(tmp_path / "c.qpy", "rb") as handle:
+        circuit = qpy.load(handle)[0]
+    problem = chem.load("H2-2q")
+    ideal = PTMSimulator().expectation(circuit, problem.hamiltonian) + problem.constant
+    best = json.loads((run / "best.json").read_text())
+    assert ideal == pytest.approx(best["noiseless_energy"], abs=1e-10)
+    capsys.readouterr()
+    assert main(["export", str(run)]) == 0
+    assert capsys.readouterr().out.startswith("OPENQASM 3.0;")
+
+    assert main(["plot", str(run)]) == 0
+    png = run / "training.png"
+    assert png.exists() and png.stat().st_size > 10_000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_missing_or_corrupt_checkpoints_give_clear_errors(config_file, tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 2
+    assert "no checkpoint.pt" in capsys.readouterr().err
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(config_file), "--out", str(run),
+                 "--episodes", "2", "--quiet"]) == 0  # fmt: skip
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert main(["train", "--resume", str(run), "--episodes", "3", "--quiet"]) == 2
+    assert "cannot resume" in capsys.readouterr().err
+    assert main(["train", "--config", str(config_file), "--out", str(run), "--quiet"]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", "--config", str(config_file), "--set", "env.threshold=-1",
+                 "--out", str(tmp_path / "bad"), "--quiet"]) == 2  # fmt: skip
+    assert "threshold" in capsys.readouterr().err
+
+
+def test_shipped_configs_load():
+    from agents import load_config
+    from envs import ArchSearchConfig
+
+    for name in ("h2_2q_noiseless", "h2_2q_mumbai_median", "h2_2q_mumbai_median_fast"):
+        config = load_config(f"configs/{name}.yaml")
+        ArchSearchConfig.from_dict(config["env"])
+        assert np.isfinite(config["train"]["episodes"])

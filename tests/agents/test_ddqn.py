@@ -1,0 +1,124 @@
+"""Double DQN pieces: n-step returns, targets, masking, ε schedule, replay sampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents import DDQN, DDQNConfig, NStepBuffer, ReplayBuffer, Transition
+
+OBS = np.zeros(3, dtype=np.float32)
+MASK = np.ones(4, dtype=bool)
+
+
+def _steps(buffer, rewards, terminal_last=True):
+    out = []
+    for i, r in enumerate(rewards):
+        terminal = terminal_last and i == len(rewards) - 1
+        out += buffer.push(OBS + i, i % 4, r, OBS + i + 1, MASK, terminal)
+    return out
+
+
+def test_n_step_returns_bootstrap_with_gamma_to_the_n():
+    buffer = NStepBuffer(n=3, gamma=0.9)
+    out = _steps(buffer, [1.0, 2.0, 3.0, 4.0], terminal_last=False)
+    assert len(out) == 2
+    assert out[0].reward == pytest.approx(1 + 0.9 * 2 + 0.81 * 3)
+    assert out[0].discount == pytest.approx(0.9**3)
+    assert np.array_equal(out[0].next_obs, OBS + 3)
+    assert out[1].reward == pytest.approx(2 + 0.9 * 3 + 0.81 * 4)
+
+
+def test_n_step_flushes_at_episode_end_without_bootstrap():
+    out = _steps(NStepBuffer(n=5, gamma=0.5), [1.0, 1.0, 1.0])
+    assert [t.reward for t in out] == pytest.approx([1.75, 1.5, 1.0])
+    assert [t.discount for t in out] == [0.0, 0.0, 0.0]
+    assert out[0].action == 0 and out[2].action == 2
+
+
+def test_legacy_gamma_flag_reproduces_crlqas_code():
+    out = _steps(NStepBuffer(n=3, gamma=0.9, legacy_gamma=True), [1, 1, 1, 1], False)
+    assert out[0].discount == pytest.approx(0.9)
+
+
+def test_replay_ring_and_sampling():
+    replay = ReplayBuffer(capacity=5, obs_size=3, num_actions=4)
+    for i in range(7):
+        replay.add(Transition(OBS + i, i % 4, float(i), OBS, MASK, 0.5))
+    assert replay.size == 5 and replay.position == 2
+    assert sorted(replay.rewards.tolist()) == [2, 3, 4, 5, 6]
+    batch = replay.sample(1000, np.random.default_rng(0))
+    assert set(batch["rewards"].tolist()) == {2, 3, 4, 5, 6}
+    assert batch["obs"].shape == (1000, 3) and batch["next_masks"].shape == (1000, 4)
+    again = ReplayBuffer(5, 3, 4)
+    again.load_state_dict(replay.state_dict())
+    assert np.array_equal(again.rewards, replay.rewards) and again.position == 2
+
+
+def _agent(**overrides):
+    config = DDQNConfig(hidden_layers=1, width=8, batch_size=4, learning_starts=4,
+                        target_update=3, **overrides)  # fmt: skip
+    return DDQN(3, 4, config, seed=0)
+
+
+def test_masked_actions_are_never_chosen():
+    agent = _agent()
+    mask = np.array([False, True, False, False])
+    agent.epsilon = 1.0
+    assert {agent.act(OBS, mask) for _ in range(50)} == {1}
+    agent.epsilon = 0.0
+    with torch.no_grad():
+        agent.policy[-1].bias.copy_(torch.tensor([10.0, 0.0, 5.0, 0.0]))
+    assert agent.act(OBS, mask, greedy=True) == 1
+    assert agent.act(OBS, np.array([True, True, True, False]), greedy=True) == 0
+
+
+def test_double_dqn_target_uses_policy_argmax_and_target_values():
+    agent = _agent()
+    with torch.no_grad():
+        for net, bias in ((agent.policy, [0.0, 3.0, 1.0, 2.0]), (agent.target, [9, 4, 7, 5])):
+            for p in net.parameters():
+                p.zero_()
+            net[-1].bias.copy_(torch.tensor(bias, dtype=torch.float32))
+    batch = {
+        "next_obs": np.zeros((2, 3), dtype=np.float32),
+        "next_masks": np.array([[True, True, True, True], [True, False, True, True]]),
+        "rewards": np.array([1.0, 1.0], dtype=np.float32),
+        "discounts": np.array([0.5, 0.0], dtype=np.float32),
+    }
+    targets = agent.td_targets(batch).numpy()
+    # row 0: policy argmax = action 1, target value 4 -> 1 + 0.5 * 4; row 1: terminal
+    assert targets.tolist() == pytest.approx([3.0, 1.0])
+    batch["discounts"] = np.array([0.5, 0.5], dtype=np.float32)
+    # row 1: action 1 is illegal, policy argmax among legal = action 3, target value 5
+    assert agent.td_targets(batch).numpy()[1] == pytest.approx(1 + 0.5 * 5)
+
+
+def test_epsilon_decays_per_update_to_its_floor_and_target_syncs():
+    agent = _agent(epsilon_decay=0.5, epsilon_min=0.2)
+    for i in range(8):
+        agent.observe(OBS, i % 4, 1.0, OBS, MASK, terminal=i % 4 == 3)
+    assert agent.updates == 8 - 4  # learning starts once the buffer holds more than 4
+    assert agent.epsilon == pytest.approx(0.2)
+
+    def synced():
+        pairs = zip(agent.policy.parameters(), agent.target.parameters(), strict=True)
+        return all(torch.equal(p, q) for p, q in pairs)
+
+    assert not synced()  # copied at update 3, trained once since
+    agent.update()
+    agent.update()  # update 6: copy
+    assert synced()
+
+
+def test_crlqas_hyperparameters():
+    h2 = DDQNConfig.crlqas(2, 40, noisy=False)
+    assert (h2.gamma, h2.n_step, h2.width, h2.lr) == (0.88, 1, 1000, 1e-4)
+    lih = DDQNConfig.crlqas(4, 40, noisy=True)
+    assert (lih.n_step, lih.lr) == (5, 3e-4)
+    six = DDQNConfig.crlqas(6, 70, noisy=False)
+    assert (six.gamma, six.n_step, six.width) == (0.93, 6, 2000)
+    assert DDQNConfig.crlqas(8, 250, noisy=False).gamma == 0.98
+    with pytest.raises(ValueError, match="activation"):
+        DDQNConfig(activation="gelu")
