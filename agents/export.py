@@ -34,6 +34,31 @@ def _read_best(run: str | Path) -> dict:
         raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
 
 
+def _greedy_rollout(run: str | Path):
+    """Load the run (DDQN or Stable-Baselines3) and play one greedy episode."""
+    config_file = Path(run) / "config.yaml"
+    algo = "ddqn"
+    if config_file.exists():
+        import yaml
+
+        algo = (yaml.safe_load(config_file.read_text()) or {}).get("agent", {}).get("algo", algo)
+    if algo == "ddqn":
+        trainer = Trainer(run)
+        return trainer, trainer._rollout(greedy=True)
+    from agents.sb3 import SB3Run
+
+    sb3 = SB3Run(run)
+    env = sb3.env.unwrapped
+    obs, info = env.reset()
+    done = False
+    while not done:
+        kwargs = {"action_masks": env.action_masks()} if sb3.algo == "maskable_ppo" else {}
+        action, _ = sb3.model.predict(obs, deterministic=True, **kwargs)
+        obs, _, done, _, info = env.step(int(action))
+    keys = ("energy", "noiseless_energy", "error", "noiseless_error", "gates", "cnots", "depth")
+    return sb3, {key: info[key] for key in keys}
+
+
 def evaluate_run(run: str | Path) -> dict:
     """Greedy rollout of the trained policy and the best circuit of the run.
 
@@ -41,14 +66,13 @@ def evaluate_run(run: str | Path) -> dict:
     ``exact_energy``, ``error``, ``noiseless_error``, ``gates``, ``cnots``, ``depth``,
     ``parameters``, ``episodes``, plus ``greedy_error`` and a text ``drawing``.
     """
-    trainer = Trainer(run)
+    trainer, greedy = _greedy_rollout(run)
     best = _read_best(run)
-    greedy = trainer._rollout(greedy=True)
     source = "training"
     if greedy["error"] < best["error"]:
-        circuit, angles = trainer.env.circuit(parametrized=True)
+        circuit, angles = trainer.env.unwrapped.circuit(parametrized=True)
         best = {
-            "gates": [[g.name, list(g.qubits)] for g in trainer.env.state.gates],
+            "gates": [[g.name, list(g.qubits)] for g in trainer.env.unwrapped.state.gates],
             "angles": angles.tolist(),
             "energy": greedy["energy"],
             "noiseless_energy": greedy["noiseless_energy"],
@@ -60,11 +84,11 @@ def evaluate_run(run: str | Path) -> dict:
             "parameters": circuit.num_parameters,
         }
         source = "greedy rollout"
-    circuit = best_circuit({**best, "num_qubits": trainer.env.num_qubits})
+    circuit = best_circuit({**best, "num_qubits": trainer.env.unwrapped.num_qubits})
     return {
         "energy": best["energy"],
         "noiseless_energy": best["noiseless_energy"],
-        "exact_energy": trainer.env.problem.exact_energy,
+        "exact_energy": trainer.env.unwrapped.problem.exact_energy,
         "error": best["error"],
         "noiseless_error": best["noiseless_error"],
         "gates": best["num_gates"],

@@ -52,24 +52,48 @@ def _molecules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _make_run(run_dir, config=None, seed=None):
+    """The DDQN trainer or the Stable-Baselines3 run that ``agent.algo`` names; without
+    ``config`` the run in ``run_dir`` is resumed."""
+    import yaml
+
+    from agents import CheckpointError, Trainer
+    from agents.sb3 import SB3Run
+
+    resume = config is None
+    if resume:
+        path = Path(run_dir) / "config.yaml"
+        if not path.exists():
+            raise CheckpointError(f"{run_dir} has no config.yaml: not a qnoise run directory")
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    run_class = Trainer if config.get("agent", {}).get("algo", "ddqn") == "ddqn" else SB3Run
+    return run_class(run_dir, None if resume else config, seed=seed)
+
+
 def _train(args: argparse.Namespace) -> int:
-    from agents import CheckpointError, Trainer, load_config
+    from agents import CheckpointError, load_config
 
     try:
         if args.resume:
-            trainer = Trainer(args.resume)
+            trainer = _make_run(args.resume)
         else:
             if not args.config:
                 print("qnoise train: give --config FILE or --resume RUN_DIR", file=sys.stderr)
                 return 2
             config = load_config(args.config, args.set)
+            if args.algo:
+                config.setdefault("agent", {})["algo"] = args.algo
             name = Path(args.config).stem
             out = Path(args.out) if args.out else Path("runs") / name
             if (out / "checkpoint.pt").exists():
                 print(f"qnoise train: {out} already holds a run; use --resume {out} or "
                       "another --out", file=sys.stderr)  # fmt: skip
                 return 2
-            trainer = Trainer(out, config, seed=args.seed)
+            if (out / "model.zip").exists():
+                print(f"qnoise train: {out} already holds a run; use --resume {out}",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            trainer = _make_run(out, config, seed=args.seed)
     except (CheckpointError, ValueError) as exc:
         print(f"qnoise train: {exc}", file=sys.stderr)
         return 2
@@ -166,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override, e.g. env.noise=ideal or agent.lr=1e-3")  # fmt: skip
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run where it stopped")
+    train.add_argument("--algo", choices=("ddqn", "maskable_ppo", "sb3_dqn"),
+                       help="agent (default: the config's agent.algo, else ddqn)")  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,9 +37,12 @@ TINY = {
 
 
 @pytest.fixture
-def config_file(tmp_path):
+def config_file(tmp_path, request):
+    config = {**TINY}
+    if "algo" in getattr(request, "fixturenames", []) and "stable" in request.node.name:
+        config["agent"] = {}
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(TINY))
+    path.write_text(yaml.safe_dump(config))
     return path
 
 
@@ -115,7 +119,26 @@ def test_shipped_configs_load():
     from agents import load_config
     from envs import ArchSearchConfig
 
-    for name in ("h2_2q_noiseless", "h2_2q_mumbai_median", "h2_2q_mumbai_median_fast"):
+    names = sorted(p.stem for p in Path("configs").glob("*.yaml"))
+    assert len(names) == 11
+    for name in names:
         config = load_config(f"configs/{name}.yaml")
         ArchSearchConfig.from_dict(config["env"])
         assert np.isfinite(config["train"]["episodes"])
+
+
+@pytest.mark.parametrize("algo", ["maskable_ppo", "sb3_dqn"])
+def test_stable_baselines3_through_the_same_cli(config_file, tmp_path, capsys, algo):
+    run = tmp_path / algo
+    options = "agent.n_steps=16" if algo == "maskable_ppo" else "agent.learning_starts=8"
+    assert main(["train", "--config", str(config_file), "--algo", algo, "--out", str(run),
+                 "--episodes", "3", "--quiet", "--set", options]) == 0  # fmt: skip
+    assert (run / "model.zip").exists() and len(_metrics(run)) >= 3
+    assert main(["train", "--resume", str(run), "--episodes", "5", "--quiet"]) == 0
+    assert len(_metrics(run)) >= 5
+    capsys.readouterr()
+    assert main(["export", str(run)]) == 0
+    assert capsys.readouterr().out.startswith("OPENQASM 3.0;")
+    assert main(["evaluate", str(run), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["episodes"] >= 5 and report["error"] <= report["greedy_error"]

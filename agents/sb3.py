@@ -1,0 +1,162 @@
+"""Stable-Baselines3 / sb3-contrib agents on the architecture-search environment.
+
+``qnoise train --algo maskable_ppo`` (sb3-contrib's ``MaskablePPO``, which reads
+``env.action_masks()``) or ``--algo sb3_dqn`` (SB3's ``DQN``, which does not mask: illegal
+actions cost −1 and append nothing) write the same run directory as the DDQN trainer:
+``config.yaml``, ``metrics.jsonl``, ``best.json``, and ``model.zip`` (written atomically).
+Resuming continues from ``model.zip``; unlike the DDQN trainer it does not restore the
+replay buffer or RNG streams, so a resumed SB3 run is not bit-identical to an uninterrupted
+one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import gymnasium
+import yaml
+
+from agents.trainer import BEST, CONFIG, METRICS, CheckpointError, _atomic_write
+from envs import ArchSearchConfig, ArchSearchEnv
+
+ALGOS = ("maskable_ppo", "sb3_dqn")
+MODEL = "model.zip"
+
+
+class EpisodeRecorder(gymnasium.Wrapper):
+    """Writes one metrics line per finished episode and keeps the lowest-error circuit."""
+
+    def __init__(self, env: ArchSearchEnv, run_dir: Path, episode: int = 0) -> None:
+        super().__init__(env)
+        self.run_dir = run_dir
+        self.episode = episode
+        best_file = run_dir / BEST
+        self.best = json.loads(best_file.read_text()) if best_file.exists() else None
+        self._reward = 0.0
+
+    def action_masks(self):
+        return self.env.unwrapped.action_masks()
+
+    def reset(self, **kwargs):
+        self._reward = 0.0
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._reward += reward
+        env = self.env.unwrapped
+        if self.best is None or info["error"] < self.best["error"]:
+            circuit, angles = env.circuit(parametrized=True)
+            self.best = {
+                "episode": self.episode + 1,
+                "gates": [[g.name, list(g.qubits)] for g in env.state.gates],
+                "angles": angles.tolist(),
+                "energy": info["energy"],
+                "noiseless_energy": info["noiseless_energy"],
+                "error": info["error"],
+                "noiseless_error": info["noiseless_error"],
+                "exact_energy": env.problem.exact_energy,
+                "num_gates": info["gates"],
+                "cnots": info["cnots"],
+                "depth": info["depth"],
+                "parameters": circuit.num_parameters,
+            }
+        if terminated or truncated:
+            self.episode += 1
+            record = {
+                "episode": self.episode,
+                "reward": self._reward,
+                "steps": info["step"],
+                "outcome": info["outcome"],
+                "energy": info["energy"],
+                "noiseless_energy": info["noiseless_energy"],
+                "error": info["error"],
+                "noiseless_error": info["noiseless_error"],
+                "gates": info["gates"],
+                "cnots": info["cnots"],
+                "depth": info["depth"],
+                "threshold": info["threshold"],
+            }
+            with open(self.run_dir / METRICS, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+        return obs, reward, terminated, truncated, info
+
+
+def _model_class(algo: str):
+    if algo == "maskable_ppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
+    if algo == "sb3_dqn":
+        from stable_baselines3 import DQN
+
+        return DQN
+    raise ValueError(f"algo must be ddqn or one of {ALGOS}, got {algo!r}")
+
+
+class SB3Run:
+    """A Stable-Baselines3 training run in ``run_dir`` (resumed when ``model.zip`` exists)."""
+
+    def __init__(self, run_dir: str | Path, config: dict | None = None, seed: int | None = None):
+        self.run_dir = Path(run_dir)
+        resume = (self.run_dir / MODEL).exists()
+        if config is None:
+            if not resume:
+                raise CheckpointError(f"{self.run_dir} has no {MODEL} to resume from")
+            config = yaml.safe_load((self.run_dir / CONFIG).read_text(encoding="utf-8"))
+        self.config = config
+        train = config.setdefault("train", {})
+        if seed is not None:
+            train["seed"] = seed
+        self.seed = int(train.setdefault("seed", 0))
+        options = dict(config.get("agent", {}))
+        self.algo = options.pop("algo")
+        model_class = _model_class(self.algo)
+        env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
+        if not resume:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
+            (self.run_dir / METRICS).write_text("")
+        done = sum(1 for line in (self.run_dir / METRICS).read_text().splitlines() if line)
+        self.env = EpisodeRecorder(env, self.run_dir, episode=done)
+        if resume:
+            try:
+                self.model = model_class.load(self.run_dir / MODEL, env=self.env, device="cpu")
+            except Exception as exc:
+                raise CheckpointError(f"cannot resume from {self.run_dir / MODEL}: {exc}") from exc
+        else:
+            options.setdefault("device", "cpu")
+            self.model = model_class("MlpPolicy", self.env, seed=self.seed, **options)
+
+    @property
+    def episode(self) -> int:
+        return self.env.episode
+
+    @property
+    def best(self) -> dict | None:
+        return self.env.best
+
+    def train(self, episodes: int, progress: bool = True) -> int:
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        recorder = self.env
+
+        class StopAfterEpisodes(BaseCallback):
+            def _on_step(self) -> bool:
+                return recorder.episode < episodes
+
+        if self.episode < episodes:
+            self.model.learn(
+                total_timesteps=10**9,
+                callback=StopAfterEpisodes(),
+                reset_num_timesteps=False,
+                progress_bar=False,
+            )
+        tmp = self.run_dir / "model.tmp.zip"
+        self.model.save(tmp)
+        os.replace(tmp, self.run_dir / MODEL)
+        if self.best is not None:
+            _atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
+        return self.episode
