@@ -1,8 +1,9 @@
 """RL agents for quantum architecture search: double DQN with n-step returns (CRLQAS)."""
 
 from agents.ddqn import DDQN, DDQNConfig
+from agents.records import CheckpointError
 from agents.replay import NStepBuffer, ReplayBuffer, Transition
-from agents.trainer import CheckpointError, Trainer, load_config
+from agents.trainer import Trainer, load_config
 
 __all__ = [
     "DDQN",

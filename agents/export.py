@@ -8,7 +8,8 @@ from pathlib import Path
 
 from qiskit import QuantumCircuit
 
-from agents.trainer import BEST, METRICS, CheckpointError, Trainer
+from agents.records import CheckpointError, circuit_record
+from agents.trainer import BEST, METRICS, Trainer
 
 
 def best_circuit(best: dict) -> QuantumCircuit:
@@ -70,19 +71,7 @@ def evaluate_run(run: str | Path) -> dict:
     best = _read_best(run)
     source = "training"
     if greedy["error"] < best["error"]:
-        circuit, angles = trainer.env.unwrapped.circuit(parametrized=True)
-        best = {
-            "gates": [[g.name, list(g.qubits)] for g in trainer.env.unwrapped.state.gates],
-            "angles": angles.tolist(),
-            "energy": greedy["energy"],
-            "noiseless_energy": greedy["noiseless_energy"],
-            "error": greedy["error"],
-            "noiseless_error": greedy["noiseless_error"],
-            "num_gates": greedy["gates"],
-            "cnots": greedy["cnots"],
-            "depth": greedy["depth"],
-            "parameters": circuit.num_parameters,
-        }
+        best = circuit_record(trainer.env.unwrapped, greedy, trainer.episode)
         source = "greedy rollout"
     circuit = best_circuit({**best, "num_qubits": trainer.env.unwrapped.num_qubits})
     return {

@@ -18,7 +18,14 @@ from pathlib import Path
 import gymnasium
 import yaml
 
-from agents.trainer import BEST, CONFIG, METRICS, CheckpointError, _atomic_write
+from agents.records import (
+    CONFIG,
+    CheckpointError,
+    circuit_record,
+    episode_record,
+    open_run,
+)
+from agents.trainer import BEST, METRICS, _atomic_write
 from envs import ArchSearchConfig, ArchSearchEnv
 
 ALGOS = ("maskable_ppo", "sb3_dqn")
@@ -46,39 +53,11 @@ class EpisodeRecorder(gymnasium.Wrapper):
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._reward += reward
-        env = self.env.unwrapped
         if self.best is None or info["error"] < self.best["error"]:
-            circuit, angles = env.circuit(parametrized=True)
-            self.best = {
-                "episode": self.episode + 1,
-                "gates": [[g.name, list(g.qubits)] for g in env.state.gates],
-                "angles": angles.tolist(),
-                "energy": info["energy"],
-                "noiseless_energy": info["noiseless_energy"],
-                "error": info["error"],
-                "noiseless_error": info["noiseless_error"],
-                "exact_energy": env.problem.exact_energy,
-                "num_gates": info["gates"],
-                "cnots": info["cnots"],
-                "depth": info["depth"],
-                "parameters": circuit.num_parameters,
-            }
+            self.best = circuit_record(self.env.unwrapped, info, self.episode + 1)
         if terminated or truncated:
             self.episode += 1
-            record = {
-                "episode": self.episode,
-                "reward": self._reward,
-                "steps": info["step"],
-                "outcome": info["outcome"],
-                "energy": info["energy"],
-                "noiseless_energy": info["noiseless_energy"],
-                "error": info["error"],
-                "noiseless_error": info["noiseless_error"],
-                "gates": info["gates"],
-                "cnots": info["cnots"],
-                "depth": info["depth"],
-                "threshold": info["threshold"],
-            }
+            record = {"episode": self.episode, **episode_record(info, self._reward)}
             with open(self.run_dir / METRICS, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
         return obs, reward, terminated, truncated, info
@@ -101,16 +80,8 @@ class SB3Run:
 
     def __init__(self, run_dir: str | Path, config: dict | None = None, seed: int | None = None):
         self.run_dir = Path(run_dir)
-        resume = (self.run_dir / MODEL).exists()
-        if config is None:
-            if not resume:
-                raise CheckpointError(f"{self.run_dir} has no {MODEL} to resume from")
-            config = yaml.safe_load((self.run_dir / CONFIG).read_text(encoding="utf-8"))
+        config, resume, self.seed = open_run(self.run_dir, config, seed, MODEL)
         self.config = config
-        train = config.setdefault("train", {})
-        if seed is not None:
-            train["seed"] = seed
-        self.seed = int(train.setdefault("seed", 0))
         options = dict(config.get("agent", {}))
         self.algo = options.pop("algo")
         model_class = _model_class(self.algo)

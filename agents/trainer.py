@@ -14,17 +14,13 @@ import yaml
 from tqdm import tqdm
 
 from agents.ddqn import DDQN, DDQNConfig
+from agents.records import CONFIG, CheckpointError, circuit_record, episode_record, open_run
 from envs import ArchSearchConfig, ArchSearchEnv
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 TESTS = "tests.jsonl"
 BEST = "best.json"
-CONFIG = "config.yaml"
-
-
-class CheckpointError(RuntimeError):
-    """A run directory whose checkpoint is missing or unreadable."""
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
@@ -67,16 +63,9 @@ class Trainer:
 
     def __init__(self, run_dir: str | Path, config: dict | None = None, seed: int | None = None):
         self.run_dir = Path(run_dir)
-        resume = (self.run_dir / CHECKPOINT).exists()
-        if config is None:
-            if not resume:
-                raise CheckpointError(f"{self.run_dir} has no {CHECKPOINT} to resume from")
-            config = yaml.safe_load((self.run_dir / CONFIG).read_text(encoding="utf-8"))
+        config, resume, self.seed = open_run(self.run_dir, config, seed, CHECKPOINT)
         self.config = config
-        train = config.setdefault("train", {})
-        if seed is not None:
-            train["seed"] = seed
-        self.seed = int(train.setdefault("seed", 0))
+        train = config["train"]
         self.test_every = int(train.get("test_every", 100))
         self.checkpoint_every = int(train.get("checkpoint_every", 100))
         self.env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
@@ -150,37 +139,11 @@ class Trainer:
                 self._track_best(info)
             obs = next_obs
         agent.end_episode()
-        return {
-            "reward": total,
-            "steps": info["step"],
-            "outcome": info["outcome"],
-            "energy": info["energy"],
-            "noiseless_energy": info["noiseless_energy"],
-            "error": info["error"],
-            "noiseless_error": info["noiseless_error"],
-            "gates": info["gates"],
-            "cnots": info["cnots"],
-            "depth": info["depth"],
-            "threshold": info["threshold"],
-        }
+        return episode_record(info, total)
 
     def _track_best(self, info: dict) -> None:
         if self.best is None or info["error"] < self.best["error"]:
-            circuit, angles = self.env.circuit(parametrized=True)
-            self.best = {
-                "episode": self.episode + 1,
-                "gates": [[g.name, list(g.qubits)] for g in self.env.state.gates],
-                "angles": angles.tolist(),
-                "energy": info["energy"],
-                "noiseless_energy": info["noiseless_energy"],
-                "error": info["error"],
-                "noiseless_error": info["noiseless_error"],
-                "exact_energy": self.env.problem.exact_energy,
-                "num_gates": info["gates"],
-                "cnots": info["cnots"],
-                "depth": info["depth"],
-                "parameters": circuit.num_parameters,
-            }
+            self.best = circuit_record(self.env, info, self.episode + 1)
 
     def _append(self, name: str, record: dict) -> None:
         with open(self.run_dir / name, "a", encoding="utf-8") as handle:

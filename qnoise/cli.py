@@ -116,15 +116,23 @@ def _print_best(best: dict) -> None:
     )
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+def _for_run(command: str, action):
+    """``(action(), 0)``, or ``(None, 2)`` with a one-line message for a bad run directory."""
     from agents import CheckpointError
-    from agents.export import evaluate_run
 
     try:
-        report = evaluate_run(args.run)
+        return action(), 0
     except CheckpointError as exc:
-        print(f"qnoise evaluate: {exc}", file=sys.stderr)
-        return 2
+        print(f"qnoise {command}: {exc}", file=sys.stderr)
+        return None, 2
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from agents.export import evaluate_run
+
+    report, status = _for_run("evaluate", lambda: evaluate_run(args.run))
+    if status:
+        return status
     drawing = report.pop("drawing")
     if args.json:
         print(json.dumps(report))
@@ -136,31 +144,21 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from agents import CheckpointError
     from agents.export import export_run
 
-    try:
-        text = export_run(args.run, args.format, args.out)
-    except CheckpointError as exc:
-        print(f"qnoise export: {exc}", file=sys.stderr)
-        return 2
+    text, status = _for_run("export", lambda: export_run(args.run, args.format, args.out))
     if text is not None:
         print(text)
-    return 0
+    return status
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from agents import CheckpointError
     from agents.export import plot_run
 
-    try:
-        paths = plot_run(args.run)
-    except CheckpointError as exc:
-        print(f"qnoise plot: {exc}", file=sys.stderr)
-        return 2
-    for path in paths:
+    paths, status = _for_run("plot", lambda: plot_run(args.run))
+    for path in paths or []:
         print(path)
-    return 0
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
