@@ -54,7 +54,8 @@ class Trainer:
     """One training run in ``run_dir`` (created on start, resumed when it has a checkpoint).
 
     Files: ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per episode),
-    ``tests.jsonl`` (greedy rollouts), ``best.json`` (the lowest-error circuit seen),
+    ``tests.jsonl`` (greedy rollouts), ``best.json`` (the lowest-error circuit seen; per
+    episode ``wall_s`` is the wall time since this process started training),
     ``checkpoint.pt`` (agent, optimizer, replay buffer, curriculum, RNG states; written
     atomically every ``checkpoint_every`` episodes, at the end, and after Ctrl-C at the next
     episode boundary). Resuming truncates metrics written after the checkpoint, so a run
@@ -167,7 +168,11 @@ class Trainer:
                 record = self._rollout(greedy=False)
                 self.episode += 1
                 done_here += 1
-                record.update(episode=self.episode, epsilon=self.agent.epsilon)
+                record.update(
+                    episode=self.episode,
+                    epsilon=self.agent.epsilon,
+                    wall_s=round(time.perf_counter() - start, 3),  # since this process began
+                )
                 self._append(METRICS, record)
                 successes.append(record["outcome"] == "success")
                 if self.episode % self.test_every == 0:
