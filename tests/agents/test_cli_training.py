@@ -144,3 +144,30 @@ def test_stable_baselines3_through_the_same_cli(config_file, tmp_path, capsys, a
     assert main(["evaluate", str(run), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["episodes"] >= 5 and report["error"] <= report["greedy_error"]
+
+
+def test_ctrl_c_stops_at_an_episode_boundary_and_saves(config_file, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    run = tmp_path / "interrupted"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qnoise.cli", "train", "--config", str(config_file),
+         "--out", str(run), "--episodes", "100000", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        metrics = run / "metrics.jsonl"
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert state["episode"] == len(_metrics(run)) >= 3
+    assert (run / "best.json").exists()
