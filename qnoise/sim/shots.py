@@ -25,7 +25,6 @@ __all__ = [
     "MeasurementPlan",
     "basis_probabilities",
     "check_shots",
-    "estimate_with_shots",
 ]
 
 SHOT_MODELS = ("sample", "gaussian")
@@ -151,21 +150,6 @@ class MeasurementPlan:
             return self.constant + (exact + noise) @ self.term_coeffs
         counts = rng.multinomial(shots, self.probabilities(states))
         return np.einsum("bgk,gk->b", counts, self.weights) / shots
-
-
-def estimate_with_shots(
-    x: np.ndarray,
-    observable: SparsePauliOp,
-    readout: list[ReadoutError | None],
-    shots: int,
-    rng: np.random.Generator,
-    shot_model: str = "sample",
-) -> float:
-    """Finite-shot estimate of ``⟨observable⟩`` from the exact Pauli vector ``x`` (builds a
-    :class:`MeasurementPlan`; keep the plan to estimate the same observable repeatedly)."""
-    check_shots(shots, shot_model)
-    plan = MeasurementPlan(observable, readout)
-    return float(plan.estimate(x[None, :], int(shots), rng, shot_model)[0])
 
 
 def check_shots(shots, shot_model: str) -> None:
