@@ -114,7 +114,7 @@ class ArchSearchConfig:
         if isinstance(self.optimizer, str):
             _choice(self.optimizer, OPTIMIZERS, "optimizer")
         elif self.optimizer is not None and not hasattr(self.optimizer, "minimize"):
-            raise ValueError("optimizer: give a name from {OPTIMIZERS} or a qnoise optimizer")
+            raise ValueError(f"optimizer: give a name from {OPTIMIZERS} or a qnoise optimizer")
         for name in ("maxfev", "shots"):
             value = getattr(self, name)
             _check(value is None or (int(value) == value and value >= 1), name, "None or >= 1")
