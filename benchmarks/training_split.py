@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from env_step import TIMES, _instrumented, _timed
+from env_step import TIMES, _instrumented, _timed, split
 
 from agents import Trainer, load_config
 from agents.ddqn import DDQN
@@ -45,12 +45,11 @@ def main() -> None:
         trainer = Trainer(Path(run_dir) / "run", config, seed=args.seed)
         start = time.perf_counter()
         trainer.train(args.episodes, progress=False)
-        total = time.perf_counter() - start
+        parts = split(time.perf_counter() - start)
         updates = trainer.agent.updates
         steps = trainer.agent.steps
     DDQN.update = update
-    simulator = TIMES["compile"] + TIMES["simulate"] + TIMES["simulate (in optimizer)"]
-    optimizer = TIMES["optimizer total"] - TIMES["simulate (in optimizer)"]
+    total, simulator, optimizer = parts["total"], parts["simulator"], parts["optimizer"]
     agent = TIMES["agent update"]
     rest = total - simulator - optimizer - agent
     print(

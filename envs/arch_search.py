@@ -152,7 +152,7 @@ class ArchSearchEnv(gym.Env):
         """The current circuit: bound (default), or ``(circuit with Parameters, angles)``."""
         circuit = self.state.circuit()
         if parametrized:
-            return circuit, self.state.angles.copy()
+            return circuit.copy(), self.state.angles.copy()
         return circuit.assign_parameters(self.state.angles) if circuit.num_parameters else circuit
 
     def _observation(self) -> np.ndarray:

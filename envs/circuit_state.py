@@ -40,6 +40,7 @@ class CircuitState:
         self.angles = np.zeros(0)
         self._positions: list[tuple[int, int, int]] = []  # tensor cell of each rotation
         self._last: list[Action | None] = [None] * n
+        self._circuit = QuantumCircuit(n, name="arch-search")
 
     # -------------------------------------------------------------- rules
     def is_legal(self, action: Action) -> bool:
@@ -61,6 +62,7 @@ class CircuitState:
             moment = int(max(self.moments[control], self.moments[target]))
             self.tensor[moment, target, control] = 1.0
             self.moments[[control, target]] = moment + 1
+            self._circuit.cx(control, target)
         else:
             (qubit,) = action.qubits
             moment = int(self.moments[qubit])
@@ -68,6 +70,7 @@ class CircuitState:
             self.moments[qubit] = moment + 1
             self._positions.append((moment, n + 3 + action.axis, qubit))
             self.angles = np.append(self.angles, float(angle))
+            getattr(self._circuit, action.name)(self._theta[self.num_rotations - 1], qubit)
         for q in action.qubits:
             self._last[q] = action
         self.gates.append(action)
@@ -94,13 +97,8 @@ class CircuitState:
         return int(self.moments.max()) if self.gates else 0
 
     def circuit(self) -> QuantumCircuit:
-        """The circuit with ``Parameter`` angles ``θ[0..k-1]`` in order of appearance."""
-        circuit = QuantumCircuit(self.num_qubits, name="arch-search")
-        used = 0
-        for gate in self.gates:
-            if gate.is_cnot:
-                circuit.cx(*gate.qubits)
-            else:
-                getattr(circuit, gate.name)(self._theta[used], gate.qubits[0])
-                used += 1
-        return circuit
+        """The circuit with ``Parameter`` angles ``θ[0..k-1]`` in order of appearance.
+
+        The live circuit, extended in place by :meth:`append` (one gate per step instead of
+        a rebuild): callers that keep it must copy it."""
+        return self._circuit

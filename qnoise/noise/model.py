@@ -51,6 +51,15 @@ class NoiseModel:
         self.dt: float | None = None
         #: calibration figures a model was built from (see ``from_backend``)
         self.calibration: dict = {}
+        #: incremented by every change, so that caches built from the model can tell
+        self.revision = 0
+        self._ptm_cache: dict[tuple, np.ndarray | None] = {}
+        self._is_ideal: bool | None = True
+
+    def _changed(self) -> None:
+        self.revision += 1
+        self._ptm_cache.clear()
+        self._is_ideal = None
 
     def __repr__(self) -> str:
         gates = sorted(self._gate_errors)
@@ -62,13 +71,15 @@ class NoiseModel:
 
     @property
     def is_ideal(self) -> bool:
-        """True when the model adds no error at all."""
-        tables = [*self._gate_errors.values(), *self._any_gate.values()]
-        return (
-            all(ch.is_identity() for errs in tables for ch in errs.values())
-            and all(ro.is_identity() for ro in self._readout.values())
-            and not self._idle
-        )
+        """True when the model adds no error at all (memoized until the model changes)."""
+        if self._is_ideal is None:
+            tables = [*self._gate_errors.values(), *self._any_gate.values()]
+            self._is_ideal = (
+                all(ch.is_identity() for errs in tables for ch in errs.values())
+                and all(ro.is_identity() for ro in self._readout.values())
+                and not self._idle
+            )
+        return self._is_ideal
 
     @property
     def noisy_gates(self) -> list[str]:
@@ -111,6 +122,7 @@ class NoiseModel:
             else:
                 per_gate = self._gate_errors.setdefault(name, {})
             per_gate[key] = per_gate[key].compose(channel) if key in per_gate else channel
+        self._changed()
 
     def add_readout_error(
         self, error: ReadoutError, qubits: int | Sequence[int] | None = None
@@ -123,6 +135,7 @@ class NoiseModel:
         else:
             for q in qubits:
                 self._readout[int(q)] = error
+        self._changed()
 
     def set_idle_relaxation(
         self,
@@ -140,6 +153,7 @@ class NoiseModel:
                 float(t2),
                 float(excited_state_population),
             )
+        self._changed()
 
     def gate_error(self, name: str, qubits: Sequence[int], wildcard: bool = True) -> Channel | None:
         """The channel applied after gate ``name`` on ``qubits``, or ``None``.
@@ -168,6 +182,18 @@ class NoiseModel:
         if matches:
             return matches.get(key, matches.get(None))
         return None
+
+    def gate_error_ptm(
+        self, name: str, qubits: Sequence[int], wildcard: bool = True
+    ) -> np.ndarray | None:
+        """PTM of :meth:`gate_error` as a float array, ``None`` when there is no error or it
+        is the identity; memoized until the model changes (the simulator's compile path)."""
+        key = (name, tuple(int(q) for q in qubits), wildcard)
+        if key not in self._ptm_cache:
+            channel = self.gate_error(name, qubits, wildcard=wildcard)
+            identity = channel is None or channel.is_identity()
+            self._ptm_cache[key] = None if identity else np.asarray(channel)
+        return self._ptm_cache[key]
 
     def readout_error(self, qubit: int) -> ReadoutError | None:
         """Readout error of ``qubit`` (qubit-specific first, then the all-qubit one)."""
@@ -207,12 +233,14 @@ class NoiseModel:
             scaled._idle = {
                 q: (t1 / factor, t2 / factor, pop) for q, (t1, t2, pop) in self._idle.items()
             }
+        scaled._changed()
         return scaled
 
     def without_readout(self) -> NoiseModel:
         """A copy with perfect readout (gate and idle errors kept)."""
         model = self.copy()
         model._readout = {}
+        model._changed()
         return model
 
     def copy(self) -> NoiseModel:

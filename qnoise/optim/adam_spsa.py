@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 
 from qnoise.optim.base import Evaluator, Optimizer, Recorder, clip, final_value
 from qnoise.optim.spsa import RademacherStream
+from qnoise.sim.kernels import evaluate_points
 
 #: CRLQAS's hyperparameters: the defaults, and the values tuned for noisy H2 and LiH
 PRESETS: dict[str, dict] = {
@@ -149,55 +151,160 @@ class AdamSPSA(Optimizer):
         message = "budget used"
         shots = None
         for budget, shots in self.plan:
-            best_x, best_value = None, np.inf
             iterations = budget // 2
             if self.maxiter is not None:
                 iterations = min(iterations, max(self.maxiter - k, 0))
             # gain schedules of this stage, computed once (k runs on across stages)
             ks = np.arange(k + 1, k + iterations + 1, dtype=float)
-            a_k = (self.a / ks**self.alpha).tolist()
-            c_k = (self.c / ks**self.gamma).tolist()
             beta1_k = self.beta1 / ks**self.lam
-            m_scale = (1 / (1 - beta1_k**ks)).tolist()
-            v_scale = (1 / (1 - self.beta2**ks)).tolist()
-            beta1_k = beta1_k.tolist()
-            points = np.empty((2, x.size))
-            for i in range(iterations):
-                if not evaluator.can(2 + (self.returns == "last")):
-                    message = "maxfev reached"
-                    break
-                ck = c_k[i]
-                delta = directions.take()[0]
-                np.multiply(delta, ck, out=points[1])
-                np.add(x, points[1], out=points[0])
-                np.subtract(x, points[1], out=points[1])
-                values = evaluator(points, shots)
-                estimate = 0.5 * float(values[0] + values[1])  # f(θ_k) + O(c_k²)
-                if estimate < best_value:
-                    best_x, best_value = x.copy(), estimate
-                gradient = delta * ((values[0] - values[1]) / (2 * ck))
-                b1 = beta1_k[i]
-                m *= b1
-                m += (1 - b1) * gradient
-                v *= self.beta2
-                v += (1 - self.beta2) * gradient * gradient
-                if k == 0:
-                    step = a_k[i] * gradient
-                else:
-                    step = (a_k[i] * m_scale[i]) * m / (np.sqrt(v * v_scale[i]) + self.eps)
-                x = clip(x - step, bounds)
-                k += 1
-                if recorder.iteration(x, estimate, evaluator.nfev):
-                    message = "termination checker"
-                    break
+            gains = (
+                self.a / ks**self.alpha,
+                self.c / ks**self.gamma,
+                beta1_k,
+                1 / (1 - beta1_k**ks),
+                1 / (1 - self.beta2**ks),
+            )
+            program = None if recorder.observed else evaluator.native_program(shots)
+            if program is None:
+                x, best_x, best_value, done, stopped = self._python_stage(
+                    evaluator, recorder, x, m, v, bounds, directions, gains, k == 0, shots
+                )
             else:
-                if self.maxiter is not None and k >= self.maxiter:
-                    message = "maxiter reached"
-                    break
-                continue
-            break
+                x, best_x, best_value, done, stopped = self._native_stage(
+                    evaluator, recorder, x, m, v, bounds, directions, gains, k == 0, program
+                )
+            k += done
+            if stopped:
+                message = stopped
+                break
+            if self.maxiter is not None and k >= self.maxiter:
+                message = "maxiter reached"
+                break
         if self.returns == "best" and best_x is not None:
             return best_x, best_value, message + "; best iterate of the last stage"
         estimate = recorder.history["fun"][-1] if recorder.nit else np.nan
         value, note = final_value(evaluator, x, estimate, reserve=True, shots=shots)
         return x, value, message + note
+
+    @property
+    def _needed(self) -> int:
+        """Evaluations left in the budget for an iteration to start (its pair, and the final
+        evaluation that ``returns="last"`` reserves)."""
+        return 2 + (self.returns == "last")
+
+    def _python_stage(self, evaluator, recorder, x, m, v, bounds, directions, gains, first, shots):
+        """One stage, iteration by iteration in Python (any objective, callbacks, shots).
+        Returns ``(x, best_x, best_value, iterations done, stop message or "")``."""
+        a_k, c_k, beta1_k, m_scale, v_scale = (g.tolist() for g in gains)
+        best_x, best_value = None, np.inf
+        points = np.empty((2, x.size))
+        for i in range(len(a_k)):
+            if not evaluator.can(self._needed):
+                return x, best_x, best_value, i, "maxfev reached"
+            ck = c_k[i]
+            delta = directions.take()[0]
+            np.multiply(delta, ck, out=points[1])
+            np.add(x, points[1], out=points[0])
+            np.subtract(x, points[1], out=points[1])
+            values = evaluator(points, shots)
+            estimate = 0.5 * float(values[0] + values[1])  # f(θ_k) + O(c_k²)
+            if estimate < best_value:
+                best_x, best_value = x.copy(), estimate
+            gradient = delta * ((values[0] - values[1]) / (2 * ck))
+            b1 = beta1_k[i]
+            m *= b1
+            m += (1 - b1) * gradient
+            v *= self.beta2
+            v += (1 - self.beta2) * gradient * gradient
+            if first and i == 0:
+                step = a_k[i] * gradient
+            else:
+                step = (a_k[i] * m_scale[i]) * m / (np.sqrt(v * v_scale[i]) + self.eps)
+            x = clip(x - step, bounds)
+            if recorder.iteration(x, estimate, evaluator.nfev):
+                return x, best_x, best_value, i + 1, "termination checker"
+        return x, best_x, best_value, len(a_k), ""
+
+    def _native_stage(
+        self, evaluator, recorder, x, m, v, bounds, directions, gains, first, program
+    ):
+        """The same stage as :meth:`_python_stage`, run in compiled code (exact energies, no
+        callbacks): bit-identical numbers, without per-iteration Python overhead."""
+        iterations = gains[0].size
+        count = iterations
+        if evaluator.maxfev is not None:  # iterations that pass the Python loop's budget check
+            fits = (evaluator.remaining - self._needed) // 2 + 1
+            count = min(iterations, max(int(fits), 0))
+        limits = bounds if bounds is not None else np.full((x.size, 2), [-np.inf, np.inf])
+        lo, hi = np.ascontiguousarray(limits[:, 0]), np.ascontiguousarray(limits[:, 1])
+        deltas = directions.take(count)
+        points = np.empty((2 * count, x.size))
+        values = np.empty(2 * count)
+        xs = np.empty((count, x.size))
+        estimates = np.empty(count)
+        best_x = np.empty(x.size)
+        done, best = _adam_spsa_iterations(
+            program, x.copy(), m, v, deltas, *gains,
+            self.beta2, self.eps, first, bounds is not None, lo, hi,
+            points, values, xs, estimates, best_x,
+        )  # fmt: skip
+        if done < count:  # a non-finite energy: account raises, naming the point
+            evaluator.account(points[: 2 * done + 2], values[: 2 * done + 2])
+        nfev0 = evaluator.nfev
+        evaluator.account(points, values)
+        recorder.extend(xs, estimates, nfev0 + 2 * np.arange(1, count + 1))
+        x_out = xs[-1].copy() if count else x
+        stopped = "maxfev reached" if count < iterations else ""
+        if best < 0:
+            return x_out, None, np.inf, count, stopped
+        return x_out, best_x, float(estimates[best]), count, stopped
+
+
+@njit(cache=True, nogil=True)
+def _adam_spsa_iterations(
+    program, x, m, v, deltas, a_k, c_k, beta1_k, m_scale, v_scale, beta2, eps, first,
+    bounded, lo, hi, points, values, xs, estimates, best_x,
+):  # fmt: skip
+    """The iterations of :meth:`AdamSPSA._python_stage` for a native program (same
+    arithmetic in the same order, so the same bits). Fills ``points``/``values`` (two rows
+    per iteration), ``xs`` (iterate after each update), ``estimates`` and ``best_x``; updates
+    ``m`` and ``v`` in place. Returns ``(iterations done, index of the best estimate or -1)``;
+    fewer iterations than rows only when an energy was not finite."""
+    p = x.size
+    pair = np.empty((2, p))
+    out = np.empty(2)
+    best, best_value = -1, np.inf
+    for i in range(deltas.shape[0]):
+        ck = c_k[i]
+        for j in range(p):
+            shift = deltas[i, j] * ck
+            pair[0, j] = x[j] + shift
+            pair[1, j] = x[j] - shift
+        evaluate_points(program, pair, out)
+        points[2 * i] = pair[0]
+        points[2 * i + 1] = pair[1]
+        values[2 * i] = out[0]
+        values[2 * i + 1] = out[1]
+        if not (np.isfinite(out[0]) and np.isfinite(out[1])):
+            return i, best
+        estimate = 0.5 * (out[0] + out[1])
+        estimates[i] = estimate
+        if estimate < best_value:
+            best, best_value = i, estimate
+            best_x[:] = x
+        scale = (out[0] - out[1]) / (2 * ck)
+        b1 = beta1_k[i]
+        for j in range(p):
+            gradient = deltas[i, j] * scale
+            m[j] = m[j] * b1 + (1 - b1) * gradient
+            v[j] = v[j] * beta2 + (1 - beta2) * gradient * gradient
+            if first and i == 0:
+                step = a_k[i] * gradient
+            else:
+                step = (a_k[i] * m_scale[i]) * m[j] / (np.sqrt(v[j] * v_scale[i]) + eps)
+            value = x[j] - step
+            if bounded:
+                value = min(max(value, lo[j]), hi[j])
+            x[j] = value
+        xs[i] = x
+    return deltas.shape[0], best

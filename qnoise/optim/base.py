@@ -12,6 +12,12 @@ optimizer object itself does the same, so it is a qiskit-algorithms ``Minimizer`
   shot schedules).
 * ``nfev`` counts points: one call with a batch of ``B`` points counts ``B``. With ``maxfev``
   set, no optimizer ever evaluates more points than that.
+* If ``fun.native_program`` is not ``None`` (a tuple for
+  :func:`qnoise.sim.kernels.evaluate_points`, as :class:`qnoise.vqe.EnergyObjective` offers
+  for exact energies), optimizers with a compiled loop (:class:`~qnoise.optim.AdamSPSA`) may
+  run whole stages in compiled code, then report every evaluated point through
+  ``fun.record(points, values)``. Results are bit-identical to the Python loop; the
+  compiled loop is skipped when a callback or termination checker is set.
 * ``callback(nit, x, fun, nfev)`` after every iteration, with the iterate, the optimizer's
   estimate of its value and the evaluations so far; ``termination_checker(nit, x, fun, nfev)``
   returning ``True`` stops the run.
@@ -148,6 +154,34 @@ class Evaluator:
             self.best_x = points[best].copy()
         return values
 
+    def native_program(self, shots: int | None = None):
+        """``fun.native_program`` for exact evaluations (``shots=None``), else ``None``."""
+        if shots is not None:
+            return None
+        return getattr(self.fun, "native_program", None)
+
+    def account(self, points: np.ndarray, values: np.ndarray) -> None:
+        """Count ``points`` (B, p) that compiled code evaluated to ``values`` (B,) as if
+        they had been evaluated through :meth:`__call__` (budget, best point, checks), and
+        report them to ``fun.record``."""
+        count = points.shape[0]
+        if not self.can(count):
+            raise BudgetExhausted
+        self.nfev += count
+        record = getattr(self.fun, "record", None)
+        if record is not None:
+            record(points, values)
+        finite = np.isfinite(values)
+        if not finite.all():
+            raise ValueError(
+                f"the objective returned a non-finite value at x = {points[~finite][0]}"
+            )
+        if count:
+            best = int(values.argmin())
+            if values[best] < self.best_fun:
+                self.best_fun = float(values[best])
+                self.best_x = points[best].copy()
+
     def one(self, x: np.ndarray, shots: int | None = None) -> float:
         """Value at one point."""
         return float(self(x[None, :], shots)[0])
@@ -179,6 +213,19 @@ class Recorder:
         if self.callback is not None:
             self.callback(self.nit, x.copy(), float(fun), nfev)
         return bool(self.checker is not None and self.checker(self.nit, x.copy(), float(fun), nfev))
+
+    @property
+    def observed(self) -> bool:
+        """Whether a callback or termination checker must see every iteration."""
+        return self.callback is not None or self.checker is not None
+
+    def extend(self, xs: np.ndarray, funs: np.ndarray, nfevs: np.ndarray) -> None:
+        """Record iterations a compiled loop ran (rows of ``xs``; only when not
+        :attr:`observed`)."""
+        self.nit += len(funs)
+        self.history["nfev"].extend(nfevs.tolist())
+        self.history["fun"].extend(funs.tolist())
+        self.history["x"].extend(xs.copy())
 
 
 def as_start(x0, bounds=None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -28,9 +28,14 @@ class RademacherStream:
     def take(self, count: int = 1) -> np.ndarray:
         """The next ``count`` vectors, shape ``(count, size)``."""
         if self._next + count > self._rows.shape[0]:
-            rest = self._rows[self._next :]
-            fresh = rademacher(self.rng, (max(self.chunk, count), self.size))
-            self._rows, self._next = np.concatenate([rest, fresh]), 0
+            # refill in whole chunks, so that one take(N) gives the rows of N take(1) calls
+            missing = self._next + count - self._rows.shape[0]
+            chunks = [self._rows[self._next :]]
+            chunks += [
+                rademacher(self.rng, (self.chunk, self.size))
+                for _ in range(-(-missing // self.chunk))
+            ]
+            self._rows, self._next = np.concatenate(chunks), 0
         rows = self._rows[self._next : self._next + count]
         self._next += count
         return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from qnoise.sim.kernels import affine_angles
 from qnoise.sim.lowering import Angle
 
 __all__ = ["AngleMap"]
@@ -56,10 +57,11 @@ class AngleMap:
 
     def angles(self, params: np.ndarray) -> np.ndarray:
         """(B, P) parameters -> (B, S) angles."""
-        out = params @ self.matrix_t + self.offset
+        out = np.empty((params.shape[0], self.offset.size))
+        affine_angles(params, self.matrix_t, self.offset, out)
         for slot, value_fn, _, cols in self.nonlinear:
             out[:, slot] = np.broadcast_to(value_fn(*(params[:, c] for c in cols)), out.shape[0])
-        return np.ascontiguousarray(out)
+        return out
 
     def chain(self, params: np.ndarray, slot_grad: np.ndarray) -> np.ndarray:
         """Parameter gradient from angle gradient (1-D, one parameter vector)."""

@@ -650,3 +650,29 @@ def adjoint_gradient(
             lam, lam_out = lam_out, lam
             _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
     return value, grad
+
+
+@njit(cache=_CACHE, nogil=True)
+def affine_angles(params, matrix_t, offset, out):
+    """``out = params @ matrix_t + offset`` for (B, P) parameters and a (P, S) map: the
+    affine rotation angles, summed in parameter order (one rounding for every caller)."""
+    for b in range(params.shape[0]):
+        for s in range(matrix_t.shape[1]):
+            acc = 0.0
+            for j in range(params.shape[1]):
+                acc += params[b, j] * matrix_t[j, s]
+            out[b, s] = acc + offset[s]
+
+
+@njit(cache=_CACHE, nogil=True)
+def evaluate_points(program, points, out):
+    """``out[b] = constant + <O>(points[b])`` for a *native program*, the tuple
+    ``(x0, groups, factors, mats, n, matrix_t, offset, obs_index, obs_coeff, constant)``
+    that :meth:`qnoise.sim.program.CompiledCircuit.native_program` builds (affine angles
+    only). Compiled callers, such as the optimizers' native loops, evaluate through this."""
+    x0, groups, factors, mats, n, matrix_t, offset, obs_index, obs_coeff, constant = program
+    angles = np.empty((points.shape[0], matrix_t.shape[1]))
+    affine_angles(points, matrix_t, offset, angles)
+    evaluate_batch(x0, groups, factors, mats, angles, n, obs_index, obs_coeff, out)
+    for b in range(out.shape[0]):
+        out[b] = constant + out[b]

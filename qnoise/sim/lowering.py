@@ -11,12 +11,14 @@ rotation rule, are expanded through their Qiskit ``definition``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
-from qiskit.circuit import Gate, ParameterExpression, QuantumCircuit
+from qiskit.circuit import ControlledGate, Gate, ParameterExpression, QuantumCircuit
+from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Operator
 
-from qnoise.noise.channels import Channel, reset
+from qnoise.noise.channels import reset
 from qnoise.noise.model import NoiseModel
 from qnoise.sim.pauli import pauli_rotation_parts, unitary_to_ptm
 
@@ -125,6 +127,30 @@ def _angle(value, param_index: dict) -> Angle:
     return Angle(coeffs=coeffs, offset=offset)
 
 
+_STANDARD_GATES = get_standard_gate_name_mapping()
+
+
+def _is_plain_standard(gate: Gate) -> bool:
+    """A Qiskit standard gate as its name defines it (not an open-controlled variant)."""
+    if getattr(gate, "_standard_gate", None) is None or gate.name not in _STANDARD_GATES:
+        return False
+    if isinstance(gate, ControlledGate):
+        return gate.ctrl_state == 2**gate.num_ctrl_qubits - 1
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _standard_gate_ptm(name: str, params: tuple[float, ...]) -> np.ndarray:
+    """PTM of a Qiskit standard gate with numeric parameters (the same name and parameters
+    always give the same matrix; custom gates are never looked up here). Read-only."""
+    gate = _STANDARD_GATES[name]
+    if params:
+        gate = type(gate)(*params)
+    ptm = unitary_to_ptm(Operator(gate).data)
+    ptm.setflags(write=False)
+    return ptm
+
+
 class _Lowerer:
     def __init__(self, circuit: QuantumCircuit, noise: NoiseModel | None, dt: float | None):
         self.circuit = circuit
@@ -202,12 +228,15 @@ class _Lowerer:
         values = [_numeric(p) if isinstance(p, ParameterExpression) else p for p in gate.params]
         free = any(v is None for v in values)
         if len(qubits) <= 2 and not free:
-            try:
-                matrix = Operator(gate).data
-            except Exception:  # a gate without a matrix: fall back to its definition below
-                matrix = None
-            if matrix is not None:
-                self.ops.append(ElementaryOp(qubits, (unitary_to_ptm(matrix),)))
+            if _is_plain_standard(gate):
+                ptm = _standard_gate_ptm(gate.name, tuple(float(v) for v in values))
+            else:
+                try:
+                    ptm = unitary_to_ptm(Operator(gate).data)
+                except Exception:  # a gate without a matrix: fall back to its definition
+                    ptm = None
+            if ptm is not None:
+                self.ops.append(ElementaryOp(qubits, (ptm,)))
                 return
         if len(qubits) <= 2 and free and gate.name in _ROTATION_RULES:
             for label, angle in _ROTATION_RULES[gate.name](*gate.params):
@@ -249,10 +278,9 @@ class _Lowerer:
                     "circuit to 1- and 2-qubit gates first so that each gate gets its error"
                 )
             return
-        channel: Channel | None = self.noise.gate_error(name, qubits, wildcard=wildcard)
-        if channel is None or channel.is_identity():
+        ptm = self.noise.gate_error_ptm(name, qubits, wildcard=wildcard)
+        if ptm is None:
             return
-        ptm = np.asarray(channel)
         last = self.ops[-1] if self.ops else None
         if last is not None and last.qubits == tuple(qubits):
             last.parts = tuple(ptm @ part for part in last.parts)

@@ -399,6 +399,29 @@ class CompiledCircuit:
         indices, coeffs, op = self._terms(observable)
         return PreparedObservable(indices, coeffs, op)
 
+    def native_program(self, prepared: PreparedObservable, constant: float = 0.0):
+        """Everything compiled code needs to evaluate ``constant + <O>`` exactly, as the
+        tuple :func:`qnoise.sim.kernels.evaluate_points` takes; ``None`` when some angle is
+        not an affine function of the parameters (then only the Python path evaluates it).
+
+        :func:`~qnoise.sim.kernels.evaluate_points` gives the same numbers, bit for bit, as
+        ``constant + expectation_batch(prepared, points)``.
+        """
+        if self._angles.nonlinear:
+            return None
+        return (
+            self._x0,
+            self._groups,
+            self._factors,
+            self._mats,
+            self._num_active,
+            self._angles.matrix_t,
+            self._angles.offset,
+            prepared.indices,
+            prepared.coeffs,
+            float(constant),
+        )
+
     def expectation_batch(
         self,
         prepared: PreparedObservable,

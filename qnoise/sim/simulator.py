@@ -69,8 +69,9 @@ class PTMSimulator:
         return f"PTMSimulator(noise={self.noise!r})"
 
     def compile(self, circuit: QuantumCircuit) -> CompiledCircuit:
-        """Compile ``circuit`` (cached by structure) for fast repeated evaluation."""
-        key = _structure_key(circuit)
+        """Compile ``circuit`` (cached by structure and noise-model revision) for fast
+        repeated evaluation."""
+        key = (getattr(self.noise, "revision", 0), _structure_key(circuit))
         compiled = self._cache.get(key)
         if compiled is None:
             compiled = compile_circuit(circuit, self.noise, gradient_memory=self.gradient_memory)

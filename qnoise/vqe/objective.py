@@ -88,7 +88,10 @@ class EnergyObjective:
         self.njev = 0
         self.energies: list[float] = []
 
-    def _record(self, points: np.ndarray, energies: np.ndarray) -> None:
+    def record(self, points: np.ndarray, energies: np.ndarray) -> None:
+        """Count evaluated ``points`` (B, p) and their total ``energies`` (B,) in ``nfev``
+        and ``energies`` and call the callback: what every call does, and what optimizers
+        that evaluated through :attr:`native_program` report afterwards."""
         if self.callback is None:
             self.nfev += energies.size
             self.energies.extend(energies.tolist())
@@ -97,6 +100,15 @@ class EnergyObjective:
             self.nfev += 1
             self.energies.append(energy)
             self.callback(self.nfev, point.copy(), energy)
+
+    @property
+    def native_program(self):
+        """The exact energy as a native program for compiled optimizer loops (see
+        :meth:`qnoise.sim.program.CompiledCircuit.native_program`), bit-identical to calling
+        the objective; ``None`` with shots or a per-evaluation callback, which need Python."""
+        if self.shots is not None or self.callback is not None:
+            return None
+        return self.program.native_program(self._prepared, self.constant)
 
     @property
     def shift_rule_exact(self) -> bool:
@@ -118,7 +130,7 @@ class EnergyObjective:
             seed=self._rng if shots is not None else None,
             shot_model=self.shot_model,
         )
-        self._record(points, energies)
+        self.record(points, energies)
         return float(energies[0]) if single else energies
 
     def gradient(self, parameters) -> np.ndarray:
@@ -146,5 +158,5 @@ class EnergyObjective:
         value, gradient = self.program.value_and_gradient(self.hamiltonian, points[0])
         energy = value + self.constant
         self.njev += 1
-        self._record(points, np.array([energy]))
+        self.record(points, np.array([energy]))
         return energy, gradient

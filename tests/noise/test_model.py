@@ -29,6 +29,24 @@ def test_errors_added_twice_compose():
     assert np.asarray(model.gate_error("x", [0]))[3, 3] == pytest.approx(0.81)
 
 
+def test_gate_error_ptm_is_memoized_until_the_model_changes():
+    model = noise.NoiseModel()
+    assert model.gate_error_ptm("cx", (0, 1)) is None
+    revision = model.revision
+    model.add_gate_error(noise.depolarizing(0.01, 2), "cx")
+    assert model.revision > revision
+    ptm = model.gate_error_ptm("cx", (0, 1))
+    assert np.allclose(ptm, np.asarray(noise.depolarizing(0.01, 2)))
+    assert model.gate_error_ptm("cx", (0, 1)) is ptm
+    model.add_gate_error(noise.depolarizing(0.0, 1), "x")
+    assert model.gate_error_ptm("x", (0,)) is None  # identity channels are dropped
+    assert not model.is_ideal and model.scaled(0.0).is_ideal
+    assert noise.NoiseModel().is_ideal
+    model.add_readout_error(noise.readout_error(0.02))
+    assert not model.without_readout().is_ideal
+    assert model.scaled(0.0).without_readout().is_ideal
+
+
 def test_wildcard_by_arity_and_precedence():
     model = noise.named_model("depolarizing:p1=1e-3,p2=5e-3")
     assert np.asarray(model.gate_error("ry", [2]))[1, 1] == pytest.approx(1 - 1e-3)

@@ -106,6 +106,44 @@ def test_compile_is_cached_by_structure(ansatz):
     assert sim.compile(other) is not sim.compile(ansatz)
 
 
+def test_changing_the_noise_model_invalidates_compiled_programs(ansatz):
+    model = noise.NoiseModel()
+    sim = PTMSimulator(model)
+    values = np.linspace(0.1, 0.6, 6)
+    ideal = sim.expectation(ansatz, OBS, values)
+    model.add_gate_error(noise.depolarizing(0.05, 2), "cx")
+    noisy = sim.expectation(ansatz, OBS, values)
+    fresh = PTMSimulator(model).expectation(ansatz, OBS, values)
+    assert noisy == fresh and abs(noisy - ideal) > 1e-3
+
+
+def test_native_program_evaluates_the_same_bits(ansatz):
+    from qnoise.sim.kernels import evaluate_points
+
+    program = PTMSimulator("fake_mumbai:median").compile(ansatz)
+    prepared = program.prepare(OBS)
+    points = np.random.default_rng(2).normal(size=(5, 6))
+    out = np.empty(5)
+    evaluate_points(program.native_program(prepared, -0.75), points, out)
+    assert np.array_equal(out, -0.75 + program.expectation_batch(prepared, points))
+    theta = Parameter("t")
+    nonlinear = QuantumCircuit(1)
+    nonlinear.rx(theta * theta, 0)
+    compiled = PTMSimulator().compile(nonlinear)
+    assert compiled.native_program(compiled.prepare("Z")) is None
+
+
+def test_open_controlled_standard_gates_keep_their_control_state():
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1, ctrl_state=0)
+    qc.crx(0.4, 1, 0, ctrl_state=0)
+    qc.cx(0, 1)
+    rho = PTMSimulator().density_matrix(qc)
+    expected = Statevector(qc).to_operator().data
+    assert np.allclose(rho, expected, atol=1e-12)
+
+
 def test_counts_with_measurements_use_clbits():
     qc = QuantumCircuit(3, 2)
     qc.x(2)
