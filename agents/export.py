@@ -44,7 +44,7 @@ def _greedy_rollout(run: str | Path):
 
         algo = (yaml.safe_load(config_file.read_text()) or {}).get("agent", {}).get("algo", algo)
     if algo == "ddqn":
-        trainer = Trainer(run)
+        trainer = Trainer(run, device="cpu")  # inference only: any run loads on a CPU
         return trainer, trainer._rollout(greedy=True)
     from agents.sb3 import SB3Run
 

@@ -76,14 +76,24 @@ def _model_class(algo: str):
 
 
 class SB3Run:
-    """A Stable-Baselines3 training run in ``run_dir`` (resumed when ``model.zip`` exists)."""
+    """A Stable-Baselines3 training run in ``run_dir`` (resumed when ``model.zip`` exists).
 
-    def __init__(self, run_dir: str | Path, config: dict | None = None, seed: int | None = None):
+    ``device`` overrides ``agent.device`` (default "cpu") for this process only."""
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        config: dict | None = None,
+        seed: int | None = None,
+        device: str | None = None,
+    ):
         self.run_dir = Path(run_dir)
         config, resume, self.seed = open_run(self.run_dir, config, seed, MODEL)
         self.config = config
         options = dict(config.get("agent", {}))
         self.algo = options.pop("algo")
+        device = device or options.pop("device", "cpu")
+        options.pop("device", None)
         model_class = _model_class(self.algo)
         env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
         if not resume:
@@ -94,12 +104,13 @@ class SB3Run:
         self.env = EpisodeRecorder(env, self.run_dir, episode=done)
         if resume:
             try:
-                self.model = model_class.load(self.run_dir / MODEL, env=self.env, device="cpu")
+                self.model = model_class.load(self.run_dir / MODEL, env=self.env, device=device)
             except Exception as exc:
                 raise CheckpointError(f"cannot resume from {self.run_dir / MODEL}: {exc}") from exc
         else:
-            options.setdefault("device", "cpu")
-            self.model = model_class("MlpPolicy", self.env, seed=self.seed, **options)
+            self.model = model_class(
+                "MlpPolicy", self.env, seed=self.seed, device=device, **options
+            )
 
     @property
     def episode(self) -> int:

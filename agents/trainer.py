@@ -60,9 +60,19 @@ class Trainer:
     atomically every ``checkpoint_every`` episodes, at the end, and after Ctrl-C at the next
     episode boundary). Resuming truncates metrics written after the checkpoint, so a run
     resumed after a kill reproduces the metrics of an uninterrupted one.
+
+    ``device`` ("cpu" or "cuda") overrides ``agent.device`` for this process only, e.g. to
+    resume or inspect a GPU-trained run on a laptop (checkpoints load on any device; the
+    numbers of a run that changes device are not bit-identical to one that does not).
     """
 
-    def __init__(self, run_dir: str | Path, config: dict | None = None, seed: int | None = None):
+    def __init__(
+        self,
+        run_dir: str | Path,
+        config: dict | None = None,
+        seed: int | None = None,
+        device: str | None = None,
+    ):
         self.run_dir = Path(run_dir)
         config, resume, self.seed = open_run(self.run_dir, config, seed, CHECKPOINT)
         self.config = config
@@ -72,6 +82,8 @@ class Trainer:
         self.env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
         agent_options = dict(config.get("agent", {}))
         algo = agent_options.pop("algo", "ddqn")
+        if device is not None:
+            agent_options["device"] = device
         if algo != "ddqn":
             raise ValueError(f"algo {algo!r}: this trainer runs ddqn")
         env_config = self.env.config
@@ -110,7 +122,7 @@ class Trainer:
 
     def _load(self) -> None:
         try:
-            state = torch.load(self.run_dir / CHECKPOINT, weights_only=False)
+            state = torch.load(self.run_dir / CHECKPOINT, map_location="cpu", weights_only=False)
             self.agent.load_state_dict(state["agent"])
             self.env.load_state_dict(state["env"])
             self.episode = int(state["episode"])

@@ -127,8 +127,15 @@ def _instrumented():
             setattr(owner, name, method)
 
 
-def run(problem: str, noise, steps: int, seed: int = 0) -> dict:
-    env = ArchSearchEnv(problem=problem, noise=noise, threshold=1e-9, curriculum=False, seed=seed)
+def run(problem: str, noise, steps: int, seed: int = 0, optimizer: str | None = None) -> dict:
+    env = ArchSearchEnv(
+        problem=problem,
+        noise=noise,
+        optimizer=optimizer,
+        threshold=1e-9,
+        curriculum=False,
+        seed=seed,
+    )
     rng = np.random.default_rng(seed)
     done, count, nfev, gates = True, 0, 0, []
     with _instrumented():
@@ -168,13 +175,15 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|")
     cases = [
-        ("H2-2q", None, "COBYLA, maxiter 100"),
-        ("H2-2q", "fake_mumbai:median", "Adam-SPSA, maxfev 500"),
-        ("LiH-4q", None, "COBYLA, maxiter 1000"),
-        ("LiH-4q", "fake_mumbai:median", "Adam-SPSA, 1191/357/119"),
+        ("H2-2q", None, None, "COBYLA, maxiter 100"),
+        ("H2-2q", None, "lbfgsb", "L-BFGS-B, exact gradients"),
+        ("H2-2q", "fake_mumbai:median", None, "Adam-SPSA, maxfev 500"),
+        ("LiH-4q", None, None, "COBYLA, maxiter 1000"),
+        ("LiH-4q", None, "lbfgsb", "L-BFGS-B, exact gradients"),
+        ("LiH-4q", "fake_mumbai:median", None, "Adam-SPSA, 1191/357/119"),
     ]
-    for problem, noise, label in cases:
-        r = run(problem, noise, args.steps)
+    for problem, noise, optimizer, label in cases:
+        r = run(problem, noise, args.steps, optimizer=optimizer)
         print(
             f"| {problem} | {noise or 'noiseless'}, {label} | {r['steps/s']:.1f} | "
             f"{r['evals/step']:.0f} | {r['gates']:.1f} | {100 * r['simulator']:.0f} % "

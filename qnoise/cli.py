@@ -52,9 +52,9 @@ def _molecules(args: argparse.Namespace) -> int:
     return 0
 
 
-def _make_run(run_dir, config=None, seed=None):
+def _make_run(run_dir, config=None, seed=None, device=None):
     """The DDQN trainer or the Stable-Baselines3 run that ``agent.algo`` names; without
-    ``config`` the run in ``run_dir`` is resumed."""
+    ``config`` the run in ``run_dir`` is resumed; ``device`` overrides the agent's device."""
     import yaml
 
     from agents import CheckpointError, Trainer
@@ -66,8 +66,9 @@ def _make_run(run_dir, config=None, seed=None):
         if not path.exists():
             raise CheckpointError(f"{run_dir} has no config.yaml: not a qnoise run directory")
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    run_class = Trainer if config.get("agent", {}).get("algo", "ddqn") == "ddqn" else SB3Run
-    return run_class(run_dir, None if resume else config, seed=seed)
+    if config.get("agent", {}).get("algo", "ddqn") == "ddqn":
+        return Trainer(run_dir, None if resume else config, seed=seed, device=device)
+    return SB3Run(run_dir, None if resume else config, seed=seed, device=device)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -75,7 +76,7 @@ def _train(args: argparse.Namespace) -> int:
 
     try:
         if args.resume:
-            trainer = _make_run(args.resume)
+            trainer = _make_run(args.resume, device=args.device)
         else:
             if not args.config:
                 print("qnoise train: give --config FILE or --resume RUN_DIR", file=sys.stderr)
@@ -93,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
                 print(f"qnoise train: {out} already holds a run; use --resume {out}",
                       file=sys.stderr)  # fmt: skip
                 return 2
-            trainer = _make_run(out, config, seed=args.seed)
+            trainer = _make_run(out, config, seed=args.seed, device=args.device)
     except (CheckpointError, ValueError) as exc:
         print(f"qnoise train: {exc}", file=sys.stderr)
         return 2
@@ -191,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--algo", choices=("ddqn", "maskable_ppo", "sb3_dqn"),
                        help="agent (default: the config's agent.algo, else ddqn)")  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--device", choices=("cpu", "cuda"),
+                       help="where the agent runs (default: the config's agent.device, "
+                       "else cpu); also when resuming")  # fmt: skip
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="greedy rollout and best circuit of a run")

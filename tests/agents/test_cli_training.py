@@ -171,3 +171,22 @@ def test_ctrl_c_stops_at_an_episode_boundary_and_saves(config_file, tmp_path):
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     assert state["episode"] == len(_metrics(run)) >= 3
     assert (run / "best.json").exists()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_gpu_trained_run_loads_on_a_cpu(config_file, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(config_file), "--out", str(run),
+                 "--episodes", "2", "--quiet"]) == 0  # fmt: skip
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["agent"]["device"] = "cuda"  # as if trained on a GPU machine
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--json"]) == 0  # inference loads on the CPU
+    assert json.loads(capsys.readouterr().out)["episodes"] == 2
+    assert main(["train", "--resume", str(run), "--episodes", "3", "--quiet"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--episodes", "3", "--quiet",
+                 "--device", "cpu"]) == 0  # fmt: skip
+    assert len(_metrics(run)) == 3
+    assert yaml.safe_load((run / "config.yaml").read_text())["agent"]["device"] == "cuda"
