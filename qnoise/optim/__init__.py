@@ -1,4 +1,4 @@
-"""Optimizers for variational algorithms: SPSA, Adam-SPSA (CRLQAS), AQGD and scipy's.
+"""Optimizers for variational algorithms: SPSA, Adam-SPSA (CRLQAS), AQGD, COBYLA, scipy's.
 
 All share one protocol (:mod:`qnoise.optim.base`): ``opt.minimize(fun, x0, jac=None,
 bounds=None)`` (or ``opt(fun, x0, jac, bounds)``, a qiskit-algorithms ``Minimizer``) returns
@@ -11,7 +11,8 @@ points in one call; those that set ``accepts_shots`` get shot counts from schedu
 from qnoise.optim.adam_spsa import PRESETS, AdamSPSA
 from qnoise.optim.aqgd import AQGD
 from qnoise.optim.base import Optimizer, OptimizerResult, batched
-from qnoise.optim.scipy_optimizers import COBYLA, LBFGSB, NelderMead, ScipyOptimizer
+from qnoise.optim.cobyla import COBYLA
+from qnoise.optim.scipy_optimizers import LBFGSB, NelderMead, ScipyOptimizer
 from qnoise.optim.spsa import SPSA
 
 __all__ = [

@@ -87,13 +87,6 @@ class ScipyOptimizer(Optimizer):
         return np.asarray(result.x, dtype=float), float(result.fun), str(result.message)
 
 
-class COBYLA(ScipyOptimizer):
-    """scipy's COBYLA (an iteration is one evaluation); see :class:`ScipyOptimizer`."""
-
-    def __init__(self, maxiter: int | None = 1000, maxfev: int | None = None, seed=None, **kw):
-        super().__init__("COBYLA", maxiter, maxfev, seed, **kw)
-
-
 class LBFGSB(ScipyOptimizer):
     """scipy's L-BFGS-B; see :class:`ScipyOptimizer`."""
 

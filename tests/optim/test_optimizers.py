@@ -60,6 +60,7 @@ OPTIMIZERS = {
     "adam_spsa": lambda **kw: AdamSPSA(maxfev=kw.pop("maxfev", 1200), seed=3, a=0.3, c=0.1, **kw),
     "aqgd": lambda **kw: AQGD(maxiter=300, eta=0.5, **kw),
     "cobyla": lambda **kw: COBYLA(**kw),
+    "cobyla_scipy": lambda **kw: COBYLA(implementation="scipy", **kw),
     "nelder_mead": lambda **kw: NelderMead(**kw),
     "lbfgsb": lambda **kw: LBFGSB(**kw),
 }
@@ -248,3 +249,36 @@ def test_rademacher_stream_is_balanced_and_chunk_independent_in_law():
     assert abs(rows.mean()) < 0.03
     again = RademacherStream(np.random.default_rng(0), 6, chunk=7)
     assert np.array_equal(np.concatenate([again.take(3) for _ in range(400)]), rows)
+
+
+def test_cobyla_implementations_agree_on_a_vqe_energy():
+    """NLopt's and scipy's COBYLA reach the same H2 ground energy (exact diagonalization)."""
+    from qnoise import PTMSimulator, chem
+    from qnoise.vqe import EnergyObjective
+    from qnoise.vqe.ansatz import hardware_efficient
+
+    problem = chem.load("H2-2q")
+    ansatz = hardware_efficient(2, layers=1)
+    results = {}
+    for implementation in ("nlopt", "scipy"):
+        objective = EnergyObjective(ansatz, problem.hamiltonian, problem.constant, PTMSimulator())
+        x0 = np.full(ansatz.num_parameters, 0.2)
+        result = COBYLA(maxiter=2000, tol=1e-6, implementation=implementation).minimize(
+            objective, x0
+        )
+        assert result.nfev == objective.nfev <= 2000
+        assert result.fun == min(objective.energies)  # the best evaluated point
+        results[implementation] = result.fun
+    assert abs(results["nlopt"] - problem.exact_energy) < 1e-6
+    assert abs(results["scipy"] - problem.exact_energy) < 1e-6
+
+
+def test_cobyla_keeps_its_simplex_inside_narrow_bounds():
+    def fun(x):
+        return float(np.sum((x - 0.3) ** 2) + 0.1 * np.sum(np.cos(3 * x)))
+
+    bounds = [(0.0, 0.1)] * 4 + [(0.2, 0.2)]
+    result = COBYLA(maxiter=300).minimize(fun, np.zeros(5), bounds=bounds)
+    assert np.allclose(result.x, [0.1, 0.1, 0.1, 0.1, 0.2], atol=1e-6)
+    with pytest.raises(ValueError, match="implementation"):
+        COBYLA(implementation="fortran")
