@@ -3,7 +3,9 @@
 Noise scaling (:func:`scale_noise` in the simulator; :func:`fold_global`, :func:`fold_gates`,
 :func:`fold_two_qubit_gates` for hardware), extrapolators with one static signature
 ``extrapolate(scale_factors, values, sigmas=None) -> (value, stderr)`` usable on data you
-already have, and :func:`zne` to run both.
+already have, neural extrapolators (per-problem curve fits and models pre-trained on a
+circuit family, with :func:`training_set` to generate their data), and :func:`zne` to run
+scaling and extrapolation together.
 """
 
 from qnoise.mitigation.extrapolation import (
@@ -18,6 +20,12 @@ from qnoise.mitigation.extrapolation import (
     RichardsonExtrapolator,
     extrapolator,
 )
+from qnoise.mitigation.neural import (
+    CurveNeuralExtrapolator,
+    NeuralExtrapolator,
+    NeuralMetadata,
+    pretrained,
+)
 from qnoise.mitigation.scaling import (
     FoldedCircuit,
     fold_all,
@@ -26,9 +34,11 @@ from qnoise.mitigation.scaling import (
     fold_two_qubit_gates,
     scale_noise,
 )
+from qnoise.mitigation.training_data import circuit_features, ry_rz_ladder, training_set
 from qnoise.mitigation.zne import ZNEResult, zne
 
 __all__ = [
+    "CurveNeuralExtrapolator",
     "DoubleExponentialExtrapolator",
     "ExponentialExtrapolator",
     "ExtrapolationError",
@@ -37,14 +47,20 @@ __all__ = [
     "FoldedCircuit",
     "IBMExponentialExtrapolator",
     "LinearExtrapolator",
+    "NeuralExtrapolator",
+    "NeuralMetadata",
     "PolynomialExtrapolator",
     "RichardsonExtrapolator",
     "ZNEResult",
+    "circuit_features",
     "extrapolator",
     "fold_all",
     "fold_gates",
     "fold_global",
     "fold_two_qubit_gates",
+    "pretrained",
+    "ry_rz_ladder",
     "scale_noise",
+    "training_set",
     "zne",
 ]

@@ -131,6 +131,13 @@ class PolynomialExtrapolator(Extrapolator):
             raise ExtrapolationError(f"{self.name}: the scale factors do not fix the fit") from exc
         return solution[0]
 
+    def _slope(self, x: np.ndarray, y: np.ndarray, sigmas=None) -> float:
+        """The fitted coefficient of λ (for the residuals of a line fit)."""
+        design = np.vander(x, self.order + 1, increasing=True)
+        weights = np.ones_like(x) if sigmas is None else 1.0 / np.asarray(sigmas) ** 2
+        normal = design.T @ (weights[:, None] * design)
+        return float(np.linalg.solve(normal, design.T @ (weights * y))[1])
+
     def extrapolate(self, scale_factors, values, sigmas=None) -> tuple[float, float]:
         x, y, s = _check(scale_factors, values, sigmas, self.minimum_points, self.name)
         gamma = self.coefficients(x, s)
