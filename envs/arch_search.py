@@ -44,7 +44,8 @@ class ArchSearchEnv(gym.Env):
 
     ## Rewards
     With μ the target and ξ the threshold, after each action all angles are re-optimized
-    (warm start) and ``E_t`` is the optimized (noisy) energy, ``error = |E_t − μ|``:
+    (warm start) and ``E_t`` is the optimized (noisy) energy — or its zero-noise
+    extrapolation with the ``mitigation`` option — and ``error = |E_t − μ|``:
     +5 if ``error < ξ`` (success); −5 if the episode ends otherwise (step cap or halting
     step); else ``clip((E_{t−1} − E_t) / |E_{t−1} − μ|, −1, 1)``. ``E_0`` is the energy of
     the empty circuit.
@@ -105,7 +106,7 @@ class ArchSearchEnv(gym.Env):
         )
         self._steps = 0
         self._halt_at = None
-        self._energy = np.nan
+        self._energy = self._unmitigated = np.nan
         self._done = True
         if seed is not None:
             self.reset(seed=seed)
@@ -157,8 +158,9 @@ class ArchSearchEnv(gym.Env):
 
     def _observation(self) -> np.ndarray:
         obs = self.state.tensor.reshape(-1)
-        if self.config.include_energy:
-            obs = np.append(obs, np.float32(self._energy))
+        if self.config.include_energy:  # clipped: an extrapolated energy can overshoot
+            low, high = self.observation_space.low[-1], self.observation_space.high[-1]
+            obs = np.append(obs, np.float32(np.clip(self._energy, low, high)))
         return obs.astype(np.float32)
 
     def _evaluate(self, optimize: bool) -> tuple[float, int]:
@@ -175,14 +177,24 @@ class ArchSearchEnv(gym.Env):
             seed=seed,
         )
         if not optimize or circuit.num_parameters == 0:
-            return float(objective(self.state.angles)), 1
-        optimizer = self._optimizer(seed)
-        uses_gradient = isinstance(optimizer, (LBFGSB, AQGD)) and self.config.shots is None
-        result = optimizer.minimize(
-            objective, self.state.angles, jac=objective.gradient if uses_gradient else None
-        )
-        self.state.set_angles(result.x)
-        return float(result.fun), int(result.nfev)
+            energy, nfev = float(objective(self.state.angles)), 1
+        else:
+            optimizer = self._optimizer(seed)
+            uses_gradient = isinstance(optimizer, (LBFGSB, AQGD)) and self.config.shots is None
+            result = optimizer.minimize(
+                objective, self.state.angles, jac=objective.gradient if uses_gradient else None
+            )
+            self.state.set_angles(result.x)
+            energy, nfev = float(result.fun), int(result.nfev)
+        self._unmitigated = energy
+        zne = self.config.zne
+        if zne is None:
+            return energy, nfev
+        mitigated = zne.energy(
+            self.simulator, circuit, self.problem.hamiltonian, self.state.angles,
+            self.problem.constant, shots=self.config.shots, seed=seed,
+        )  # fmt: skip
+        return mitigated.value, nfev + len(zne.scale_factors)
 
     def _noiseless_energy(self) -> float:
         circuit = self.state.circuit()
@@ -197,6 +209,7 @@ class ArchSearchEnv(gym.Env):
         state = self.state
         return {
             "energy": self._energy,
+            "unmitigated_energy": self._unmitigated,
             "noiseless_energy": noiseless,
             "error": abs(self._energy - self.target),
             "noiseless_error": abs(noiseless - self.target),

@@ -69,6 +69,11 @@ class ArchSearchConfig:
     illegal_action : {"penalize", "raise"}
         For agents that ignore the mask: an illegal action appends nothing and costs −1
         (and a step), or raises.
+    mitigation : dict or ZNE, optional
+        Reward zero-noise-extrapolated energies: after each step's optimization the energy
+        is mitigated (``{"scale_factors": [1, 2, 3], "extrapolation": "richardson"}``, the
+        arguments of :class:`qnoise.mitigation.ZNE`); ``info["unmitigated_energy"]`` keeps
+        the optimizer's own. Costs one energy per scale factor and step.
     """
 
     problem: str = "LiH-4q"
@@ -88,6 +93,7 @@ class ArchSearchConfig:
     angle_rows: bool = False
     new_angle: str = "zero"
     illegal_action: str = "penalize"
+    mitigation: Any = None
 
     def __post_init__(self) -> None:
         from qnoise import chem
@@ -124,6 +130,20 @@ class ArchSearchConfig:
             "delta", "success_threshold", "max_shifts", "greedy_every"
         }  # fmt: skip
         _check(not unknown, "curriculum_options", f"no {sorted(unknown)}")
+        self.zne = self._zne()
+
+    def _zne(self):
+        from qnoise.mitigation import ZNE
+
+        if self.mitigation is None or isinstance(self.mitigation, ZNE):
+            return self.mitigation
+        _check(isinstance(self.mitigation, dict), "mitigation", "None, a dict or a ZNE")
+        _check(self.noise_model is not None and not self.noise_model.is_ideal, "mitigation",
+               "a noise model to mitigate (noise is ideal)")  # fmt: skip
+        try:
+            return ZNE(**self.mitigation)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"mitigation: {exc}") from exc
 
     @property
     def noisy(self) -> bool:

@@ -35,9 +35,10 @@ from qnoise.mitigation.scaling import (
     scale_noise,
 )
 from qnoise.mitigation.training_data import circuit_features, ry_rz_ladder, training_set
-from qnoise.mitigation.zne import ZNEResult, zne
+from qnoise.mitigation.zne import ZNE, ZNEResult, zne
 
 __all__ = [
+    "ZNE",
     "CurveNeuralExtrapolator",
     "DoubleExponentialExtrapolator",
     "ExponentialExtrapolator",

@@ -48,6 +48,9 @@ class VQEResult:
         Seconds spent in :meth:`VQE.run`.
     optimizer_result : object
         What the optimizer returned.
+    mitigation : ZNEResult or None
+        With ``VQE(mitigation=...)``: the zero-noise extrapolation of the final parameters'
+        energy (``mitigation.value``, ``mitigation.stderr``; shots as the run's).
     """
 
     energy: float
@@ -62,6 +65,12 @@ class VQEResult:
     nit: int
     wall_time: float
     optimizer_result: Any = field(repr=False)
+    mitigation: Any = None
+
+    @property
+    def mitigated_energy(self) -> float | None:
+        """The zero-noise-extrapolated energy (Ha), ``None`` without mitigation."""
+        return None if self.mitigation is None else float(self.mitigation.value)
 
     @property
     def error(self) -> float | None:
@@ -137,6 +146,9 @@ class VQE:
     use_gradient : bool
         With exact energies, give optimizers that use a gradient the reverse-mode gradient
         (``jac``); ``False`` leaves them to their own (e.g. AQGD's parameter shift).
+    mitigation : qnoise.mitigation.ZNE, optional
+        Zero-noise extrapolation of the final energy (the optimization itself runs on the
+        unmitigated energies); the result's ``mitigated_energy`` and ``mitigation``.
     """
 
     def __init__(
@@ -153,6 +165,7 @@ class VQE:
         options: dict | None = None,
         bounds=None,
         use_gradient: bool = True,
+        mitigation=None,
     ) -> None:
         if isinstance(hamiltonian, Problem):
             operator, constant = hamiltonian.hamiltonian, hamiltonian.constant
@@ -181,6 +194,9 @@ class VQE:
         self.options = dict(options or {})
         self.bounds = bounds
         self.use_gradient = bool(use_gradient)
+        if mitigation is not None and not hasattr(mitigation, "energy"):
+            raise TypeError("mitigation must be a qnoise.mitigation.ZNE (or None)")
+        self.mitigation = mitigation
 
     def objective(self, seed=None) -> EnergyObjective:
         """A fresh :class:`EnergyObjective` for this problem (shot noise seeded by ``seed``)."""
@@ -267,6 +283,12 @@ class VQE:
         energy = expected if self.shots is None else objective(parameters)
         ideal = PTMSimulator().compile(self.ansatz)
         noiseless = ideal.expectation(self.hamiltonian, parameters) + self.constant
+        mitigated = None
+        if self.mitigation is not None:
+            mitigated = self.mitigation.energy(
+                self.simulator, self.ansatz, self.hamiltonian, parameters, self.constant,
+                shots=self.shots, seed=rng,
+            )  # fmt: skip
         return VQEResult(
             energy=float(energy),
             parameters=parameters,
@@ -280,4 +302,5 @@ class VQE:
             nit=int(getattr(result, "nit", len(iterations)) or len(iterations)),
             wall_time=time.perf_counter() - start,
             optimizer_result=result,
+            mitigation=mitigated,
         )

@@ -318,3 +318,25 @@ def test_maskable_ppo_runs():
 def test_maskable_ppo_trains_a_few_hundred_noisy_steps():
     env, _ = _maskable_ppo_run(512, noise="fake_mumbai:median")
     assert env.curriculum.episodes > 0
+
+
+def test_mitigated_rewards_use_zero_noise_extrapolated_energies():
+    options = {"noise": "fake_mumbai:median", "optimizer": "spsa", "maxfev": 60,
+               "random_halting": False}  # fmt: skip
+    plain = make(**options, seed=5)
+    mitigated = make(**options, mitigation={"extrapolation": "richardson"}, seed=5)
+    for env in (plain, mitigated):
+        env.reset(seed=5)
+    actions = [2, 5, 0, 3]  # RX, RY on both qubits and a CNOT: the same circuit in both
+    for action in actions:
+        _, _, _, _, base = plain.step(action)
+        _, _, _, _, info = mitigated.step(action)
+    assert info["unmitigated_energy"] == pytest.approx(base["energy"], abs=1e-12)
+    assert base["unmitigated_energy"] == base["energy"]
+    noisy_gap = abs(info["unmitigated_energy"] - info["noiseless_energy"])
+    assert abs(info["energy"] - info["noiseless_energy"]) < 0.2 * noisy_gap
+    assert info["nfev"] == base["nfev"] + 3
+    with pytest.raises(ValueError, match="mitigation"):
+        make(mitigation={"scale_factors": [1, 1]})
+    with pytest.raises(ValueError, match="mitigation"):
+        make(noise=None, mitigation={})

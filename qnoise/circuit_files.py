@@ -1,0 +1,46 @@
+"""Read circuits that ``qnoise export`` (or Qiskit) wrote: OpenQASM 3 or QPY."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qiskit import QuantumCircuit
+
+__all__ = ["load_circuit"]
+
+
+def load_circuit(path: str | Path) -> QuantumCircuit:
+    """The circuit in ``path``: QPY (``.qpy``, the first circuit of the file) or OpenQASM 3
+    (``.qasm``, ``.qasm3`` or any text file starting with ``OPENQASM``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it is neither QPY nor OpenQASM 3, or does not parse.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such circuit file")
+    data = path.read_bytes()
+    if data[:5] == b"QISKI" or path.suffix == ".qpy":
+        from qiskit import qpy
+
+        try:
+            with path.open("rb") as handle:
+                circuits = qpy.load(handle)
+        except Exception as exc:
+            raise ValueError(f"{path}: not a readable QPY file ({exc})") from exc
+        if not circuits or not isinstance(circuits[0], QuantumCircuit):
+            raise ValueError(f"{path}: the QPY file holds no circuit")
+        return circuits[0]
+    text = data.decode("utf-8", errors="replace")
+    if not text.lstrip().startswith("OPENQASM"):
+        raise ValueError(f"{path}: neither QPY nor OpenQASM 3")
+    from qiskit import qasm3
+
+    try:
+        return qasm3.loads(text)
+    except Exception as exc:
+        raise ValueError(f"{path}: OpenQASM 3 does not parse ({exc})") from exc

@@ -1,0 +1,82 @@
+"""ZNE in VQE, the circuit-file loader and the `qnoise zne` command."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit, qasm3, qpy
+
+from qnoise import PTMSimulator, chem
+from qnoise.circuit_files import load_circuit
+from qnoise.cli import main
+from qnoise.mitigation import ZNE, ExtrapolationWarning, ry_rz_ladder
+from qnoise.mitigation.report import in_family
+from qnoise.vqe import VQE
+from qnoise.vqe.ansatz import hardware_efficient
+
+
+def _h2_circuit() -> QuantumCircuit:
+    circuit = QuantumCircuit(2)
+    circuit.x(0)
+    circuit.ry(0.22, 1)
+    circuit.cx(1, 0)
+    return circuit
+
+
+def test_vqe_reports_a_mitigated_final_energy():
+    problem = chem.load("H2-2q")
+    simulator = PTMSimulator("fake_mumbai:median")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        result = VQE(hardware_efficient(2, layers=1), problem, simulator,
+                     mitigation=ZNE(extrapolation="richardson")).run(seed=1)  # fmt: skip
+    assert abs(result.energy - result.noiseless_energy) > 0.02
+    assert abs(result.mitigated_energy - result.noiseless_energy) < 1e-3
+    plain = VQE(hardware_efficient(2, layers=1), problem, simulator).run(seed=1)
+    assert plain.mitigated_energy is None and plain.energy == result.energy
+    with pytest.raises(TypeError, match="mitigation"):
+        VQE(hardware_efficient(2, layers=1), problem, simulator, mitigation="richardson")
+
+
+def test_circuit_files_round_trip(tmp_path):
+    circuit = _h2_circuit()
+    (tmp_path / "c.qasm").write_text(qasm3.dumps(circuit))
+    with open(tmp_path / "c.qpy", "wb") as handle:
+        qpy.dump(circuit, handle)
+    ideal = PTMSimulator().expectation(circuit, "ZZ")
+    for name in ("c.qasm", "c.qpy"):
+        assert PTMSimulator().expectation(load_circuit(tmp_path / name), "ZZ") == pytest.approx(
+            ideal, abs=1e-12
+        )
+    (tmp_path / "bad.txt").write_text("hello")
+    with pytest.raises(ValueError, match="neither QPY nor OpenQASM 3"):
+        load_circuit(tmp_path / "bad.txt")
+    with pytest.raises(FileNotFoundError):
+        load_circuit(tmp_path / "missing.qasm")
+
+
+def test_family_membership():
+    assert in_family(ry_rz_ladder(3, 2).assign_parameters(np.zeros(18)))
+    assert not in_family(_h2_circuit())
+
+
+def test_zne_command_json_and_errors(tmp_path, capsys):
+    path = tmp_path / "h2.qasm"
+    path.write_text(qasm3.dumps(_h2_circuit()))
+    assert main(["zne", str(path), "--problem", "H2-2q", "--method", "exponential",
+                 "--scale-factors", "1,1.5,2,3", "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    for key in ("noisy", "mitigated", "stderr", "ideal", "method", "scale_factors"):
+        assert key in report
+    assert report["scale_factors"] == [1.0, 1.5, 2.0, 3.0] and report["method"] == "exponential"
+    assert abs(report["mitigated"] - report["ideal"]) < 0.1 * abs(report["noisy"] - report["ideal"])
+    assert main(["zne", str(path), "--problem", "H2-2q", "--method", "neural", "--json"]) == 0
+    assert "per-problem" in json.loads(capsys.readouterr().out)["neural_model"]
+    assert main(["zne", str(path), "--problem", "LiH-4q"]) == 2
+    assert "needs 4" in capsys.readouterr().err
+    assert main(["zne", str(path), "--problem", "H2-2q", "--scale-factors", "1,1"]) == 2
+    assert "increase" in capsys.readouterr().err
+    assert main(["zne", str(tmp_path / "none.qasm"), "--problem", "H2-2q"]) == 2
