@@ -160,13 +160,19 @@ class ZNE:
         seed=None,
     ) -> ZNEResult:
         """Mitigated ``<observable> + constant`` of ``circuit`` at ``parameters`` under the
-        noise of ``simulator``; exact values, or finite-shot estimates with ``shots``."""
+        noise of ``simulator``; exact values, or finite-shot estimates with ``shots`` (then
+        each value's exact shot-noise standard error is the extrapolator's sigma, so the
+        result's ``stderr`` is the propagated shot noise)."""
         rng = np.random.default_rng(seed)
         programs = [s.compile(circuit) for s in self.simulators(simulator)]
         by_scale = dict(zip(self.scale_factors, programs, strict=True))
 
-        def estimate(lam: float) -> float:
-            return by_scale[lam].expectation(observable, parameters, shots=shots, seed=rng)
+        def estimate(lam: float):
+            program = by_scale[lam]
+            value = program.expectation(observable, parameters, shots=shots, seed=rng)
+            if shots is None:
+                return value
+            return value, program.shot_standard_error(observable, parameters, shots)
 
         features = circuit_features(circuit, shots)
         result = zne(estimate, self.scale_factors, self.extrapolator, features=features)

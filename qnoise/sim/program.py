@@ -458,6 +458,21 @@ class CompiledCircuit:
             out = plan.estimate(states, int(shots), np.random.default_rng(seed), shot_model)
         return out
 
+    def shot_standard_error(
+        self, observable, parameter_values, shots: int, shot_model: str = "sample"
+    ):
+        """Standard error of the ``shots``-shot estimate :meth:`expectation` returns (its
+        exact spread at these parameters, not an estimate from samples); float or ``(B,)``."""
+        check_shots(shots, shot_model)
+        values, single = self.parameter_batch(parameter_values)
+        op = self.prepare(observable).operator
+        qubits, plan = self._measurement_plan(op)
+        states = self._pauli_vectors(values)
+        if len(qubits) > self._num_active:
+            states = np.array([self._expand_state(x, qubits) for x in states])
+        out = plan.standard_error(states, int(shots), shot_model)
+        return float(out[0]) if single else out
+
     def _measurement_plan(self, op: SparsePauliOp) -> tuple[list[int], MeasurementPlan]:
         """Sampled qubits and the measurement plan of ``op`` (cached by content)."""
         key = (

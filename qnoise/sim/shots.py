@@ -151,6 +151,19 @@ class MeasurementPlan:
         counts = rng.multinomial(shots, self.probabilities(states))
         return np.einsum("bgk,gk->b", counts, self.weights) / shots
 
+    def standard_error(self, states: np.ndarray, shots: int, shot_model: str) -> np.ndarray:
+        """Standard deviation ``(B,)`` of :meth:`estimate` at these states: for sampling
+        ``sqrt(Σ_g Var_g / shots)`` with ``Var_g`` the variance of group g's single-shot
+        outcome value; for the Gaussian model ``sqrt(Σ_t c_t²) / sqrt(shots)``."""
+        if shot_model == "gaussian":
+            spread = np.sqrt(np.sum(self.term_coeffs**2) / shots)
+            return np.full(states.shape[0], spread)
+        p = self.probabilities(states)  # (B, G, K)
+        mean = np.einsum("bgk,gk->bg", p, self.weights)
+        second = np.einsum("bgk,gk->bg", p, self.weights**2)
+        variance = np.clip(second - mean**2, 0.0, None).sum(axis=1)
+        return np.sqrt(variance / shots)
+
 
 def check_shots(shots, shot_model: str) -> None:
     """Validate a shot count and a shot model name."""

@@ -80,3 +80,14 @@ def test_zne_command_json_and_errors(tmp_path, capsys):
     assert main(["zne", str(path), "--problem", "H2-2q", "--scale-factors", "1,1"]) == 2
     assert "increase" in capsys.readouterr().err
     assert main(["zne", str(tmp_path / "none.qasm"), "--problem", "H2-2q"]) == 2
+
+
+def test_finite_shot_zne_propagates_the_shot_noise(tmp_path, capsys):
+    path = tmp_path / "h2.qasm"
+    path.write_text(qasm3.dumps(_h2_circuit()))
+    assert main(["zne", str(path), "--problem", "H2-2q", "--shots", "10000", "--seed", "3",
+                 "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    # Richardson at 1, 2, 3: stderr = sqrt(9 σ1² + 9 σ2² + σ3²) with σ ≈ 1e-2 Ha per value
+    assert 0.01 < report["stderr"] < 0.1
+    assert abs(report["mitigated"] - report["ideal"]) < 4 * report["stderr"]

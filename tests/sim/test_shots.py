@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from qiskit.quantum_info import DensityMatrix, Operator, SparsePauliOp, random_density_matrix
 
+from qnoise import PTMSimulator
 from qnoise.noise import readout_error
 from qnoise.sim.pauli import density_matrix_to_pauli_vector as density_to_pauli
 from qnoise.sim.shots import MeasurementPlan
@@ -64,3 +65,18 @@ def test_weights_reproduce_the_exact_expectation_without_readout():
     probs = plan.probabilities(density_to_pauli(rho.data)[None, :])[0]
     exact = rho.expectation_value(observable).real
     assert np.sum(probs * plan.weights) == pytest.approx(exact, abs=1e-12)
+
+
+@pytest.mark.parametrize("shot_model", ["sample", "gaussian"])
+def test_shot_standard_error_matches_the_spread_of_estimates(shot_model):
+    from qiskit.circuit.library import efficient_su2
+
+    circuit = efficient_su2(3, reps=1)
+    x = np.random.default_rng(0).normal(size=circuit.num_parameters)
+    observable = SparsePauliOp.from_list([("ZZI", 0.5), ("XIX", -0.3), ("IYZ", 0.2), ("ZII", 0.4)])
+    program = PTMSimulator("fake_mumbai:median").compile(circuit)
+    estimates = program.expectation(
+        observable, np.tile(x, (4000, 1)), shots=500, seed=1, shot_model=shot_model
+    )
+    predicted = program.shot_standard_error(observable, x, 500, shot_model)
+    assert estimates.std() == pytest.approx(predicted, rel=0.05)
