@@ -1,0 +1,75 @@
+"""Durable job records: what was submitted, written before waiting, results added after."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["IBMJobError", "JobStore", "with_retries"]
+
+
+class IBMJobError(RuntimeError):
+    """A job failed on the backend (the message carries the backend's own error)."""
+
+
+def _transient() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    try:
+        from qiskit_ibm_runtime.api.exceptions import RequestsApiError
+
+        errors.append(RequestsApiError)
+    except ImportError:  # pragma: no cover - older layouts of the package
+        pass
+    return tuple(errors)
+
+
+def with_retries(call: Callable, attempts: int = 4, delay: float = 2.0, sleep=time.sleep):
+    """``call()``, retried with exponential backoff (``delay``, 2·delay, …) on transient
+    network errors; other errors propagate at once."""
+    transient = _transient()
+    for attempt in range(attempts):
+        try:
+            return call()
+        except transient:
+            if attempt == attempts - 1:
+                raise
+            sleep(delay * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+class JobStore:
+    """``<run_dir>/jobs/<job_id>.json`` records, written atomically."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.directory = Path(run_dir) / "jobs"
+
+    def path(self, job_id: str) -> Path:
+        return self.directory / f"{job_id}.json"
+
+    def write(self, record: dict) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.path(record["job_id"])
+        handle = tempfile.NamedTemporaryFile(
+            "w", dir=self.directory, delete=False, suffix=".tmp", encoding="utf-8"
+        )
+        with handle:
+            json.dump(record, handle, indent=2)
+        os.replace(handle.name, path)
+        return path
+
+    def read(self, job_id: str) -> dict:
+        path = self.path(job_id)
+        if not path.exists():
+            raise FileNotFoundError(f"no record of job {job_id} in {self.directory}")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def records(self) -> list[dict]:
+        """All records, oldest first."""
+        if not self.directory.exists():
+            return []
+        records = [json.loads(p.read_text(encoding="utf-8")) for p in self.directory.glob("*.json")]
+        return sorted(records, key=lambda r: r.get("submitted_at", ""))

@@ -1,0 +1,159 @@
+"""Energies of circuits on IBM backends through Qiskit Runtime, with PTM predictions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from qiskit import QuantumCircuit, qasm3
+from qiskit.quantum_info import SparsePauliOp
+from qiskit.transpiler import generate_preset_pass_manager
+
+from qnoise.ibm.backends import get_backend, is_fake, service
+from qnoise.ibm.jobs import IBMJobError, JobStore, with_retries
+from qnoise.ibm.primitives import estimator, execution_mode
+
+__all__ = ["energy_on_backend", "resume_job", "to_isa"]
+
+
+def to_isa(circuit: QuantumCircuit, backend, optimization_level: int = 1, seed=None):
+    """``(isa_circuit, layout)``: the circuit transpiled for ``backend`` and the physical
+    qubit of each virtual qubit (``layout[i]`` for circuit qubit ``i``)."""
+    manager = generate_preset_pass_manager(
+        backend=backend, optimization_level=optimization_level, seed_transpiler=seed
+    )
+    isa = manager.run(circuit.remove_final_measurements(inplace=False))
+    layout = (
+        isa.layout.final_index_layout()
+        if isa.layout is not None
+        else list(range(circuit.num_qubits))
+    )
+    return isa, [int(q) for q in layout[: circuit.num_qubits]]
+
+
+def _predicted(isa, observable, backend) -> float:
+    """The PTM simulator's value of the ISA circuit under the backend's calibration."""
+    from qnoise.sim.simulator import PTMSimulator
+
+    return float(PTMSimulator(backend).expectation(isa, observable))
+
+
+def energy_on_backend(
+    circuit: QuantumCircuit,
+    observable: SparsePauliOp,
+    constant: float = 0.0,
+    backend="fake_manila",
+    *,
+    optimization_level: int = 1,
+    shots: int | None = None,
+    precision: float | None = None,
+    resilience_level: int | None = None,
+    runtime_zne: dict | None = None,
+    mode: str = "job",
+    seed: int | None = None,
+    run_dir=None,
+    extra: dict | None = None,
+) -> dict:
+    """Estimate ``<observable> + constant`` of a bound ``circuit`` on an IBM backend.
+
+    Transpiles to ISA (layout reported), applies the layout to the observable, runs the
+    runtime Estimator (local mode for fake backends), and returns a report with ``backend``,
+    ``job_id``, ``energy``, ``stderr``, ``predicted_noisy`` (the PTM simulator under the
+    backend's calibration, same ISA circuit), ``noiseless`` and ``layout``. With ``run_dir``
+    the job's record (payload included) is written to ``run_dir/jobs/<job_id>.json``
+    before waiting, and completed with the result.
+    """
+    if circuit.num_parameters:
+        raise ValueError("the circuit has unbound parameters; assign them first")
+    if isinstance(backend, str):
+        backend = get_backend(backend)
+    isa, layout = to_isa(circuit, backend, optimization_level, seed)
+    isa_observable = observable.apply_layout(isa.layout)
+    primitive = estimator(
+        execution_mode(backend, mode), shots=shots, precision=precision,
+        resilience_level=resilience_level, zne=runtime_zne, seed=seed,
+    )  # fmt: skip
+    job = with_retries(lambda: primitive.run([(isa, isa_observable)]))
+    job_id = str(job.job_id())
+    record = {
+        "job_id": job_id,
+        "backend": backend.name,
+        "fake": is_fake(backend.name),
+        "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "status": "submitted",
+        "payload": {
+            "circuit_qasm3": qasm3.dumps(circuit),
+            "observable": [[label, float(np.real(c))] for label, c in observable.to_list()],
+            "constant": constant,
+            "layout": layout,
+            "optimization_level": optimization_level,
+            "shots": shots,
+            "precision": precision,
+            "resilience_level": resilience_level,
+            "runtime_zne": runtime_zne,
+            "mode": mode,
+            **(extra or {}),
+        },
+    }
+    store = JobStore(run_dir) if run_dir is not None else None
+    if store is not None:
+        store.write(record)
+    result = _result(job, backend.name)
+    value = float(np.real(result[0].data.evs)) + constant
+    stderr = float(np.real(result[0].data.stds))
+    record.update(status="done", result={"energy": value, "stderr": stderr})
+    if store is not None:
+        store.write(record)
+    ideal = _noiseless(circuit, observable) + constant
+    return {
+        "backend": backend.name,
+        "job_id": job_id,
+        "energy": value,
+        "stderr": stderr,
+        "predicted_noisy": _predicted(isa, isa_observable, backend) + constant,
+        "noiseless": ideal,
+        "layout": layout,
+        "isa_depth": isa.depth(),
+        "isa_ops": dict(isa.count_ops()),
+    }
+
+
+def _noiseless(circuit, observable) -> float:
+    from qnoise.sim.simulator import PTMSimulator
+
+    body = circuit.remove_final_measurements(inplace=False)
+    return float(PTMSimulator().expectation(body, observable))
+
+
+def _result(job, backend_name: str):
+    from qiskit_ibm_runtime.exceptions import RuntimeJobFailureError
+
+    try:
+        return with_retries(job.result)
+    except RuntimeJobFailureError as exc:
+        message = getattr(job, "error_message", lambda: None)() or str(exc)
+        raise IBMJobError(f"job {job.job_id()} failed on {backend_name}: {message}") from exc
+
+
+def resume_job(job_id: str, run_dir) -> dict:
+    """The record of a submitted job with its result: read from ``run_dir`` when it is
+    there (always for fake-backend jobs, which run synchronously), else fetched from the
+    service (real backends; needs the account that submitted it)."""
+    store = JobStore(run_dir)
+    record = store.read(job_id)
+    if record.get("result") is not None:
+        return record
+    if record.get("fake"):
+        raise IBMJobError(
+            f"job {job_id} ran locally on {record['backend']} and left no result (it was "
+            "interrupted); submit again"
+        )
+    job = with_retries(lambda: service().job(job_id))
+    result = _result(job, record["backend"])
+    constant = record["payload"]["constant"]
+    record.update(status="done", result={
+        "energy": float(np.real(result[0].data.evs)) + constant,
+        "stderr": float(np.real(result[0].data.stds)),
+    })  # fmt: skip
+    store.write(record)
+    return record

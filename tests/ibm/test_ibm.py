@@ -1,0 +1,163 @@
+"""IBM backends offline: fake backends in local mode, durable jobs, errors; no network."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from qiskit import QuantumCircuit, qasm3
+
+from qnoise import chem
+from qnoise.cli import main
+from qnoise.ibm import (
+    IBMAccountError,
+    IBMJobError,
+    JobStore,
+    energy_on_backend,
+    get_backend,
+    resume_job,
+    with_retries,
+)
+from qnoise.ibm import run as ibm_run
+
+
+@pytest.fixture(autouse=True)
+def _no_account(monkeypatch, tmp_path):
+    """No saved account and no token: real backends must fail without the network."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
+    monkeypatch.delenv("QISKIT_IBM_INSTANCE", raising=False)
+
+
+def _h2_circuit() -> QuantumCircuit:
+    circuit = QuantumCircuit(2)
+    circuit.x(0)
+    circuit.ry(0.22, 1)
+    circuit.cx(1, 0)
+    return circuit
+
+
+def test_fake_energy_agrees_with_the_ptm_prediction_and_writes_its_record(tmp_path):
+    problem = chem.load("H2-2q")
+    report = energy_on_backend(_h2_circuit(), problem.hamiltonian, problem.constant,
+                               "fake_manila", shots=40_000, seed=3, run_dir=tmp_path)  # fmt: skip
+    assert abs(report["energy"] - report["predicted_noisy"]) < 4 * report["stderr"] + 2e-3
+    assert abs(report["noiseless"] - report["energy"]) > 0.01  # the device is noisy
+    assert len(report["layout"]) == 2
+    record = JobStore(tmp_path).read(report["job_id"])
+    assert record["status"] == "done" and record["result"]["energy"] == report["energy"]
+    assert record["payload"]["shots"] == 40_000
+    assert "OPENQASM" in record["payload"]["circuit_qasm3"]
+    assert resume_job(report["job_id"], tmp_path)["result"] == record["result"]
+
+
+def test_the_record_exists_before_the_result_and_failures_carry_the_backend_message(
+    tmp_path, monkeypatch
+):
+    from qiskit_ibm_runtime.exceptions import RuntimeJobFailureError
+
+    class FailingJob:
+        def __init__(self, job):
+            self._job = job
+
+        def job_id(self):
+            return self._job.job_id()
+
+        def result(self):
+            raise RuntimeJobFailureError("failed")
+
+        def error_message(self):
+            return "Error 1234: the backend is in maintenance"
+
+    original = ibm_run.with_retries
+
+    def submit_then_fail(call, *args, **kwargs):
+        outcome = original(call, *args, **kwargs)
+        return FailingJob(outcome) if hasattr(outcome, "job_id") else outcome
+
+    monkeypatch.setattr(ibm_run, "with_retries", submit_then_fail)
+    problem = chem.load("H2-2q")
+    with pytest.raises(IBMJobError, match="maintenance"):
+        energy_on_backend(_h2_circuit(), problem.hamiltonian, problem.constant, "fake_manila",
+                          shots=100, run_dir=tmp_path)  # fmt: skip
+    (record,) = JobStore(tmp_path).records()
+    assert record["status"] == "submitted" and "result" not in record
+    with pytest.raises(IBMJobError, match="no result"):
+        resume_job(record["job_id"], tmp_path)
+
+
+def test_transient_errors_are_retried_with_backoff():
+    calls, pauses = [], []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("reset by peer")
+        return "ok"
+
+    def fail(error):
+        def call():
+            raise error
+
+        return call
+
+    assert with_retries(flaky, sleep=pauses.append) == "ok"
+    assert pauses == [2.0, 4.0]
+    with pytest.raises(ValueError):
+        with_retries(fail(ValueError("bad")), sleep=pauses.append)
+    with pytest.raises(ConnectionError):
+        with_retries(fail(ConnectionError()), attempts=2, sleep=lambda s: None)
+
+
+def test_backends_by_name_and_missing_accounts():
+    assert get_backend("fake_manila").num_qubits == 5
+    with pytest.raises(ValueError, match="unknown fake backend"):
+        get_backend("fake_nowhere")
+    with pytest.raises(IBMAccountError, match="save_account"):
+        get_backend("ibm_brisbane")
+
+
+def test_a_token_is_never_printed(monkeypatch, capsys, tmp_path):
+    import qiskit_ibm_runtime
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError(f"could not reach the service with {kwargs.get('token')}")
+
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", "s3cr3t-token")
+    monkeypatch.setattr(qiskit_ibm_runtime, "QiskitRuntimeService", refuse)
+    path = tmp_path / "h2.qasm"
+    path.write_text(qasm3.dumps(_h2_circuit()))
+    assert main(["submit", str(path), "--problem", "H2-2q", "--backend", "ibm_brisbane"]) == 1
+    captured = capsys.readouterr()
+    assert "s3cr3t" not in captured.out + captured.err
+    assert "cannot open IBM Quantum" in captured.err
+
+
+def test_submit_command_from_a_circuit_file_and_resume(tmp_path, capsys):
+    path = tmp_path / "h2.qasm"
+    path.write_text(qasm3.dumps(_h2_circuit()))
+    assert main(["submit", str(path), "--problem", "H2-2q", "--backend", "fake_manila",
+                 "--shots", "20000", "--seed", "1", "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    for key in ("backend", "job_id", "energy", "stderr", "predicted_noisy", "noiseless", "exact"):
+        assert key in report
+    assert report["backend"] == "fake_manila"
+    assert os.path.exists(tmp_path / "jobs" / f"{report['job_id']}.json")
+    assert main(["submit", "--resume", report["job_id"], "--out", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["result"]["energy"] == report["energy"]
+    assert main(["jobs", str(tmp_path)]) == 0
+    assert report["job_id"] in capsys.readouterr().out
+    assert main(["submit", str(path), "--backend", "fake_manila"]) == 2
+    assert "--problem" in capsys.readouterr().err
+    assert main(["submit", "--resume", "nope", "--out", str(tmp_path)]) == 2
+
+
+@pytest.mark.skipif(not os.environ.get("QNOISE_IBM_REAL_BACKEND"),
+                    reason="real hardware: set QNOISE_IBM_REAL_BACKEND and an account")  # fmt: skip
+def test_real_backend_energy(tmp_path):  # pragma: no cover - opt-in, needs the network
+    problem = chem.load("H2-2q")
+    report = energy_on_backend(_h2_circuit(), problem.hamiltonian, problem.constant,
+                               os.environ["QNOISE_IBM_REAL_BACKEND"], precision=0.02,
+                               run_dir=tmp_path)  # fmt: skip
+    assert abs(report["energy"] - report["noiseless"]) < 0.5
