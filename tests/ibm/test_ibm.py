@@ -161,3 +161,27 @@ def test_real_backend_energy(tmp_path):  # pragma: no cover - opt-in, needs the 
                                os.environ["QNOISE_IBM_REAL_BACKEND"], precision=0.02,
                                run_dir=tmp_path)  # fmt: skip
     assert abs(report["energy"] - report["noiseless"]) < 0.5
+
+
+def test_calibration_noise_from_any_backend_object_without_network_calls():
+    """from_backend reads only backend.target, which a service backend already holds."""
+    from qiskit.providers.fake_provider import GenericBackendV2
+
+    from qnoise import PTMSimulator
+    from qnoise.noise import from_backend
+
+    class ServiceLikeBackend(GenericBackendV2):
+        def properties(self, *args, **kwargs):  # a real IBMBackend may refresh over the network
+            raise AssertionError("from_backend must not call properties()")
+
+        def defaults(self, *args, **kwargs):
+            raise AssertionError("from_backend must not call defaults()")
+
+    backend = ServiceLikeBackend(num_qubits=5, seed=7)
+    model = from_backend(backend, level=None)
+    assert not model.is_ideal
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    noisy = PTMSimulator(model).expectation(circuit, "ZZ")
+    assert 0.8 < noisy < 1.0
