@@ -8,7 +8,7 @@ the range).
 
 from __future__ import annotations
 
-__all__ = ["MODES", "estimator", "execution_mode"]
+__all__ = ["MODES", "estimator", "execution_mode", "sampler"]
 
 MODES = ("job", "session", "batch")
 
@@ -59,3 +59,19 @@ def estimator(mode, *, shots: int | None = None, precision: float | None = None,
     if seed is not None:
         options.simulator.seed_simulator = int(seed)
     return estimator
+
+
+def sampler(mode, *, shots: int | None = None, seed=None):
+    """A runtime Sampler on ``mode`` (backend, Session or Batch) with ``shots`` per circuit."""
+    import warnings
+
+    from qiskit_ibm_runtime import SamplerV2
+
+    with warnings.catch_warnings():  # deprecated in 0.50 like EstimatorV2; moves here too
+        warnings.filterwarnings("ignore", message=".*SamplerV2 class is deprecated")
+        primitive = SamplerV2(mode=mode)
+    if shots is not None:
+        primitive.options.default_shots = int(shots)
+    if seed is not None:
+        primitive.options.simulator.seed_simulator = int(seed)
+    return primitive

@@ -11,9 +11,9 @@ from qiskit.transpiler import generate_preset_pass_manager
 
 from qnoise.ibm.backends import get_backend, is_fake, service
 from qnoise.ibm.jobs import IBMJobError, JobStore, with_retries
-from qnoise.ibm.primitives import estimator, execution_mode
+from qnoise.ibm.primitives import estimator, execution_mode, sampler
 
-__all__ = ["energy_on_backend", "resume_job", "to_isa"]
+__all__ = ["counts_on_backend", "energy_on_backend", "resume_job", "to_isa"]
 
 
 def to_isa(circuit: QuantumCircuit, backend, optimization_level: int = 1, seed=None):
@@ -116,6 +116,58 @@ def energy_on_backend(
         "isa_depth": isa.depth(),
         "isa_ops": dict(isa.count_ops()),
     }
+
+
+def counts_on_backend(
+    circuit: QuantumCircuit,
+    backend="fake_manila",
+    *,
+    shots: int = 4096,
+    optimization_level: int = 1,
+    mode: str = "job",
+    seed: int | None = None,
+    run_dir=None,
+) -> dict:
+    """Measurement counts of ``circuit`` (measured on all its qubits when it has no
+    measurements) on an IBM backend through the runtime Sampler: ``{"backend", "job_id",
+    "counts" (Qiskit bit order), "shots", "layout", "predicted" (the PTM simulator's
+    probabilities under the backend's calibration, same ISA circuit)}``; the job record is
+    written to ``run_dir/jobs`` before waiting when ``run_dir`` is given."""
+    if circuit.num_parameters:
+        raise ValueError("the circuit has unbound parameters; assign them first")
+    if isinstance(backend, str):
+        backend = get_backend(backend)
+    measured = circuit if circuit.num_clbits else circuit.measure_all(inplace=False)
+    manager = generate_preset_pass_manager(
+        backend=backend, optimization_level=optimization_level, seed_transpiler=seed
+    )
+    isa = manager.run(measured)
+    layout = isa.layout.final_index_layout()[: circuit.num_qubits] if isa.layout else None
+    primitive = sampler(execution_mode(backend, mode), shots=shots, seed=seed)
+    job = with_retries(lambda: primitive.run([isa]))
+    record = {
+        "job_id": str(job.job_id()),
+        "backend": backend.name,
+        "fake": is_fake(backend.name),
+        "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "status": "submitted",
+        "kind": "sampler",
+        "payload": {"circuit_qasm3": qasm3.dumps(measured), "shots": shots, "layout": layout},
+    }
+    store = JobStore(run_dir) if run_dir is not None else None
+    if store is not None:
+        store.write(record)
+    result = _result(job, backend.name)
+    register = next(iter(result[0].data.values()))
+    counts = {str(k): int(v) for k, v in register.get_counts().items()}
+    record.update(status="done", result={"counts": counts})
+    if store is not None:
+        store.write(record)
+    from qnoise.sim.simulator import PTMSimulator
+
+    predicted = PTMSimulator(backend).compile(isa).sample_counts(shots, seed=seed)
+    return {"backend": backend.name, "job_id": record["job_id"], "counts": counts,
+            "shots": shots, "layout": layout, "predicted": predicted}  # fmt: skip
 
 
 def _noiseless(circuit, observable) -> float:

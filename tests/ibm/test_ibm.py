@@ -185,3 +185,19 @@ def test_calibration_noise_from_any_backend_object_without_network_calls():
     circuit.cx(0, 1)
     noisy = PTMSimulator(model).expectation(circuit, "ZZ")
     assert 0.8 < noisy < 1.0
+
+
+def test_counts_on_a_fake_backend_match_the_ptm_prediction(tmp_path):
+    from qnoise.ibm import counts_on_backend
+
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    report = counts_on_backend(circuit, "fake_manila", shots=8000, seed=2, run_dir=tmp_path)
+    counts, predicted = report["counts"], report["predicted"]
+    assert sum(counts.values()) == 8000 == sum(predicted.values())
+    keys = set(counts) | set(predicted)
+    distance = 0.5 * sum(abs(counts.get(k, 0) - predicted.get(k, 0)) for k in keys) / 8000
+    assert distance < 0.05
+    assert counts.get("00", 0) + counts.get("11", 0) > 0.85 * 8000
+    assert JobStore(tmp_path).read(report["job_id"])["result"]["counts"] == counts
