@@ -6,12 +6,13 @@ from pathlib import Path
 
 from qiskit import QuantumCircuit
 
-__all__ = ["load_circuit"]
+__all__ = ["load_circuit", "problem_of"]
 
 
 def load_circuit(path: str | Path) -> QuantumCircuit:
-    """The circuit in ``path``: QPY (``.qpy``, the first circuit of the file) or OpenQASM 3
-    (``.qasm``, ``.qasm3`` or any text file starting with ``OPENQASM``).
+    """The circuit in ``path``: QPY (``.qpy``, the first circuit of the file), OpenQASM 3
+    (``.qasm``, ``.qasm3`` or any text file starting with ``OPENQASM``), or a saved
+    :class:`qnoise.vqe.VQEResult` (JSON; its bound circuit).
 
     Raises
     ------
@@ -36,6 +37,8 @@ def load_circuit(path: str | Path) -> QuantumCircuit:
             raise ValueError(f"{path}: the QPY file holds no circuit")
         return circuits[0]
     text = data.decode("utf-8", errors="replace")
+    if text.lstrip().startswith("{"):
+        text = _vqe_result_qasm(path, text)
     if not text.lstrip().startswith("OPENQASM"):
         raise ValueError(f"{path}: neither QPY nor OpenQASM 3")
     from qiskit import qasm3
@@ -44,3 +47,27 @@ def load_circuit(path: str | Path) -> QuantumCircuit:
         return qasm3.loads(text)
     except Exception as exc:
         raise ValueError(f"{path}: OpenQASM 3 does not parse ({exc})") from exc
+
+
+def _vqe_result_qasm(path: Path, text: str) -> str:
+    import json
+
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    if record.get("kind") != "qnoise.vqe.VQEResult" or "circuit_qasm3" not in record:
+        raise ValueError(f"{path}: JSON that is not a saved qnoise VQE result")
+    return record["circuit_qasm3"]
+
+
+def problem_of(path: str | Path) -> str | None:
+    """The problem name a saved VQE result carries (``None`` for other files)."""
+    import json
+
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+        return None
+    return record.get("problem") if isinstance(record, dict) else None

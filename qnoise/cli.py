@@ -215,10 +215,13 @@ def _submission_target(args):
         config = yaml.safe_load((target / "config.yaml").read_text(encoding="utf-8"))
         name = args.problem or config.get("env", {}).get("problem", "LiH-4q")
         return best_circuit(_read_best(target)), chem.load(name), target
-    if not args.problem:
+    from qnoise.circuit_files import problem_of
+
+    name = args.problem or problem_of(target)
+    if not name:
         raise ValueError("a circuit file does not name its Hamiltonian: add --problem NAME")
     circuit = load_circuit(target)
-    return circuit, chem.load(args.problem), Path(args.out or target.parent)
+    return circuit, chem.load(name), Path(args.out or target.parent)
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -374,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     submit = commands.add_parser(
         "submit", help="energy of a run's best circuit (or a circuit file) on an IBM backend"
     )
-    submit.add_argument("target", nargs="?", help="run directory or QASM 3 / QPY file")
+    submit.add_argument("target", nargs="?",
+                        help="run directory, QASM 3 or QPY file, or VQE result JSON")  # fmt: skip
     submit.add_argument("--backend", default="fake_manila",
                         help="fake_manila, fake_mumbai, ... or a real device")  # fmt: skip
     submit.add_argument("--problem", help="Hamiltonian (needed for circuit files)")

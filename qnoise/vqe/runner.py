@@ -51,6 +51,10 @@ class VQEResult:
     mitigation : ZNEResult or None
         With ``VQE(mitigation=...)``: the zero-noise extrapolation of the final parameters'
         energy (``mitigation.value``, ``mitigation.stderr``; shots as the run's).
+    circuit : QuantumCircuit
+        The ansatz bound to ``parameters``.
+    problem : str or None
+        The :class:`qnoise.chem.Problem`'s name when the VQE was given one.
     """
 
     energy: float
@@ -66,6 +70,8 @@ class VQEResult:
     wall_time: float
     optimizer_result: Any = field(repr=False)
     mitigation: Any = None
+    circuit: QuantumCircuit | None = field(default=None, repr=False)
+    problem: str | None = None
 
     @property
     def mitigated_energy(self) -> float | None:
@@ -83,6 +89,36 @@ class VQEResult:
         if self.reference_energy is None:
             return None
         return abs(self.noiseless_energy - self.reference_energy)
+
+    def save(self, path) -> None:
+        """Write the result as JSON (energies in Ha, the bound circuit as OpenQASM 3, the
+        problem's name): what ``qnoise submit RESULT.json`` sends to a backend."""
+        import json
+        import os
+        import tempfile
+        from pathlib import Path
+
+        from qiskit import qasm3
+
+        path = Path(path)
+        record = {
+            "kind": "qnoise.vqe.VQEResult",
+            "problem": self.problem,
+            "energy": self.energy,
+            "expected_energy": self.expected_energy,
+            "noiseless_energy": self.noiseless_energy,
+            "reference_energy": self.reference_energy,
+            "mitigated_energy": self.mitigated_energy,
+            "parameters": self.parameters.tolist(),
+            "nfev": self.nfev,
+            "circuit_qasm3": qasm3.dumps(self.circuit),
+        }
+        handle = tempfile.NamedTemporaryFile(
+            "w", dir=path.parent or ".", delete=False, suffix=".tmp", encoding="utf-8"
+        )
+        with handle:
+            json.dump(record, handle, indent=2)
+        os.replace(handle.name, path)
 
     def plot(self, ax=None):
         """Energy per evaluation (and per iteration) against the reference; returns the axes."""
@@ -170,8 +206,10 @@ class VQE:
         if isinstance(hamiltonian, Problem):
             operator, constant = hamiltonian.hamiltonian, hamiltonian.constant
             reference = hamiltonian.exact_energy
+            self.problem_name = hamiltonian.name
         elif isinstance(hamiltonian, SparsePauliOp):
             operator, constant = hamiltonian, 0.0
+            self.problem_name = None
             reference = ground_energy(operator) if operator.num_qubits <= _DENSE_LIMIT else None
         else:
             raise TypeError(
@@ -303,4 +341,6 @@ class VQE:
             wall_time=time.perf_counter() - start,
             optimizer_result=result,
             mitigation=mitigated,
+            circuit=self.ansatz.assign_parameters(parameters),
+            problem=self.problem_name,
         )

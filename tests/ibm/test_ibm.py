@@ -201,3 +201,18 @@ def test_counts_on_a_fake_backend_match_the_ptm_prediction(tmp_path):
     assert distance < 0.05
     assert counts.get("00", 0) + counts.get("11", 0) > 0.85 * 8000
     assert JobStore(tmp_path).read(report["job_id"])["result"]["counts"] == counts
+
+
+def test_submit_a_saved_vqe_result(tmp_path, capsys):
+    from qnoise.vqe import VQE, hardware_efficient
+
+    result = VQE(hardware_efficient(2, layers=1), chem.load("H2-2q")).run(seed=1)
+    result.save(tmp_path / "vqe.json")
+    assert main(["submit", str(tmp_path / "vqe.json"), "--backend", "fake_manila",
+                 "--shots", "10000", "--seed", "1", "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert report["problem"] == "H2-2q"
+    assert report["noiseless"] == pytest.approx(result.noiseless_energy, abs=1e-9)
+    (tmp_path / "other.json").write_text('{"hello": 1}')
+    assert main(["submit", str(tmp_path / "other.json"), "--problem", "H2-2q"]) == 2
+    assert "not a saved qnoise VQE result" in capsys.readouterr().err
