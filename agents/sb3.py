@@ -25,8 +25,9 @@ from agents.records import (
     episode_record,
     open_run,
 )
-from agents.trainer import BEST, METRICS, _atomic_write
+from agents.trainer import BEST, METRICS
 from envs import ArchSearchConfig, ArchSearchEnv
+from qnoise.files import atomic_write
 
 ALGOS = ("maskable_ppo", "sb3_dqn")
 MODEL = "model.zip"
@@ -98,7 +99,7 @@ class SB3Run:
         env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
         if not resume:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
+            atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
             (self.run_dir / METRICS).write_text("")
         done = sum(1 for line in (self.run_dir / METRICS).read_text().splitlines() if line)
         self.env = EpisodeRecorder(env, self.run_dir, episode=done)
@@ -140,5 +141,5 @@ class SB3Run:
         self.model.save(tmp)
         os.replace(tmp, self.run_dir / MODEL)
         if self.best is not None:
-            _atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
+            atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
         return self.episode

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from agents.ddqn import DDQN, DDQNConfig
 from agents.records import CONFIG, CheckpointError, circuit_record, episode_record, open_run
 from envs import ArchSearchConfig, ArchSearchEnv
+from qnoise.files import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
@@ -39,15 +40,6 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
     if unknown:
         raise ValueError(f"unknown config sections {sorted(unknown)}; use env, agent, train")
     return config
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 class Trainer:
@@ -103,7 +95,7 @@ class Trainer:
             self._load()
         else:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
+            atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
             for name in (METRICS, TESTS):
                 (self.run_dir / name).write_text("")
 
@@ -135,7 +127,7 @@ class Trainer:
             path = self.run_dir / name
             lines = path.read_text().splitlines() if path.exists() else []
             kept = [line for line in lines if json.loads(line)["episode"] <= self.episode]
-            _atomic_write(path, "".join(line + "\n" for line in kept).encode())
+            atomic_write(path, "".join(line + "\n" for line in kept).encode())
 
     # ------------------------------------------------------------ episodes
     def _rollout(self, greedy: bool) -> dict:
@@ -207,5 +199,5 @@ class Trainer:
             signal.signal(signal.SIGINT, previous)
             self._save()
             if self.best is not None:
-                _atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
+                atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
         return self.episode

@@ -188,3 +188,12 @@ def random_aer_noise(num_qubits: int, rng: np.random.Generator, gates) -> aer_no
             e0, e1 = rng.uniform(0, 0.08, 2)
             model.add_readout_error(aer_noise.ReadoutError([[1 - e0, e0], [e1, 1 - e1]]), [q])
     return model
+
+
+def h2_circuit(angle: float = 0.22) -> QuantumCircuit:
+    """X on qubit 0, RY(angle) on qubit 1, CNOT(1 → 0): the 3-gate H2-2q ansatz (bound)."""
+    circuit = QuantumCircuit(2)
+    circuit.x(0)
+    circuit.ry(angle, 1)
+    circuit.cx(1, 0)
+    return circuit

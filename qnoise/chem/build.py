@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -23,6 +22,7 @@ from qiskit.quantum_info import SparsePauliOp
 from qnoise.chem._extra import require_chem_extra
 from qnoise.chem.integrals import active_space_integrals
 from qnoise.chem.problem import Problem, ground_energy
+from qnoise.files import atomic_write
 
 MAPPINGS = ("jordan_wigner", "parity", "bravyi_kitaev")
 DATA_DIR = Path(__file__).with_name("data")
@@ -268,12 +268,8 @@ def recipe(name: str) -> Recipe:
 
 def write_problem(problem: Problem, directory: Path = DATA_DIR) -> Path:
     """Write ``problem`` as ``<name>.json`` atomically (temporary file, then rename)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{problem.name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(problem.to_dict(), indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(problem.to_dict(), indent=1) + "\n"
+    return atomic_write(directory / f"{problem.name}.json", text.encode())
 
 
 def compare_problems(built: Problem, shipped: Problem, atol: float = 1e-8) -> list[str]:

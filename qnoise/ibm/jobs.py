@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from qnoise.files import atomic_write
 
 __all__ = ["IBMJobError", "JobStore", "with_retries"]
 
@@ -51,15 +51,7 @@ class JobStore:
         return self.directory / f"{job_id}.json"
 
     def write(self, record: dict) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.path(record["job_id"])
-        handle = tempfile.NamedTemporaryFile(
-            "w", dir=self.directory, delete=False, suffix=".tmp", encoding="utf-8"
-        )
-        with handle:
-            json.dump(record, handle, indent=2)
-        os.replace(handle.name, path)
-        return path
+        return atomic_write(self.path(record["job_id"]), json.dumps(record, indent=2).encode())
 
     def read(self, job_id: str) -> dict:
         path = self.path(job_id)

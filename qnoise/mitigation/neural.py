@@ -16,9 +16,8 @@ rescaled prediction). Scale factors are noise multipliers λ ≥ 1 (λ = 1: the 
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from qnoise.files import atomic_write
 from qnoise.mitigation.extrapolation import (
     ExtrapolationError,
     Extrapolator,
@@ -301,10 +301,12 @@ class NeuralExtrapolator(Extrapolator):
         """Write ``path`` (``.pt``, the weights) and ``path`` with ``.json`` (metadata),
         each atomically."""
         path = Path(path).with_suffix(".pt")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic(path, lambda handle: torch.save(self.network.state_dict(), handle))
-        text = json.dumps(asdict(self.metadata), indent=2).encode()
-        _atomic(path.with_suffix(".json"), lambda handle: handle.write(text))
+        weights = io.BytesIO()
+        torch.save(self.network.state_dict(), weights)
+        atomic_write(path, weights.getvalue())
+        atomic_write(
+            path.with_suffix(".json"), json.dumps(asdict(self.metadata), indent=2).encode()
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> NeuralExtrapolator:
@@ -318,18 +320,6 @@ class NeuralExtrapolator(Extrapolator):
         model = cls(metadata)
         model.network.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         return model
-
-
-def _atomic(path: Path, write) -> None:
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp")
-    try:
-        with handle:
-            write(handle)
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
 
 
 def pretrained(

@@ -94,13 +94,11 @@ class VQEResult:
         """Write the result as JSON (energies in Ha, the bound circuit as OpenQASM 3, the
         problem's name): what ``qnoise submit RESULT.json`` sends to a backend."""
         import json
-        import os
-        import tempfile
-        from pathlib import Path
 
         from qiskit import qasm3
 
-        path = Path(path)
+        from qnoise.files import atomic_write
+
         record = {
             "kind": "qnoise.vqe.VQEResult",
             "problem": self.problem,
@@ -113,12 +111,7 @@ class VQEResult:
             "nfev": self.nfev,
             "circuit_qasm3": qasm3.dumps(self.circuit),
         }
-        handle = tempfile.NamedTemporaryFile(
-            "w", dir=path.parent or ".", delete=False, suffix=".tmp", encoding="utf-8"
-        )
-        with handle:
-            json.dump(record, handle, indent=2)
-        os.replace(handle.name, path)
+        atomic_write(path, json.dumps(record, indent=2).encode())
 
     def plot(self, ax=None):
         """Energy per evaluation (and per iteration) against the reference; returns the axes."""

@@ -20,6 +20,7 @@ from qnoise.ibm import (
     with_retries,
 )
 from qnoise.ibm import run as ibm_run
+from tests.reference import h2_circuit
 
 
 @pytest.fixture(autouse=True)
@@ -30,17 +31,9 @@ def _no_account(monkeypatch, tmp_path):
     monkeypatch.delenv("QISKIT_IBM_INSTANCE", raising=False)
 
 
-def _h2_circuit() -> QuantumCircuit:
-    circuit = QuantumCircuit(2)
-    circuit.x(0)
-    circuit.ry(0.22, 1)
-    circuit.cx(1, 0)
-    return circuit
-
-
 def test_fake_energy_agrees_with_the_ptm_prediction_and_writes_its_record(tmp_path):
     problem = chem.load("H2-2q")
-    report = energy_on_backend(_h2_circuit(), problem.hamiltonian, problem.constant,
+    report = energy_on_backend(h2_circuit(), problem.hamiltonian, problem.constant,
                                "fake_manila", shots=40_000, seed=3, run_dir=tmp_path)  # fmt: skip
     assert abs(report["energy"] - report["predicted_noisy"]) < 4 * report["stderr"] + 2e-3
     assert abs(report["noiseless"] - report["energy"]) > 0.01  # the device is noisy
@@ -79,7 +72,7 @@ def test_the_record_exists_before_the_result_and_failures_carry_the_backend_mess
     monkeypatch.setattr(ibm_run, "with_retries", submit_then_fail)
     problem = chem.load("H2-2q")
     with pytest.raises(IBMJobError, match="maintenance"):
-        energy_on_backend(_h2_circuit(), problem.hamiltonian, problem.constant, "fake_manila",
+        energy_on_backend(h2_circuit(), problem.hamiltonian, problem.constant, "fake_manila",
                           shots=100, run_dir=tmp_path)  # fmt: skip
     (record,) = JobStore(tmp_path).records()
     assert record["status"] == "submitted" and "result" not in record
@@ -127,7 +120,7 @@ def test_a_token_is_never_printed(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("QISKIT_IBM_TOKEN", "s3cr3t-token")
     monkeypatch.setattr(qiskit_ibm_runtime, "QiskitRuntimeService", refuse)
     path = tmp_path / "h2.qasm"
-    path.write_text(qasm3.dumps(_h2_circuit()))
+    path.write_text(qasm3.dumps(h2_circuit()))
     assert main(["submit", str(path), "--problem", "H2-2q", "--backend", "ibm_brisbane"]) == 1
     captured = capsys.readouterr()
     assert "s3cr3t" not in captured.out + captured.err
@@ -136,7 +129,7 @@ def test_a_token_is_never_printed(monkeypatch, capsys, tmp_path):
 
 def test_submit_command_from_a_circuit_file_and_resume(tmp_path, capsys):
     path = tmp_path / "h2.qasm"
-    path.write_text(qasm3.dumps(_h2_circuit()))
+    path.write_text(qasm3.dumps(h2_circuit()))
     assert main(["submit", str(path), "--problem", "H2-2q", "--backend", "fake_manila",
                  "--shots", "20000", "--seed", "1", "--json"]) == 0  # fmt: skip
     report = json.loads(capsys.readouterr().out)
@@ -157,7 +150,7 @@ def test_submit_command_from_a_circuit_file_and_resume(tmp_path, capsys):
                     reason="real hardware: set QNOISE_IBM_REAL_BACKEND and an account")  # fmt: skip
 def test_real_backend_energy(tmp_path):  # pragma: no cover - opt-in, needs the network
     problem = chem.load("H2-2q")
-    report = energy_on_backend(_h2_circuit(), problem.hamiltonian, problem.constant,
+    report = energy_on_backend(h2_circuit(), problem.hamiltonian, problem.constant,
                                os.environ["QNOISE_IBM_REAL_BACKEND"], precision=0.02,
                                run_dir=tmp_path)  # fmt: skip
     assert abs(report["energy"] - report["noiseless"]) < 0.5

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from qiskit import QuantumCircuit, qasm3, qpy
+from qiskit import qasm3, qpy
 
 from qnoise import PTMSimulator, chem
 from qnoise.circuit_files import load_circuit
@@ -16,14 +16,7 @@ from qnoise.mitigation import ZNE, ExtrapolationWarning, ry_rz_ladder
 from qnoise.mitigation.report import in_family
 from qnoise.vqe import VQE
 from qnoise.vqe.ansatz import hardware_efficient
-
-
-def _h2_circuit() -> QuantumCircuit:
-    circuit = QuantumCircuit(2)
-    circuit.x(0)
-    circuit.ry(0.22, 1)
-    circuit.cx(1, 0)
-    return circuit
+from tests.reference import h2_circuit
 
 
 def test_vqe_reports_a_mitigated_final_energy():
@@ -42,7 +35,7 @@ def test_vqe_reports_a_mitigated_final_energy():
 
 
 def test_circuit_files_round_trip(tmp_path):
-    circuit = _h2_circuit()
+    circuit = h2_circuit()
     (tmp_path / "c.qasm").write_text(qasm3.dumps(circuit))
     with open(tmp_path / "c.qpy", "wb") as handle:
         qpy.dump(circuit, handle)
@@ -60,12 +53,12 @@ def test_circuit_files_round_trip(tmp_path):
 
 def test_family_membership():
     assert in_family(ry_rz_ladder(3, 2).assign_parameters(np.zeros(18)))
-    assert not in_family(_h2_circuit())
+    assert not in_family(h2_circuit())
 
 
 def test_zne_command_json_and_errors(tmp_path, capsys):
     path = tmp_path / "h2.qasm"
-    path.write_text(qasm3.dumps(_h2_circuit()))
+    path.write_text(qasm3.dumps(h2_circuit()))
     assert main(["zne", str(path), "--problem", "H2-2q", "--method", "exponential",
                  "--scale-factors", "1,1.5,2,3", "--json"]) == 0  # fmt: skip
     report = json.loads(capsys.readouterr().out)
@@ -84,7 +77,7 @@ def test_zne_command_json_and_errors(tmp_path, capsys):
 
 def test_finite_shot_zne_propagates_the_shot_noise(tmp_path, capsys):
     path = tmp_path / "h2.qasm"
-    path.write_text(qasm3.dumps(_h2_circuit()))
+    path.write_text(qasm3.dumps(h2_circuit()))
     assert main(["zne", str(path), "--problem", "H2-2q", "--shots", "10000", "--seed", "3",
                  "--json"]) == 0  # fmt: skip
     report = json.loads(capsys.readouterr().out)
