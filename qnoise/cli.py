@@ -311,6 +311,23 @@ def _jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from agents.records import CheckpointError
+    from agents.sweep import sweep
+
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+        out = args.out or str(Path("runs") / f"sweep_{Path(args.config).stem}")
+        sweep(args.config, out, seeds, args.set, episodes=args.episodes,
+              workers=args.workers, retries=args.retries)  # fmt: skip
+    except (CheckpointError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"qnoise sweep: {exc}", file=sys.stderr)
+        return 2
+    print((Path(out) / "summary.md").read_text(encoding="utf-8"), end="")
+    print(f"summary: {Path(out) / 'summary.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qnoise",
@@ -403,6 +420,18 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="list the IBM jobs recorded in a directory")
     jobs.add_argument("run", help="run directory (or --out folder of qnoise submit)")
     jobs.set_defaults(handler=_jobs)
+
+    sweep = commands.add_parser("sweep", help="train a grid of seeds and settings in parallel")
+    sweep.add_argument("--config", required=True, help="run config YAML")
+    sweep.add_argument("--seeds", required=True, help="comma-separated seeds, e.g. 100,101,102")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
+                       help="a grid axis, e.g. agent.lr=1e-4,3e-4 (repeatable)")  # fmt: skip
+    sweep.add_argument("--episodes", type=int, help="episodes per run (default: config)")
+    sweep.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    sweep.add_argument("--retries", type=int, default=2,
+                       help="restarts of a crashed run from its checkpoint")  # fmt: skip
+    sweep.add_argument("--out", help="sweep directory (default runs/sweep_<config name>)")
+    sweep.set_defaults(handler=_sweep)
     return parser
 
 

@@ -1,0 +1,192 @@
+"""Multi-seed, multi-setting sweeps of training runs on a local process pool.
+
+A sweep is the grid ``seeds × (values of each --set key)``; every point is an ordinary run
+directory ``<out>/<key=value,...>/s<seed>`` (resumable like any run), and the sweep writes
+``<out>/summary.json`` and ``<out>/summary.md``: mean ± std over seeds of the best error,
+gates, depth and the episode of the first success below chemical accuracy.
+
+A run whose worker dies (an exception, or the process killed) is retried from its last
+checkpoint, up to ``retries`` times.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from qnoise.chem.problem import CHEMICAL_ACCURACY
+from qnoise.files import atomic_write
+
+__all__ = ["SweepPoint", "aggregate", "grid", "run_point", "sweep"]
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One training run of the sweep: its overrides, seed and directory."""
+
+    overrides: tuple[str, ...]
+    seed: int
+    run_dir: str
+
+    @property
+    def setting(self) -> str:
+        return ",".join(self.overrides) or "base"
+
+
+def grid(out: str | Path, seeds: Sequence[int], sets: Sequence[str]) -> list[SweepPoint]:
+    """The sweep's points; ``sets`` are ``key=v1,v2`` (values split on commas)."""
+    axes = []
+    for item in sets:
+        key, sep, values = item.partition("=")
+        if not sep or not values:
+            raise ValueError(f"--set expects key=v1,v2,..., got {item!r}")
+        axes.append([f"{key}={value}" for value in values.split(",")])
+    if not seeds:
+        raise ValueError("a sweep needs at least one seed")
+    points = []
+    for combination in itertools.product(*axes):
+        name = ",".join(combination) or "base"
+        for seed in seeds:
+            run_dir = Path(out) / name.replace("/", "_") / f"s{seed}"
+            points.append(SweepPoint(tuple(combination), int(seed), str(run_dir)))
+    return points
+
+
+def run_point(config_path: str, point: SweepPoint, episodes: int | None) -> str:
+    """Train (or resume) one point to ``episodes``; runs in a worker process."""
+    import torch
+
+    from agents.trainer import Trainer, load_config
+
+    torch.set_num_threads(1)
+    run_dir = Path(point.run_dir)
+    if (run_dir / "checkpoint.pt").exists():
+        trainer = Trainer(run_dir)
+    else:
+        config = load_config(config_path, list(point.overrides))
+        trainer = Trainer(run_dir, config, seed=point.seed)
+    trainer.train(episodes or int(trainer.config["train"].get("episodes", 100)), progress=False)
+    return point.run_dir
+
+
+def sweep(
+    config_path: str | Path,
+    out: str | Path,
+    seeds: Sequence[int],
+    sets: Sequence[str] = (),
+    *,
+    episodes: int | None = None,
+    workers: int = 2,
+    retries: int = 2,
+    runner: Callable = run_point,
+    progress: bool = True,
+) -> dict:
+    """Run the grid on ``workers`` processes, retrying failed runs from their checkpoints,
+    then :func:`aggregate`. Returns the summary."""
+    points = grid(out, seeds, sets)
+    from agents.trainer import load_config
+
+    for point in points:  # bad overrides fail here, once, instead of in every retry
+        load_config(config_path, list(point.overrides))
+    attempts = {point: 0 for point in points}
+    pending = list(points)
+    context = get_context("spawn")  # fresh interpreters: no inherited torch or numba state
+    while pending:
+        failed = []
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+            futures = {pool.submit(runner, str(config_path), p, episodes): p for p in pending}
+            for future in as_completed(futures):
+                point = futures[future]
+                try:
+                    future.result()
+                    if progress:
+                        print(f"done: {point.setting} seed {point.seed}", flush=True)
+                except (Exception, BrokenProcessPool) as exc:
+                    attempts[point] += 1
+                    if attempts[point] > retries:
+                        raise RuntimeError(
+                            f"run {point.run_dir} failed {attempts[point]} times; last error: "
+                            f"{type(exc).__name__}: {exc}"
+                        ) from exc
+                    if progress:
+                        print(f"retrying from its checkpoint: {point.run_dir} ({exc})", flush=True)
+                    failed.append(point)
+        pending = failed
+    return aggregate(out, points)
+
+
+def _run_summary(run_dir: Path) -> dict:
+    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    best = (
+        json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").exists() else {}
+    )
+    first = next(
+        (m["episode"] for m in metrics if m.get("noiseless_error", math.inf) < CHEMICAL_ACCURACY),
+        None,
+    )
+    return {
+        "episodes": len(metrics),
+        "best_error": best.get("error"),
+        "best_noiseless_error": best.get("noiseless_error"),
+        "gates": best.get("num_gates"),
+        "depth": best.get("depth"),
+        "first_success": first,
+    }
+
+
+def _mean_std(values: list) -> tuple[float | None, float | None]:
+    numbers = [v for v in values if v is not None]
+    if not numbers:
+        return None, None
+    return float(np.mean(numbers)), float(np.std(numbers))
+
+
+def aggregate(out: str | Path, points: Sequence[SweepPoint]) -> dict:
+    """Per run and per setting (mean ± std over seeds) results; writes ``summary.json`` and
+    ``summary.md`` in ``out``. ``first_success`` is the first training episode whose circuit
+    is below chemical accuracy without noise (None if never; such seeds are left out of the
+    mean and counted in ``succeeded``)."""
+    runs = {p.run_dir: {"setting": p.setting, "seed": p.seed, **_run_summary(Path(p.run_dir))}
+            for p in points}  # fmt: skip
+    settings: dict[str, dict] = {}
+    for setting in dict.fromkeys(p.setting for p in points):
+        rows = [r for r in runs.values() if r["setting"] == setting]
+        entry = {"seeds": [r["seed"] for r in rows],
+                 "succeeded": sum(r["first_success"] is not None for r in rows)}  # fmt: skip
+        for key in ("best_error", "best_noiseless_error", "gates", "depth", "first_success"):
+            entry[key] = _mean_std([r[key] for r in rows])
+        settings[setting] = entry
+    summary = {"runs": runs, "settings": settings}
+    out = Path(out)
+    atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode())
+    atomic_write(out / "summary.md", _table(settings).encode())
+    return summary
+
+
+def _table(settings: dict) -> str:
+    def fmt(pair, spec):
+        mean, std = pair
+        return "—" if mean is None else f"{mean:{spec}} ± {std:{spec}}"
+
+    lines = [
+        "| setting | seeds | best error (Ha) | best noiseless error (Ha) | gates | depth | "
+        "first success (episode) | seeds with success |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in settings.items():
+        lines.append(
+            f"| {name} | {len(s['seeds'])} | {fmt(s['best_error'], '.2e')} | "
+            f"{fmt(s['best_noiseless_error'], '.2e')} | {fmt(s['gates'], '.1f')} | "
+            f"{fmt(s['depth'], '.1f')} | {fmt(s['first_success'], '.0f')} | "
+            f"{s['succeeded']}/{len(s['seeds'])} |"
+        )
+    return "\n".join(lines) + "\n"
