@@ -89,14 +89,26 @@ def sweep(
     retries: int = 2,
     runner: Callable = run_point,
     progress: bool = True,
+    engine: str = "local",
+    address: str | None = None,
 ) -> dict:
-    """Run the grid on ``workers`` processes, retrying failed runs from their checkpoints,
-    then :func:`aggregate`. Returns the summary."""
+    """Run the grid, retrying failed runs from their checkpoints, then :func:`aggregate`.
+
+    ``engine="local"``: a pool of ``workers`` processes on this machine. ``engine="ray"``:
+    Ray tasks (one CPU each) on a local Ray instance (``ray.init(num_cpus=workers)``) or, with
+    ``address``, an existing cluster (whose nodes must have qnoise installed and see ``out``
+    on a shared file system); Ray re-runs a task whose worker died, up to ``retries`` times.
+    Returns the summary."""
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     points = grid(out, seeds, sets)
     from agents.trainer import load_config
 
     for point in points:  # bad overrides fail here, once, instead of in every retry
         load_config(config_path, list(point.overrides))
+    if engine == "ray":
+        _ray_run(config_path, points, episodes, workers, retries, runner, address, progress)
+        return aggregate(out, points)
     attempts = {point: 0 for point in points}
     pending = list(points)
     context = get_context("spawn")  # fresh interpreters: no inherited torch or numba state
@@ -122,6 +134,35 @@ def sweep(
                     failed.append(point)
         pending = failed
     return aggregate(out, points)
+
+
+def _ray_run(config_path, points, episodes, workers, retries, runner, address, progress):
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--engine ray needs Ray: pip install 'qnoise[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        options = {"include_dashboard": False, "log_to_driver": False}
+        if address:
+            ray.init(address=address, **options)
+        else:
+            ray.init(num_cpus=max(1, workers), **options)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(runner)
+        refs = {task.remote(str(config_path), point, episodes): point for point in points}
+        for ref, point in refs.items():
+            try:
+                ray.get(ref)
+            except Exception as exc:
+                raise RuntimeError(
+                    f"run {point.run_dir} failed after {retries} retries: {exc}"
+                ) from exc
+            if progress:
+                print(f"done: {point.setting} seed {point.seed}", flush=True)
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _run_summary(run_dir: Path) -> dict:

@@ -318,8 +318,8 @@ def _sweep(args: argparse.Namespace) -> int:
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
         out = args.out or str(Path("runs") / f"sweep_{Path(args.config).stem}")
-        sweep(args.config, out, seeds, args.set, episodes=args.episodes,
-              workers=args.workers, retries=args.retries)  # fmt: skip
+        sweep(args.config, out, seeds, args.set, episodes=args.episodes, workers=args.workers,
+              retries=args.retries, engine=args.engine, address=args.address)  # fmt: skip
     except (CheckpointError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"qnoise sweep: {exc}", file=sys.stderr)
         return 2
@@ -431,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--retries", type=int, default=2,
                        help="restarts of a crashed run from its checkpoint")  # fmt: skip
     sweep.add_argument("--out", help="sweep directory (default runs/sweep_<config name>)")
+    sweep.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="process pool here, or Ray (local instance or --address)")  # fmt: skip
+    sweep.add_argument("--address", help="Ray cluster address (with --engine ray)")
     sweep.set_defaults(handler=_sweep)
     return parser
 

@@ -72,3 +72,20 @@ def test_overrides_read_exponent_numbers_as_floats(config_file):
     config = load_config(config_file, ["agent.lr=1e-3", "env.noise=ideal", "train.seed=7"])
     assert config["agent"]["lr"] == 1e-3 and isinstance(config["agent"]["lr"], float)
     assert config["env"]["noise"] == "ideal" and config["train"]["seed"] == 7
+
+
+def test_ray_sweep_retries_a_killed_worker_and_matches_the_local_pool(config_file, tmp_path):
+    pytest.importorskip("ray")
+    ray_out, local_out = tmp_path / "ray", tmp_path / "local"
+    summary = sweep(config_file, ray_out, [3, 4], episodes=3, workers=2, runner=crash_once,
+                    progress=False, engine="ray")  # fmt: skip
+    assert (ray_out / "base" / "crashed").exists()
+    local = sweep(config_file, local_out, [3, 4], episodes=3, workers=2, progress=False)
+    for seed in (3, 4):  # the same seeds give the same metrics on either engine
+        ray_lines = (ray_out / "base" / f"s{seed}" / "metrics.jsonl").read_text().splitlines()
+        local_lines = (local_out / "base" / f"s{seed}" / "metrics.jsonl").read_text().splitlines()
+        strip = [{k: v for k, v in json.loads(x).items() if k != "wall_s"} for x in ray_lines]
+        assert strip == [
+            {k: v for k, v in json.loads(x).items() if k != "wall_s"} for x in local_lines
+        ]
+    assert summary["settings"]["base"]["best_error"] == local["settings"]["base"]["best_error"]
