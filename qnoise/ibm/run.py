@@ -74,14 +74,7 @@ def energy_on_backend(
         resilience_level=resilience_level, zne=runtime_zne, seed=seed,
     )  # fmt: skip
     job = with_retries(lambda: primitive.run([(isa, isa_observable)]))
-    job_id = str(job.job_id())
-    record = {
-        "job_id": job_id,
-        "backend": backend.name,
-        "fake": is_fake(backend.name),
-        "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "status": "submitted",
-        "payload": {
+    payload = {
             "circuit_qasm3": qasm3.dumps(circuit),
             "observable": [[label, float(np.real(c))] for label, c in observable.to_list()],
             "constant": constant,
@@ -93,23 +86,14 @@ def energy_on_backend(
             "runtime_zne": runtime_zne,
             "mode": mode,
             **(extra or {}),
-        },
-    }
-    store = JobStore(run_dir) if run_dir is not None else None
-    if store is not None:
-        store.write(record)
-    result = _result(job, backend.name)
-    value = float(np.real(result[0].data.evs)) + constant
-    stderr = float(np.real(result[0].data.stds))
-    record.update(status="done", result={"energy": value, "stderr": stderr})
-    if store is not None:
-        store.write(record)
+    }  # fmt: skip
+    record = _track(job, backend.name, "estimator", payload, run_dir,
+                    lambda result: _energy(result, constant))  # fmt: skip
     ideal = _noiseless(circuit, observable) + constant
     return {
         "backend": backend.name,
-        "job_id": job_id,
-        "energy": value,
-        "stderr": stderr,
+        "job_id": record["job_id"],
+        **record["result"],
         "predicted_noisy": _predicted(isa, isa_observable, backend) + constant,
         "noiseless": ideal,
         "layout": layout,
@@ -145,29 +129,49 @@ def counts_on_backend(
     layout = isa.layout.final_index_layout()[: circuit.num_qubits] if isa.layout else None
     primitive = sampler(execution_mode(backend, mode), shots=shots, seed=seed)
     job = with_retries(lambda: primitive.run([isa]))
-    record = {
-        "job_id": str(job.job_id()),
-        "backend": backend.name,
-        "fake": is_fake(backend.name),
-        "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "status": "submitted",
-        "kind": "sampler",
-        "payload": {"circuit_qasm3": qasm3.dumps(measured), "shots": shots, "layout": layout},
-    }
-    store = JobStore(run_dir) if run_dir is not None else None
-    if store is not None:
-        store.write(record)
-    result = _result(job, backend.name)
-    register = next(iter(result[0].data.values()))
-    counts = {str(k): int(v) for k, v in register.get_counts().items()}
-    record.update(status="done", result={"counts": counts})
-    if store is not None:
-        store.write(record)
+    payload = {"circuit_qasm3": qasm3.dumps(measured), "shots": shots, "layout": layout}
+    record = _track(job, backend.name, "sampler", payload, run_dir, _counts)
+    counts = record["result"]["counts"]
     from qnoise.sim.simulator import PTMSimulator
 
     predicted = PTMSimulator(backend).compile(isa).sample_counts(shots, seed=seed)
     return {"backend": backend.name, "job_id": record["job_id"], "counts": counts,
             "shots": shots, "layout": layout, "predicted": predicted}  # fmt: skip
+
+
+def _track(job, backend_name: str, kind: str, payload: dict, run_dir, read) -> dict:
+    """The job's record: written to ``run_dir/jobs`` (when given) before waiting, then
+    completed with ``read(primitive result)`` once the job is done."""
+    record = {
+        "job_id": str(job.job_id()),
+        "backend": backend_name,
+        "fake": is_fake(backend_name),
+        "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "status": "submitted",
+        "kind": kind,
+        "payload": payload,
+    }
+    store = JobStore(run_dir) if run_dir is not None else None
+    if store is not None:
+        store.write(record)
+    record.update(status="done", result=read(_result(job, backend_name)))
+    if store is not None:
+        store.write(record)
+    return record
+
+
+def _energy(result, constant: float) -> dict:
+    """Energy (observable + constant) and its standard error from an Estimator result."""
+    return {
+        "energy": float(np.real(result[0].data.evs)) + constant,
+        "stderr": float(np.real(result[0].data.stds)),
+    }
+
+
+def _counts(result) -> dict:
+    """Counts of the (only) classical register of a Sampler result."""
+    register = next(iter(result[0].data.values()))
+    return {"counts": {str(k): int(v) for k, v in register.get_counts().items()}}
 
 
 def _noiseless(circuit, observable) -> float:
@@ -202,10 +206,6 @@ def resume_job(job_id: str, run_dir) -> dict:
         )
     job = with_retries(lambda: service().job(job_id))
     result = _result(job, record["backend"])
-    constant = record["payload"]["constant"]
-    record.update(status="done", result={
-        "energy": float(np.real(result[0].data.evs)) + constant,
-        "stderr": float(np.real(result[0].data.stds)),
-    })  # fmt: skip
+    record.update(status="done", result=_energy(result, record["payload"]["constant"]))
     store.write(record)
     return record
