@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.ray_session import ray_session
 from qnoise.chem.problem import CHEMICAL_ACCURACY
 from qnoise.files import atomic_write
 
@@ -137,18 +138,7 @@ def sweep(
 
 
 def _ray_run(config_path, points, episodes, workers, retries, runner, address, progress):
-    try:
-        import ray
-    except ImportError:
-        raise ValueError("--engine ray needs Ray: pip install 'qnoise[ray]'") from None
-    started = not ray.is_initialized()
-    if started:
-        options = {"include_dashboard": False, "log_to_driver": False}
-        if address:
-            ray.init(address=address, **options)
-        else:
-            ray.init(num_cpus=max(1, workers), **options)
-    try:
+    with ray_session(address, num_cpus=workers) as ray:
         task = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(runner)
         refs = {task.remote(str(config_path), point, episodes): point for point in points}
         for ref, point in refs.items():
@@ -160,9 +150,6 @@ def _ray_run(config_path, points, episodes, workers, retries, runner, address, p
                 ) from exc
             if progress:
                 print(f"done: {point.setting} seed {point.seed}", flush=True)
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _run_summary(run_dir: Path) -> dict:
@@ -193,7 +180,8 @@ def _mean_std(values: list) -> tuple[float | None, float | None]:
 
 def aggregate(out: str | Path, points: Sequence[SweepPoint]) -> dict:
     """Per run and per setting (mean ± std over seeds) results; writes ``summary.json`` and
-    ``summary.md`` in ``out``. ``first_success`` is the first training episode whose circuit
+    ``summary.md`` (table) and ``summary.png`` (learning curves, mean ± std over seeds) in
+    ``out``. ``first_success`` is the first training episode whose circuit
     is below chemical accuracy without noise (None if never; such seeds are left out of the
     mean and counted in ``succeeded``)."""
     runs = {p.run_dir: {"setting": p.setting, "seed": p.seed, **_run_summary(Path(p.run_dir))}
@@ -210,7 +198,55 @@ def aggregate(out: str | Path, points: Sequence[SweepPoint]) -> dict:
     out = Path(out)
     atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode())
     atomic_write(out / "summary.md", _table(settings).encode())
+    atomic_write(out / "summary.png", _learning_curves(points))
     return summary
+
+
+def _learning_curves(points: Sequence[SweepPoint], window: int = 50) -> bytes:
+    """PNG: per setting, the noiseless error at episode end and the success rate as
+    ``window``-episode moving averages, mean over seeds with a ±1 std band."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (errors, rates) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for setting in dict.fromkeys(p.setting for p in points):
+        curves = {"error": [], "success": []}
+        for point in (p for p in points if p.setting == setting):
+            lines = (Path(point.run_dir) / "metrics.jsonl").read_text().splitlines()
+            records = [json.loads(line) for line in lines]
+            size = max(1, min(window, len(records)))
+            kernel = np.ones(size) / size
+            error = np.log10([max(r["noiseless_error"], 1e-12) for r in records])
+            success = np.array([r["outcome"] == "success" for r in records], dtype=float)
+            curves["error"].append(np.convolve(error, kernel, mode="valid"))
+            curves["success"].append(np.convolve(success, kernel, mode="valid"))
+        for axis, key in ((errors, "error"), (rates, "success")):
+            length = min(len(curve) for curve in curves[key])
+            stack = np.array([curve[:length] for curve in curves[key]])
+            mean, std = stack.mean(axis=0), stack.std(axis=0)
+            x = np.arange(length) + size
+            if key == "error":
+                mean, low, high = 10**mean, 10 ** (mean - std), 10 ** (mean + std)
+            else:
+                low, high = mean - std, mean + std
+            axis.plot(x, mean, label=f"{setting} ({len(stack)} seeds)")
+            axis.fill_between(x, low, high, alpha=0.2)
+    errors.set_yscale("log")
+    errors.axhline(CHEMICAL_ACCURACY, color="k", ls="--", lw=1, label="chemical accuracy")
+    errors.set(xlabel="episode", ylabel="Ha (geometric mean over the window)",
+               title=f"noiseless error at episode end ({window}-episode window)")  # fmt: skip
+    rates.set(xlabel="episode", ylabel="share of episodes", ylim=(0, 1),
+              title=f"success rate ({window}-episode window)")  # fmt: skip
+    errors.legend(fontsize=8)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
 
 
 def _table(settings: dict) -> str:

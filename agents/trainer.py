@@ -13,9 +13,9 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from agents.ddqn import DDQN, DDQNConfig
+from agents.ddqn import DDQN
+from agents.parallel import Episode, agent_config, make_env, policy_weights, start_workers
 from agents.records import CONFIG, CheckpointError, circuit_record, episode_record, open_run
-from envs import ArchSearchConfig, ArchSearchEnv
 from qnoise.files import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
@@ -67,6 +67,18 @@ class Trainer:
     ``device`` ("cpu" or "cuda") overrides ``agent.device`` for this process only, e.g. to
     resume or inspect a GPU-trained run on a laptop (checkpoints load on any device; the
     numbers of a run that changes device are not bit-identical to one that does not).
+
+    ``train.workers`` K > 1 collects experience in K worker processes (:mod:`agents.parallel`):
+    each plays whole episodes with a copy of the policy and the ε of its episode's start,
+    the learner stores and learns from their steps in round-robin order and sends fresh
+    weights with a worker's next episode once ``train.sync_every`` (default 20) updates have
+    passed; greedy test episodes run on the worker whose episode reached the test boundary.
+    ``engine`` ("local" or "ray") and ``address`` (a Ray cluster) say where the workers run;
+    the numbers depend on the seed, config and K only. K = 1 (the default) is the
+    single-process loop. Resuming a parallel run restarts its workers from the checkpoint's
+    environment states; the episodes in flight at the checkpoint are played again with the
+    resumed policy, so unlike K = 1 the continuation is not bit-identical to an
+    uninterrupted run.
     """
 
     def __init__(
@@ -75,6 +87,8 @@ class Trainer:
         config: dict | None = None,
         seed: int | None = None,
         device: str | None = None,
+        engine: str = "local",
+        address: str | None = None,
     ):
         self.run_dir = Path(run_dir)
         config, resume, self.seed = open_run(self.run_dir, config, seed, CHECKPOINT)
@@ -82,22 +96,25 @@ class Trainer:
         train = config["train"]
         self.test_every = int(train.get("test_every", 100))
         self.checkpoint_every = int(train.get("checkpoint_every", 100))
-        self.env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
+        self.workers = int(train.get("workers", 1))
+        self.sync_every = int(train.get("sync_every", 20))
+        if self.workers < 1 or self.sync_every < 1:
+            raise ValueError("train.workers and train.sync_every must be at least 1")
+        self.engine, self.address = engine, address
+        self.env = make_env(config)
         agent_options = dict(config.get("agent", {}))
         algo = agent_options.pop("algo", "ddqn")
         if device is not None:
             agent_options["device"] = device
         if algo != "ddqn":
             raise ValueError(f"algo {algo!r}: this trainer runs ddqn")
-        env_config = self.env.config
         self.agent = DDQN(
             self.env.observation_space.shape[0],
             self.env.action_space.n,
-            DDQNConfig.crlqas(
-                self.env.num_qubits, env_config.max_steps, env_config.noisy, **agent_options
-            ),
+            agent_config(self.env, agent_options),
             seed=self.seed,
         )
+        self.worker_states: list[dict | None] = [None] * self.workers
         self.episode = 0
         self.best: dict | None = None
         self._stop = False
@@ -117,6 +134,7 @@ class Trainer:
             "agent": self.agent.state_dict(),
             "env": self.env.state_dict(),
             "best": self.best,
+            "workers": self.worker_states,
         }
         path = self.run_dir / CHECKPOINT
         tmp = path.with_name(path.name + ".tmp")
@@ -130,10 +148,16 @@ class Trainer:
             self.env.load_state_dict(state["env"])
             self.episode = int(state["episode"])
             self.best = state["best"]
+            self.worker_states = state.get("workers", [None])
         except Exception as exc:  # any unreadable file: one clear message
             raise CheckpointError(
                 f"cannot resume from {self.run_dir / CHECKPOINT}: {type(exc).__name__}: {exc}"
             ) from exc
+        if len(self.worker_states) != self.workers:
+            raise CheckpointError(
+                f"{self.run_dir} was trained with {len(self.worker_states)} workers, "
+                f"its config now says {self.workers}"
+            )
         for name in (METRICS, TESTS):
             path = self.run_dir / name
             lines = path.read_text().splitlines() if path.exists() else []
@@ -178,33 +202,41 @@ class Trainer:
         successes: list[bool] = []
         start = time.perf_counter()
         done_here = 0
+
+        def finish(record: dict, run_test) -> None:
+            """Book a finished training episode; ``run_test()`` plays a greedy test."""
+            nonlocal done_here
+            self.episode += 1
+            done_here += 1
+            record.update(
+                episode=self.episode,
+                epsilon=self.agent.epsilon,
+                wall_s=round(time.perf_counter() - start, 3),  # since this process began
+            )
+            self._append(METRICS, record)
+            successes.append(record["outcome"] == "success")
+            if self.episode % self.test_every == 0:
+                test = run_test()
+                test["episode"] = self.episode
+                self._append(TESTS, test)
+            if self.episode % self.checkpoint_every == 0:
+                self._save()
+            best = self.best["error"] if self.best else float("nan")
+            bar.set_postfix(
+                eps=f"{self.agent.epsilon:.3f}",
+                xi=f"{record['threshold']:.2e}",
+                best=f"{best:.2e}",
+                success=f"{np.mean(successes[-100:]):.2f}",
+                ep_s=f"{done_here / (time.perf_counter() - start):.2f}",
+            )
+            bar.update(1)
+
         try:
-            while self.episode < episodes and not self._stop:
-                record = self._rollout(greedy=False)
-                self.episode += 1
-                done_here += 1
-                record.update(
-                    episode=self.episode,
-                    epsilon=self.agent.epsilon,
-                    wall_s=round(time.perf_counter() - start, 3),  # since this process began
-                )
-                self._append(METRICS, record)
-                successes.append(record["outcome"] == "success")
-                if self.episode % self.test_every == 0:
-                    test = self._rollout(greedy=True)
-                    test["episode"] = self.episode
-                    self._append(TESTS, test)
-                if self.episode % self.checkpoint_every == 0:
-                    self._save()
-                best = self.best["error"] if self.best else float("nan")
-                bar.set_postfix(
-                    eps=f"{self.agent.epsilon:.3f}",
-                    xi=f"{record['threshold']:.2e}",
-                    best=f"{best:.2e}",
-                    success=f"{np.mean(successes[-100:]):.2f}",
-                    ep_s=f"{done_here / (time.perf_counter() - start):.2f}",
-                )
-                bar.update(1)
+            if self.workers == 1:
+                while self.episode < episodes and not self._stop:
+                    finish(self._rollout(greedy=False), lambda: self._rollout(greedy=True))
+            else:
+                self._train_parallel(episodes, finish)
         finally:
             bar.close()
             signal.signal(signal.SIGINT, previous)
@@ -212,3 +244,50 @@ class Trainer:
             if self.best is not None:
                 atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
         return self.episode
+
+    def _train_parallel(self, episodes: int, finish) -> None:
+        """The learner's loop over its K workers (round-robin; see the class docstring)."""
+        workers = start_workers(
+            self.config, self.seed, self.worker_states, self.engine, self.address
+        )
+        synced: list[int | None] = [None] * self.workers  # agent.updates at each last copy
+        pending = [False] * self.workers
+
+        def request(index: int, greedy: bool = False) -> None:
+            weights = None
+            if synced[index] is None or self.agent.updates - synced[index] >= self.sync_every:
+                weights, synced[index] = policy_weights(self.agent.policy), self.agent.updates
+            bar_error = self.best["error"] if self.best else float("inf")
+            workers.submit(index, weights, self.agent.epsilon, bar_error, greedy)
+
+        def run_test(index: int) -> dict:
+            request(index, greedy=True)
+            test = workers.result(index)
+            self.worker_states[index] = test.state
+            return test.record
+
+        try:
+            for index in range(min(self.workers, episodes - self.episode)):
+                request(index)
+                pending[index] = True
+            index = 0
+            while any(pending) and not self._stop:
+                if not pending[index]:
+                    index = (index + 1) % self.workers
+                    continue
+                episode: Episode = workers.result(index)
+                pending[index] = False
+                for transitions in episode.steps:
+                    self.agent.learn(transitions)
+                self.worker_states[index] = episode.state
+                if episode.best is not None and (
+                    self.best is None or episode.best["error"] < self.best["error"]
+                ):
+                    self.best = {**episode.best, "episode": self.episode + 1}
+                finish(episode.record, lambda i=index: run_test(i))
+                if self.episode + sum(pending) < episodes and not self._stop:
+                    request(index)
+                    pending[index] = True
+                index = (index + 1) % self.workers
+        finally:
+            workers.close()

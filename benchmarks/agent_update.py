@@ -1,6 +1,7 @@
 """Cost of one double-DQN update (batch sampling, targets, Huber loss, Adam step).
 
-For the published CRLQAS agent (5×1000 LeakyReLU MLP, batch 1000) and the fast preset of
+For the published CRLQAS agent (5×1000 LeakyReLU MLP, batch 1000) in float32 and with the
+bfloat16 / fused-Adam speed options, and the fast preset of
 ``configs/h2_2q_mumbai_median_fast.yaml`` (2×128, batch 64), on the H2-2q and LiH-4q
 observation sizes; on the CPU with 1 thread and with all threads, and on CUDA when a GPU is
 available. Needs only torch and numpy.
@@ -29,6 +30,7 @@ from agents.replay import Transition
 PROBLEMS = {"H2-2q": (40 * 5 * 2, 8), "LiH-4q": (40 * 7 * 4, 24)}
 PRESETS = {
     "paper (5×1000, batch 1000)": {},
+    "paper, bfloat16 autocast + fused Adam": {"precision": "bfloat16", "fused_adam": True},
     "fast (2×128, batch 64)": {"hidden_layers": 2, "width": 128, "batch_size": 64},
 }
 

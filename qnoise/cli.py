@@ -52,9 +52,10 @@ def _molecules(args: argparse.Namespace) -> int:
     return 0
 
 
-def _make_run(run_dir, config=None, seed=None, device=None):
+def _make_run(run_dir, config=None, seed=None, device=None, engine="local", address=None):
     """The DDQN trainer or the Stable-Baselines3 run that ``agent.algo`` names; without
-    ``config`` the run in ``run_dir`` is resumed; ``device`` overrides the agent's device."""
+    ``config`` the run in ``run_dir`` is resumed; ``device`` overrides the agent's device;
+    ``engine`` and ``address`` say where a DDQN run's experience workers run."""
     import yaml
 
     from agents import CheckpointError, Trainer
@@ -67,7 +68,10 @@ def _make_run(run_dir, config=None, seed=None, device=None):
             raise CheckpointError(f"{run_dir} has no config.yaml: not a qnoise run directory")
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
     if config.get("agent", {}).get("algo", "ddqn") == "ddqn":
-        return Trainer(run_dir, None if resume else config, seed=seed, device=device)
+        return Trainer(run_dir, None if resume else config, seed=seed, device=device,
+                       engine=engine, address=address)  # fmt: skip
+    if int(config.get("train", {}).get("workers", 1)) != 1:
+        raise ValueError("parallel experience workers need the ddqn agent")
     return SB3Run(run_dir, None if resume else config, seed=seed, device=device)
 
 
@@ -75,8 +79,15 @@ def _train(args: argparse.Namespace) -> int:
     from agents import CheckpointError, load_config
 
     try:
+        where = {"engine": args.engine, "address": args.address}
         if args.resume:
-            trainer = _make_run(args.resume, device=args.device)
+            trainer = _make_run(args.resume, device=args.device, **where)
+            if args.workers is not None and args.workers != trainer.config["train"].get(
+                "workers", 1
+            ):
+                raise ValueError(f"{args.resume} was trained with "
+                                 f"{trainer.config['train'].get('workers', 1)} workers; "
+                                 "a run keeps its worker count")  # fmt: skip
         else:
             if not args.config:
                 print("qnoise train: give --config FILE or --resume RUN_DIR", file=sys.stderr)
@@ -84,6 +95,8 @@ def _train(args: argparse.Namespace) -> int:
             config = load_config(args.config, args.set)
             if args.algo:
                 config.setdefault("agent", {})["algo"] = args.algo
+            if args.workers is not None:
+                config.setdefault("train", {})["workers"] = args.workers
             name = Path(args.config).stem
             out = Path(args.out) if args.out else Path("runs") / name
             if (out / "checkpoint.pt").exists():
@@ -94,7 +107,7 @@ def _train(args: argparse.Namespace) -> int:
                 print(f"qnoise train: {out} already holds a run; use --resume {out}",
                       file=sys.stderr)  # fmt: skip
                 return 2
-            trainer = _make_run(out, config, seed=args.seed, device=args.device)
+            trainer = _make_run(out, config, seed=args.seed, device=args.device, **where)
     except (CheckpointError, ValueError) as exc:
         print(f"qnoise train: {exc}", file=sys.stderr)
         return 2
@@ -361,6 +374,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("cpu", "cuda"),
                        help="where the agent runs (default: the config's agent.device, "
                        "else cpu); also when resuming")  # fmt: skip
+    train.add_argument("--workers", type=int,
+                       help="environment worker processes feeding the learner (default: the "
+                            "config's train.workers, else 1 = single process)")  # fmt: skip
+    train.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where the workers run: local processes or Ray actors",
+    )
+    train.add_argument("--address", help="Ray cluster address (with --engine ray)")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="greedy rollout and best circuit of a run")

@@ -122,11 +122,15 @@ def test_shipped_configs_load():
     from envs import ArchSearchConfig
 
     names = sorted(p.stem for p in Path("configs").glob("*.yaml"))
-    assert len(names) == 11
+    assert len(names) == 13
     for name in names:
         config = load_config(f"configs/{name}.yaml")
         ArchSearchConfig.from_dict(config["env"])
         assert np.isfinite(config["train"]["episodes"])
+    for name in (n for n in names if n.endswith("_fast")):  # a fast preset keeps the problem
+        fast, paper = load_config(f"configs/{name}.yaml"), load_config(f"configs/{name[:-5]}.yaml")
+        assert {k: v for k, v in fast["env"].items() if k != "curriculum_options"} == paper["env"]
+        assert fast["agent"]["width"] < 1000
 
 
 @pytest.mark.parametrize("algo", ["maskable_ppo", "sb3_dqn"])

@@ -122,3 +122,22 @@ def test_crlqas_hyperparameters():
     assert DDQNConfig.crlqas(8, 250, noisy=False).gamma == 0.98
     with pytest.raises(ValueError, match="activation"):
         DDQNConfig(activation="gelu")
+
+
+@pytest.mark.parametrize("options", [{}, {"precision": "bfloat16", "fused_adam": True}])
+def test_updates_fit_known_action_values(options):
+    """Terminal one-step transitions with reward = action index: Q(s, a) → a. The bfloat16
+    option (matrix products in bfloat16) fits them as the float32 default does."""
+    config = DDQNConfig(hidden_layers=2, width=64, batch_size=32, learning_starts=0,
+                        lr=3e-3, **options)  # fmt: skip
+    agent = DDQN(3, 4, config, seed=1)
+    rng = np.random.default_rng(1)
+    for _ in range(64):
+        obs = rng.random(3).astype(np.float32)
+        action = int(rng.integers(4))
+        agent.replay.add(Transition(obs, action, float(action), obs, MASK, 0.0))
+    for _ in range(400):
+        agent.update()
+    assert agent.q_values(OBS) == pytest.approx([0, 1, 2, 3], abs=0.1)
+    with pytest.raises(ValueError, match="precision"):
+        DDQNConfig(precision="float16")

@@ -55,6 +55,7 @@ def test_two_seed_sweep_aggregates_its_runs_and_survives_a_killed_worker(config_
     assert entry["best_error"][1] == pytest.approx(np.std(errors))
     assert aggregate(out, grid(out, [3, 4], [])) == summary  # recomputed from the files
     assert "| base | 2 |" in (out / "summary.md").read_text()
+    assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_sweep_command(config_file, tmp_path, capsys):
