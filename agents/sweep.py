@@ -239,7 +239,7 @@ def _learning_curves(points: Sequence[SweepPoint], window: int = 50) -> bytes:
     errors.axhline(CHEMICAL_ACCURACY, color="k", ls="--", lw=1, label="chemical accuracy")
     errors.set(xlabel="episode", ylabel="Ha (geometric mean over the window)",
                title=f"noiseless error at episode end ({window}-episode window)")  # fmt: skip
-    rates.set(xlabel="episode", ylabel="share of episodes", ylim=(0, 1),
+    rates.set(xlabel="episode", ylabel="share of episodes", ylim=(0, 1.05),
               title=f"success rate ({window}-episode window)")  # fmt: skip
     errors.legend(fontsize=8)
     figure.tight_layout()

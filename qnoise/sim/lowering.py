@@ -97,6 +97,7 @@ class LoweredCircuit:
     num_clbits: int
     # clbit indices of each classical register, in declaration order (for counts keys)
     registers: list[list[int]]
+    num_instructions: int = 0  # instructions of the circuit lowered (for extension)
 
 
 def _numeric(value) -> float | None:
@@ -152,18 +153,27 @@ def _standard_gate_ptm(name: str, params: tuple[float, ...]) -> np.ndarray:
 
 
 class _Lowerer:
-    def __init__(self, circuit: QuantumCircuit, noise: NoiseModel | None, dt: float | None):
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        noise: NoiseModel | None,
+        dt: float | None,
+        prefix: LoweredCircuit | None = None,
+    ):
         self.circuit = circuit
         self.noise = noise
         self.dt = dt
         self.param_index = {p: i for i, p in enumerate(circuit.parameters)}
-        self.ops: list[ElementaryOp] = []
-        self.measured: dict[int, int] = {}
-        self.measured_qubits: set[int] = set()
+        # a lowered prefix is extended, never changed: its lists are copied, and ops are
+        # replaced rather than modified (see _append_noise)
+        self.ops: list[ElementaryOp] = list(prefix.ops) if prefix else []
+        self.measured: dict[int, int] = dict(prefix.measured) if prefix else {}
+        self.measured_qubits: set[int] = set(self.measured.values())
+        self.start = prefix.num_instructions if prefix else 0
 
     def run(self) -> LoweredCircuit:
         circuit = self.circuit
-        for instruction in circuit.data:
+        for instruction in circuit.data[self.start :]:
             qubits = tuple(circuit.find_bit(q).index for q in instruction.qubits)
             clbits = tuple(circuit.find_bit(c).index for c in instruction.clbits)
             self._instruction(instruction.operation, qubits, clbits)
@@ -174,6 +184,7 @@ class _Lowerer:
             measured=self.measured,
             num_clbits=circuit.num_clbits,
             registers=[[circuit.find_bit(c).index for c in reg] for reg in circuit.cregs],
+            num_instructions=len(circuit.data),
         )
 
     def _instruction(self, operation, qubits, clbits) -> None:
@@ -283,13 +294,17 @@ class _Lowerer:
             return
         last = self.ops[-1] if self.ops else None
         if last is not None and last.qubits == tuple(qubits):
-            last.parts = tuple(ptm @ part for part in last.parts)
+            parts = tuple(ptm @ part for part in last.parts)
+            self.ops[-1] = ElementaryOp(last.qubits, parts, last.angle)
         else:
             self.ops.append(ElementaryOp(tuple(qubits), (ptm,)))
 
 
 def lower_circuit(
-    circuit: QuantumCircuit, noise: NoiseModel | None = None, dt: float | None = None
+    circuit: QuantumCircuit,
+    noise: NoiseModel | None = None,
+    dt: float | None = None,
+    prefix: LoweredCircuit | None = None,
 ) -> LoweredCircuit:
     """Lower ``circuit`` under ``noise`` to elementary 1- and 2-qubit PTM operations.
 
@@ -302,12 +317,33 @@ def lower_circuit(
         Errors appended after gates; ``None`` for an ideal simulation.
     dt : float, optional
         Backend time step in seconds, for delays given in ``dt``.
+    prefix : LoweredCircuit, optional
+        The lowering, under the same noise, of a circuit whose instructions are the first
+        ``prefix.num_instructions`` of ``circuit`` and whose parameters come first, in the
+        same order, in ``circuit.parameters``: only the remaining instructions are lowered
+        (the result equals lowering ``circuit`` from scratch). Checked; a mismatch raises.
 
     Raises
     ------
     ValueError
-        Naming the instruction, for anything that cannot be simulated.
+        Naming the instruction, for anything that cannot be simulated; or for a ``prefix``
+        whose parameters do not lead ``circuit``'s.
     """
     if not isinstance(circuit, QuantumCircuit):
         raise TypeError(f"expected a QuantumCircuit, got {type(circuit).__name__}")
-    return _Lowerer(circuit, noise, dt).run()
+    if prefix is not None and not can_extend(prefix, circuit):
+        raise ValueError("prefix is not a lowered prefix of this circuit")
+    return _Lowerer(circuit, noise, dt, prefix).run()
+
+
+def can_extend(prefix: LoweredCircuit, circuit: QuantumCircuit) -> bool:
+    """Whether ``circuit`` may be lowered by extending ``prefix``: as many qubits and clbits,
+    at least as many instructions, and ``prefix``'s parameters leading ``circuit``'s in the
+    same order (their indices stay valid). The caller vouches that the leading instructions
+    are the same (the simulator compares structure keys)."""
+    return (
+        prefix.num_qubits == circuit.num_qubits
+        and prefix.num_clbits == circuit.num_clbits
+        and prefix.num_instructions <= len(circuit.data)
+        and list(circuit.parameters)[: len(prefix.parameters)] == prefix.parameters
+    )

@@ -109,6 +109,7 @@ class CompiledCircuit:
         readout: list[ReadoutError | None],
         gradient_memory: int = 2**30,
     ) -> None:
+        self.lowered = lowered  # read-only; extended by compiles of longer circuits
         self.num_qubits = lowered.num_qubits
         self.parameters = lowered.parameters
         self.num_parameters = len(lowered.parameters)
@@ -137,9 +138,12 @@ class CompiledCircuit:
         self._gradient_memory = int(gradient_memory)
         self._observables: OrderedDict = OrderedDict()
         self._plans: OrderedDict = OrderedDict()
-        for op in lowered.ops:
-            op.qubits = tuple(self._compact[q] for q in op.qubits)
-        self._build(lowered.ops)
+        # new op objects: a lowered circuit may be the cached prefix of others
+        compact = self._compact
+        self._build(
+            [ElementaryOp(tuple(compact[q] for q in op.qubits), op.parts, op.angle)
+             for op in lowered.ops]
+        )  # fmt: skip
         self._x0 = zero_state(self._num_active)
 
     def __repr__(self) -> str:
@@ -625,8 +629,10 @@ def compile_circuit(
     circuit: QuantumCircuit,
     noise: NoiseModel | None = None,
     gradient_memory: int = 2**30,
+    prefix: LoweredCircuit | None = None,
 ) -> CompiledCircuit:
-    """Lower and fuse ``circuit`` under ``noise`` (see :class:`CompiledCircuit`)."""
-    lowered = lower_circuit(circuit, noise, dt=getattr(noise, "dt", None))
+    """Lower and fuse ``circuit`` under ``noise`` (see :class:`CompiledCircuit`); ``prefix``
+    is a lowered leading part of it to extend (see :func:`~qnoise.sim.lowering.lower_circuit`)."""
+    lowered = lower_circuit(circuit, noise, dt=getattr(noise, "dt", None), prefix=prefix)
     readout = [None if noise is None else noise.readout_error(q) for q in range(circuit.num_qubits)]
     return CompiledCircuit(lowered, readout, gradient_memory=gradient_memory)

@@ -8,6 +8,7 @@ import numpy as np
 from qiskit.circuit import QuantumCircuit
 
 from qnoise.noise.resolve import resolve_noise
+from qnoise.sim.lowering import LoweredCircuit, can_extend
 from qnoise.sim.program import CompiledCircuit, compile_circuit
 
 __all__ = ["PTMSimulator"]
@@ -64,22 +65,38 @@ class PTMSimulator:
         self.cache_size = int(cache_size)
         self.gradient_memory = int(gradient_memory)
         self._cache: OrderedDict[tuple, CompiledCircuit] = OrderedDict()
+        # lowerings by (noise revision, qubits, clbits, instructions): a circuit one
+        # instruction longer than a recent one (a gate appended) lowers only that instruction
+        self._lowered: OrderedDict[tuple, LoweredCircuit] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"PTMSimulator(noise={self.noise!r})"
 
     def compile(self, circuit: QuantumCircuit) -> CompiledCircuit:
         """Compile ``circuit`` (cached by structure and noise-model revision) for fast
-        repeated evaluation."""
-        key = (getattr(self.noise, "revision", 0), _structure_key(circuit))
+        repeated evaluation. A circuit that extends a recently compiled one by one
+        instruction reuses that one's lowering (only the new instruction is lowered)."""
+        revision = getattr(self.noise, "revision", 0)
+        structure = _structure_key(circuit)
+        key = (revision, structure)
         compiled = self._cache.get(key)
-        if compiled is None:
-            compiled = compile_circuit(circuit, self.noise, gradient_memory=self.gradient_memory)
-            self._cache[key] = compiled
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        else:
+        if compiled is not None:
             self._cache.move_to_end(key)
+            return compiled
+        qubits, clbits, instructions, _ = structure
+        prefix = self._lowered.get((revision, qubits, clbits, instructions[:-1]))
+        if prefix is not None and not can_extend(prefix, circuit):
+            prefix = None
+        compiled = compile_circuit(
+            circuit, self.noise, gradient_memory=self.gradient_memory, prefix=prefix
+        )
+        for cache, entry_key, value in (
+            (self._cache, key, compiled),
+            (self._lowered, (revision, qubits, clbits, instructions), compiled.lowered),
+        ):
+            cache[entry_key] = value
+            if len(cache) > self.cache_size:
+                cache.popitem(last=False)
         return compiled
 
     def expectation(

@@ -106,6 +106,47 @@ def test_compile_is_cached_by_structure(ansatz):
     assert sim.compile(other) is not sim.compile(ansatz)
 
 
+def _grown(ansatz):
+    """The circuits of a search that appends gates one at a time (new parameters sort last,
+    one appended gate has no parameter, one adds a parameter that sorts first)."""
+    theta = ParameterVector("θ", 9)
+    steps = [lambda qc: qc.cx(2, 0), lambda qc: qc.rx(theta[6], 1),
+             lambda qc: qc.crz(theta[7] + 0.5, 1, 2), lambda qc: qc.rzz(theta[8], 0, 2),
+             lambda qc: qc.rx(Parameter("a") * 2, 0), lambda qc: qc.measure_all()]  # fmt: skip
+    circuits, qc = [], ansatz.copy()
+    for step in steps:
+        qc = qc.copy()
+        step(qc)
+        circuits.append(qc)
+    return circuits
+
+
+def test_extending_a_compiled_circuit_equals_compiling_it_afresh(ansatz):
+    sim = PTMSimulator("fake_mumbai:median")
+    rng = np.random.default_rng(4)
+    first = sim.compile(ansatz)
+    values = rng.uniform(-2, 2, 6)
+    before = first.expectation(OBS, values)
+    previous, reused = first.lowered.ops, []
+    for qc in _grown(ansatz):
+        extended, fresh = sim.compile(qc), PTMSimulator("fake_mumbai:median").compile(qc)
+        shared = [a is b for a, b in zip(previous[:-1], extended.lowered.ops, strict=False)]
+        reused.append(bool(shared) and all(shared))
+        previous = extended.lowered.ops
+        point = rng.uniform(-2, 2, qc.num_parameters)
+        assert extended.expectation(OBS, point) == fresh.expectation(OBS, point)
+        np.testing.assert_array_equal(extended.gradient(OBS, point), fresh.gradient(OBS, point))
+        assert len(extended.lowered.ops) == len(fresh.lowered.ops)
+        for a, b in zip(extended.lowered.ops, fresh.lowered.ops, strict=True):
+            assert a.qubits == b.qubits
+            assert all(np.array_equal(x, y) for x, y in zip(a.parts, b.parts, strict=True))
+    assert first.expectation(OBS, values) == before  # the shared prefix was not changed
+    # every one-gate step extends the previous lowering, except the one whose new parameter
+    # "a" sorts before θ (the prefix's angle indices would change); measure_all appends
+    # four instructions: both lowered afresh
+    assert reused == [True, True, True, True, False, False]
+
+
 def test_changing_the_noise_model_invalidates_compiled_programs(ansatz):
     model = noise.NoiseModel()
     sim = PTMSimulator(model)
