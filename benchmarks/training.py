@@ -1,6 +1,7 @@
 """Episodes per hour of `qnoise train` and where each step's time goes, next to CRLQAS.
 
-For each configuration and preset (the published hyperparameters and the ``_fast`` preset)
+For each configuration and preset (the published hyperparameters, the same with the
+bfloat16 / fused-Adam update, and the ``_fast`` preset)
 the DDQN trainer runs from scratch until learning has started (the replay buffer holds more
 than ``learning_starts`` transitions), then ``--episodes`` more episodes are timed with
 timers on:
@@ -54,6 +55,9 @@ CRLQAS = {
     "h2_2q_mumbai_median": {"step": (1.17, 1.17), "episode": (29.0, 29.0)},
     "lih_4q_mumbai_median": {"step": (3.5, 35.0), "episode": (60.0, 360.0)},
 }
+
+# the published agent with the update's products in bfloat16 and fused Adam (DDQNConfig)
+BFLOAT16 = ["agent.precision=bfloat16", "agent.fused_adam=true"]
 
 PARTS = (
     "simulator", "optimizer", "environment", "action selection", "agent update",
@@ -112,7 +116,8 @@ def measure(config: dict, episodes: int, seed: int) -> dict:
 
 def _ratio(crlqas: tuple[float, float], ours: float) -> str:
     low, high = crlqas[0] / ours, crlqas[1] / ours
-    return f"{low:.0f}×" if low == high else f"{low:.0f}–{high:.0f}×"
+    spec = ".1f" if low < 20 else ".0f"
+    return f"{low:{spec}}×" if low == high else f"{low:{spec}}–{high:.0f}×"
 
 
 def main() -> None:
@@ -136,11 +141,12 @@ def main() -> None:
     for name, crlqas in CRLQAS.items():
         if args.only and args.only not in name:
             continue
-        for preset, suffix, episodes in (
-            ("published", "", args.episodes),
-            ("fast", "_fast", args.fast_episodes),
+        for preset, suffix, overrides, episodes in (
+            ("published", "", [], args.episodes),
+            ("published, bfloat16", "", BFLOAT16, args.episodes),
+            ("fast", "_fast", [], args.fast_episodes),
         ):
-            config = load_config(CONFIGS / f"{name}{suffix}.yaml")
+            config = load_config(CONFIGS / f"{name}{suffix}.yaml", overrides)
             row = measure(config, episodes, args.seed)
             total, steps = row["total"], row["steps"]
             per_step, per_episode = total / steps, total / episodes
