@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from agents.sweep import SweepPoint, aggregate
+from qnoise.files import atomic_write
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     metrics = {d: (d / "metrics.jsonl").read_text().splitlines() for _, d in runs}
     episodes = min(len(lines) for lines in metrics.values())
     with tempfile.TemporaryDirectory() as scratch:
-        points = []
+        points, sources = [], {}
         for label, run in runs:  # a copy of each run cut to the common episode count
             seed = int(yaml.safe_load((run / "config.yaml").read_text())["train"]["seed"])
             copy = Path(scratch) / label / run.name
@@ -49,7 +50,11 @@ def main() -> None:
                 raise SystemExit(f"{run}: its best circuit came after episode {episodes}")
             shutil.copy(run / "best.json", copy / "best.json")
             points.append(SweepPoint((label,), seed, str(copy)))
+            sources[str(copy)] = str(run)
         summary = aggregate(args.out, points)
+    # name the runs by their directories, not by the temporary cut copies
+    summary["runs"] = {sources[name]: run for name, run in summary["runs"].items()}
+    atomic_write(Path(args.out) / "summary.json", json.dumps(summary, indent=2).encode())
     print(f"{episodes} episodes per run\n")
     print((Path(args.out) / "summary.md").read_text())
     for name, run in summary["runs"].items():
