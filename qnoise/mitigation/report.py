@@ -18,9 +18,15 @@ METHODS = ("richardson", "linear", "polynomial", "exponential", "ibm_exponential
            "double_exponential", "neural")  # fmt: skip
 
 
-def in_family(circuit: QuantumCircuit) -> bool:
-    """Whether ``circuit`` has the gate structure of the RY-RZ CNOT-ladder family."""
+def in_family(circuit: QuantumCircuit, observable=None) -> bool:
+    """Whether ``circuit`` has the gate structure of the RY-RZ CNOT-ladder family and, when
+    ``observable`` (a ``SparsePauliOp``) is given, whether it is the family's observable:
+    Z⊗…⊗Z on all qubits, any coefficient (what the shipped models were trained on)."""
     n = circuit.num_qubits
+    if observable is not None:
+        paulis = observable.simplify().paulis
+        if len(paulis) != 1 or paulis[0].to_label() != "Z" * n:
+            return False
     gates = [(inst.operation.name, tuple(circuit.find_bit(q).index for q in inst.qubits))
              for inst in circuit.data if inst.operation.name != "barrier"]  # fmt: skip
     per_layer = 2 * n + (n - 1)
@@ -48,8 +54,9 @@ def mitigate_energy(
     :class:`qnoise.chem.Problem` under the noise model ``noise`` (a spec string).
 
     ``method="neural"`` uses the shipped pre-trained model when one matches the noise model,
-    the scale factors and the circuit's family, and otherwise fits the per-problem neural
-    curve on the spot; the report's ``neural_model`` says which.
+    the scale factors and the family (circuit structure and a Z⊗…⊗Z observable), and
+    otherwise fits the per-problem neural curve on the spot; the report's ``neural_model``
+    says which (molecular Hamiltonians are never the family's observable).
     """
     from qnoise.sim.simulator import PTMSimulator
 
@@ -65,13 +72,16 @@ def mitigate_energy(
     report: dict = {}
     extrapolation = method
     if method == "neural":
-        model = pretrained(noise, FAMILY, scale_factors) if in_family(circuit) else None
+        matches = in_family(circuit, problem.hamiltonian)
+        model = pretrained(noise, FAMILY, scale_factors) if matches else None
         if model is not None:
             extrapolation = model
             report["neural_model"] = f"pre-trained ({FAMILY}, {noise})"
         else:
             extrapolation = CurveNeuralExtrapolator()
-            report["neural_model"] = "per-problem fit (no shipped model matches this circuit)"
+            report["neural_model"] = (
+                "per-problem fit (no shipped model matches this circuit and Hamiltonian)"
+            )
     body = circuit.remove_final_measurements(inplace=False)
     simulator = PTMSimulator(noise)
     with warnings.catch_warnings(record=True) as caught:

@@ -19,9 +19,11 @@ from qiskit.quantum_info import SparsePauliOp
 from qnoise.mitigation.scaling import scale_noise
 from qnoise.sim.simulator import PTMSimulator
 
-__all__ = ["FAMILY", "circuit_features", "ry_rz_ladder", "training_set"]
+__all__ = ["FAMILY", "FAMILY_OBSERVABLE", "circuit_features", "ry_rz_ladder", "training_set"]
 
 FAMILY = "ry_rz_cnot_ladder"
+#: the observable the shipped models are trained on (one Pauli string, any coefficient)
+FAMILY_OBSERVABLE = "Z...Z"
 
 
 def ry_rz_ladder(num_qubits: int, layers: int) -> QuantumCircuit:

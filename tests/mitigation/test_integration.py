@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 from qiskit import qasm3, qpy
+from qiskit.quantum_info import SparsePauliOp
 
 from qnoise import PTMSimulator, chem
 from qnoise.circuit_files import load_circuit
@@ -52,7 +53,11 @@ def test_circuit_files_round_trip(tmp_path):
 
 
 def test_family_membership():
-    assert in_family(ry_rz_ladder(3, 2).assign_parameters(np.zeros(18)))
+    member = ry_rz_ladder(3, 2).assign_parameters(np.zeros(18))
+    assert in_family(member)
+    assert in_family(member, SparsePauliOp("ZZZ", -0.5))
+    assert not in_family(member, SparsePauliOp(["ZZZ", "XII"]))
+    assert not in_family(member, SparsePauliOp("ZZI"))
     assert not in_family(h2_circuit())
 
 

@@ -17,6 +17,7 @@ from qnoise.mitigation import (
     training_set,
 )
 from qnoise.mitigation.neural import FEATURES
+from qnoise.mitigation.training_data import FAMILY_OBSERVABLE
 
 
 def test_curve_fit_extrapolates_a_line_and_a_decay_at_least_as_a_line_does():
@@ -97,9 +98,14 @@ def test_shipped_model_beats_unmitigated_on_unseen_circuits():
     assert model is not None and model.metadata.features == list(FEATURES)
     assert pretrained("fake_mumbai:median", scale_factors=[1, 3, 5]) is None
     assert pretrained("depolarizing:p1=1e-3") is None
-    data = training_set("fake_mumbai:median", qubits=(3,), layers=(2,), circuits_per_shape=30,
-                        observables_per_circuit=1, shots=10_000, seed=12345)  # fmt: skip
+    assert model.metadata.training_set["observables"] == FAMILY_OBSERVABLE
+    data = training_set("fake_mumbai:median", circuits_per_shape=40, observables_per_circuit=1,
+                        shots=10_000, seed=12345)  # fmt: skip
     predicted = model.predict(data["values"], data["features"])
     mitigated = np.median(np.abs(predicted - data["ideal"]))
     unmitigated = np.median(np.abs(data["values"][:, 0] - data["ideal"]))
-    assert mitigated < 0.5 * unmitigated
+    linear = LinearExtrapolator()
+    fitted = [linear.extrapolate([1, 2, 3], row)[0] for row in data["values"]]
+    # measured on 6 × 1800 held-out circuits: 1.8-2.0× better than linear (docs/benchmarks.md)
+    assert mitigated < 0.25 * unmitigated
+    assert mitigated < 0.7 * np.median(np.abs(np.array(fitted) - data["ideal"]))
