@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import threading
 import traceback
 from dataclasses import dataclass
 
@@ -156,15 +157,24 @@ class ProcessWorkers:
     def __init__(self, config: dict, seed: int, states: list[dict | None]):
         context = multiprocessing.get_context("spawn")
         self.pipes, self.processes = [], []
-        for index, state in enumerate(states):
-            parent, child = context.Pipe()
-            process = context.Process(
-                target=_serve, args=(child, config, seed, index, state), daemon=True
-            )
-            process.start()
-            child.close()
-            self.pipes.append(parent)
-            self.processes.append(process)
+        # children start with Ctrl-C ignored (an ignored signal stays ignored across exec, and
+        # Python then installs no KeyboardInterrupt handler), so an early Ctrl-C cannot kill
+        # a worker that is still importing
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            for index, state in enumerate(states):
+                parent, child = context.Pipe()
+                process = context.Process(
+                    target=_serve, args=(child, config, seed, index, state), daemon=True
+                )
+                process.start()
+                child.close()
+                self.pipes.append(parent)
+                self.processes.append(process)
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
 
     def submit(self, index: int, *request) -> None:
         try:

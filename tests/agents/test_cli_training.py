@@ -150,7 +150,10 @@ def test_stable_baselines3_through_the_same_cli(config_file, tmp_path, capsys, a
     assert report["episodes"] >= 5 and report["error"] <= report["greedy_error"]
 
 
-def test_ctrl_c_stops_at_an_episode_boundary_and_saves(config_file, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_stops_at_an_episode_boundary_and_saves(config_file, tmp_path, workers):
+    """Ctrl-C in a terminal signals the whole process group: workers included."""
+    import os
     import signal
     import subprocess
     import sys
@@ -161,8 +164,8 @@ def test_ctrl_c_stops_at_an_episode_boundary_and_saves(config_file, tmp_path):
     run = tmp_path / "interrupted"
     process = subprocess.Popen(
         [sys.executable, "-m", "qnoise.cli", "train", "--config", str(config_file),
-         "--out", str(run), "--episodes", "100000", "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+         "--out", str(run), "--episodes", "100000", "--quiet", "--workers", str(workers)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -170,8 +173,8 @@ def test_ctrl_c_stops_at_an_episode_boundary_and_saves(config_file, tmp_path):
         if metrics.exists() and len(metrics.read_text().splitlines()) >= 3:
             break
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 0
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=60) == 0, process.stderr.read().decode()
     state = torch.load(run / "checkpoint.pt", weights_only=False)
     assert state["episode"] == len(_metrics(run)) >= 3
     assert (run / "best.json").exists()
