@@ -47,11 +47,14 @@ def _synthetic_family(rows: int, seed: int):
     return values, ideal
 
 
-def test_pretrained_mode_learns_a_family_and_round_trips_through_files(tmp_path):
+@pytest.mark.parametrize("loss", ["absolute", "squared"])
+def test_pretrained_mode_learns_a_family_and_round_trips_through_files(tmp_path, loss):
     values, ideal = _synthetic_family(2000, seed=0)
     model = NeuralExtrapolator(NeuralMetadata(scale_factors=[1.0, 2.0, 3.0], hidden=[32, 32]))
-    report = model.train(values, ideal, epochs=60, seed=0)
+    report = model.train(values, ideal, epochs=60, seed=0, loss=loss)
     assert report["validation_mae"] < 0.2 * report["unmitigated_mae"]
+    with pytest.raises(ValueError, match="loss must be"):
+        model.train(values, ideal, epochs=1, loss="huber")
     test_values, test_ideal = _synthetic_family(200, seed=1)
     predicted = model.predict(test_values)
     assert (
