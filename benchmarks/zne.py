@@ -264,7 +264,7 @@ def main() -> None:
     parser.add_argument("--circuits", type=int, default=8, help="cases per shape and set")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--goal-circuits", type=int, default=200,
-                        help="held-out family circuits per shape for the goal table (0: skip it)")  # fmt: skip
+                        help="held-out family circuits per shape (0: no goal table)")  # fmt: skip
     args = parser.parse_args()
     warnings.simplefilter("ignore", ExtrapolationWarning)
     rng = np.random.default_rng(args.seed)
