@@ -20,6 +20,7 @@ import multiprocessing
 import signal
 import threading
 import traceback
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,8 +91,9 @@ class ExperienceWorker:
         self.policy = mlp(self.env.observation_space.shape[0], self.env.action_space.n, hyper)
         self.nstep = NStepBuffer(hyper.n_step, hyper.gamma, hyper.legacy_gamma)
         self.device = torch.device("cpu")
-        self.rng = np.random.default_rng(worker_seed(seed, index))
-        self.env.reset(seed=worker_seed(seed, index))
+        own_seed = worker_seed(seed, index)
+        self.rng = np.random.default_rng(own_seed)
+        self.env.reset(seed=own_seed)
         if state is not None:
             self.load_state_dict(state)
 
@@ -215,8 +217,8 @@ class RayWorkers:
     def __init__(self, config: dict, seed: int, states: list[dict | None], address: str | None):
         from agents.ray_session import ray_session
 
-        self._session = ray_session(address, num_cpus=len(states))
-        ray = self._ray = self._session.__enter__()
+        self._stack = ExitStack()  # the Ray session, closed in close()
+        ray = self._ray = self._stack.enter_context(ray_session(address, len(states)))
         actor = ray.remote(num_cpus=1)(ExperienceWorker)
         self.actors = [actor.remote(config, seed, i, state) for i, state in enumerate(states)]
         self.pending: dict[int, object] = {}
@@ -233,7 +235,7 @@ class RayWorkers:
     def close(self) -> None:
         for actor in self.actors:
             self._ray.kill(actor)
-        self._session.__exit__(None, None, None)
+        self._stack.close()
 
 
 def start_workers(

@@ -214,12 +214,15 @@ def _learning_curves(points: Sequence[SweepPoint], window: int = 50) -> bytes:
 
     figure, (errors, rates) = plt.subplots(1, 2, figsize=(12, 4.5))
     for setting in dict.fromkeys(p.setting for p in points):
-        curves = {"error": [], "success": []}
+        runs = []
         for point in (p for p in points if p.setting == setting):
             lines = (Path(point.run_dir) / "metrics.jsonl").read_text().splitlines()
-            records = [json.loads(line) for line in lines]
-            size = max(1, min(window, len(records)))
-            kernel = np.ones(size) / size
+            runs.append([json.loads(line) for line in lines])
+        # one window for the setting, so every run's curve starts at the same episode
+        size = max(1, min(window, *(len(records) for records in runs)))
+        kernel = np.ones(size) / size
+        curves = {"error": [], "success": []}
+        for records in runs:
             error = np.log10([max(r["noiseless_error"], 1e-12) for r in records])
             success = np.array([r["outcome"] == "success" for r in records], dtype=float)
             curves["error"].append(np.convolve(error, kernel, mode="valid"))

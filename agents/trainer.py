@@ -103,7 +103,7 @@ class Trainer:
         self.engine, self.address = engine, address
         self.env = make_env(config)
         agent_options = dict(config.get("agent", {}))
-        algo = agent_options.pop("algo", "ddqn")
+        algo = agent_options.get("algo", "ddqn")  # agent_config leaves it out
         if device is not None:
             agent_options["device"] = device
         if algo != "ddqn":

@@ -82,11 +82,9 @@ def _train(args: argparse.Namespace) -> int:
         where = {"engine": args.engine, "address": args.address}
         if args.resume:
             trainer = _make_run(args.resume, device=args.device, **where)
-            if args.workers is not None and args.workers != trainer.config["train"].get(
-                "workers", 1
-            ):
-                raise ValueError(f"{args.resume} was trained with "
-                                 f"{trainer.config['train'].get('workers', 1)} workers; "
+            trained_with = trainer.config["train"].get("workers", 1)
+            if args.workers is not None and args.workers != trained_with:
+                raise ValueError(f"{args.resume} was trained with {trained_with} workers; "
                                  "a run keeps its worker count")  # fmt: skip
         else:
             if not args.config:
