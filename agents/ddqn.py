@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.replay import NStepBuffer, ReplayBuffer, Transition
+from agents.replay import NStepBuffer, ReplayBuffer, TargetValueCache, Transition
 
 ACTIVATIONS = {"leaky_relu": nn.LeakyReLU, "relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -23,12 +23,16 @@ class DDQNConfig:
     target copy every 500 updates; ε from 1 multiplied by 0.99995 per update, floor 0.05;
     n-step 5 (noisy, LiH-4q) or 6 (6–8 qubits), 1 for small noiseless H2.
 
-    Speed options (not CRLQAS's; numbers differ from the float32 defaults):
-    ``precision="bfloat16"`` runs the update's matrix products in bfloat16 under
-    ``torch.autocast`` (weights, Adam state, targets and loss stay float32); on CPUs with
-    AMX / AVX-512-BF16 it makes the published 5×1000 update ≈ 3× cheaper, elsewhere it can be
-    slower (measure with ``benchmarks/agent_update.py``). ``fused_adam=True`` uses torch's
-    fused Adam kernel. Action selection always runs in float32.
+    Arithmetic: float32 with torch's fused Adam kernel (``fused_adam=True``, the default: the
+    same Adam rule up to float32 rounding, ≈ 3× cheaper optimizer step than the ``foreach``
+    kernel that ``fused_adam=False`` selects). Target-network values of stored transitions
+    are cached between target synchronisations (:class:`agents.replay.TargetValueCache`),
+    which removes one of the update's three forward passes without changing the targets.
+    ``precision="bfloat16"`` (a speed option, not CRLQAS's; numbers differ from float32)
+    runs the update's matrix products in bfloat16 under ``torch.autocast`` (weights, Adam
+    state, targets and loss stay float32); on CPUs with AMX / AVX-512-BF16 it makes the
+    published 5×1000 update ≈ 3× cheaper, elsewhere it can be slower (measure with
+    ``benchmarks/agent_update.py``). Action selection always runs in float32.
     """
 
     gamma: float = 0.88
@@ -49,7 +53,7 @@ class DDQNConfig:
     huber_delta: float = 1.0
     device: str = "cpu"
     precision: str = "float32"
-    fused_adam: bool = False
+    fused_adam: bool = True
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
@@ -139,6 +143,7 @@ class DDQN:
             self.policy.parameters(), lr=config.lr, fused=True if config.fused_adam else None
         )
         self.replay = ReplayBuffer(config.buffer_size, obs_size, num_actions)
+        self.target_cache = TargetValueCache(config.buffer_size, num_actions)
         self.nstep = NStepBuffer(config.n_step, config.gamma, config.legacy_gamma)
         self.epsilon = config.epsilon_start
         self.updates = 0
@@ -170,17 +175,32 @@ class DDQN:
                 self.update()
 
     def td_targets(self, batch: dict) -> torch.Tensor:
-        """Double-DQN targets ``R + d · Q_target(s', argmax_legal Q_policy(s'))``."""
+        """Double-DQN targets ``R + d · Q_target(s', argmax_legal Q_policy(s'))``.
+
+        A batch from :meth:`ReplayBuffer.sample` (with ``"indices"``) takes ``Q_target(s')``
+        from :attr:`target_cache`, computing only the slots not cached since the last target
+        synchronisation; any other batch evaluates the target network directly.
+        """
         next_obs = torch.as_tensor(batch["next_obs"], device=self.device)
         masks = torch.as_tensor(batch["next_masks"], device=self.device)
         with torch.no_grad():
             online = self.policy(next_obs).masked_fill(~masks, -torch.inf)
             best = online.argmax(dim=1, keepdim=True)
-            bootstrap = self.target(next_obs).gather(1, best).squeeze(1).float()
+            if "indices" in batch:
+                cached = self.target_cache.lookup(batch["indices"], self.replay, self._target_q)
+                target_q = torch.as_tensor(cached, device=self.device)
+            else:
+                target_q = self.target(next_obs).float()
+            bootstrap = target_q.gather(1, best).squeeze(1)
             discounts = torch.as_tensor(batch["discounts"], device=self.device)
             bootstrap = torch.where(discounts > 0, bootstrap, torch.zeros_like(bootstrap))
             rewards = torch.as_tensor(batch["rewards"], device=self.device)
             return rewards + discounts * bootstrap
+
+    def _target_q(self, slots: np.ndarray) -> np.ndarray:
+        """``Q_target`` of the replay slots' next observations, float32 numpy."""
+        next_obs = torch.as_tensor(self.replay.next_obs[slots], device=self.device)
+        return self.target(next_obs).float().cpu().numpy()
 
     def update(self) -> float:
         """One gradient step on a sampled batch; returns the loss."""
@@ -199,6 +219,7 @@ class DDQN:
         self.epsilon = max(self.config.epsilon_min, self.epsilon * self.config.epsilon_decay)
         if self.updates % self.config.target_update == 0:
             self.target.load_state_dict(self.policy.state_dict())
+            self.target_cache.clear()
         return float(loss.detach())
 
     def end_episode(self) -> None:
@@ -212,6 +233,7 @@ class DDQN:
             "target": self.target.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "replay": self.replay.state_dict(),
+            "target_cache": self.target_cache.state_dict(),
             "epsilon": self.epsilon,
             "updates": self.updates,
             "steps": self.steps,
@@ -224,6 +246,10 @@ class DDQN:
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.replay.load_state_dict(state["replay"])
+        if "target_cache" in state:
+            self.target_cache.load_state_dict(state["target_cache"])
+        else:  # a checkpoint from before the cache existed
+            self.target_cache.clear()
         self.epsilon = float(state["epsilon"])
         self.updates, self.steps = int(state["updates"]), int(state["steps"])
         self.rng.bit_generator.state = state["rng"]

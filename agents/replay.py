@@ -60,7 +60,12 @@ class NStepBuffer:
 
 
 class ReplayBuffer:
-    """Fixed-capacity ring buffer of transitions, sampled uniformly (numpy arrays, float32)."""
+    """Fixed-capacity ring buffer of transitions, sampled uniformly (numpy arrays, float32).
+
+    ``stamps[i]`` is the running count of adds when slot ``i`` was last written (1 for the
+    first add), so derived per-slot data (such as cached target values) can tell whether the
+    slot still holds the transition it was computed for.
+    """
 
     def __init__(self, capacity: int, obs_size: int, num_actions: int) -> None:
         if capacity < 1:
@@ -72,11 +77,15 @@ class ReplayBuffer:
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.discounts = np.zeros(capacity, dtype=np.float32)
         self.next_masks = np.zeros((capacity, num_actions), dtype=bool)
+        self.stamps = np.zeros(capacity, dtype=np.int64)
+        self.adds = 0
         self.size = 0
         self.position = 0
 
     def add(self, t: Transition) -> None:
         i = self.position
+        self.adds += 1
+        self.stamps[i] = self.adds
         self.obs[i], self.next_obs[i] = t.obs, t.next_obs
         self.actions[i], self.rewards[i], self.discounts[i] = t.action, t.reward, t.discount
         self.next_masks[i] = t.next_mask
@@ -84,7 +93,8 @@ class ReplayBuffer:
         self.size = min(self.size + 1, self.capacity)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """``batch_size`` transitions drawn uniformly with replacement."""
+        """``batch_size`` transitions drawn uniformly with replacement; ``"indices"`` holds
+        their slots."""
         if self.size == 0:
             raise ValueError("the replay buffer is empty")
         idx = rng.integers(0, self.size, size=batch_size)
@@ -95,18 +105,58 @@ class ReplayBuffer:
             "next_obs": self.next_obs[idx],
             "next_masks": self.next_masks[idx],
             "discounts": self.discounts[idx],
+            "indices": idx,
         }
 
-    _ARRAYS = ("obs", "next_obs", "actions", "rewards", "discounts", "next_masks")
+    _ARRAYS = ("obs", "next_obs", "actions", "rewards", "discounts", "next_masks", "stamps")
 
     def state_dict(self) -> dict:
         """The stored transitions and the ring position (for checkpoints)."""
         state = {key: getattr(self, key)[: self.size].copy() for key in self._ARRAYS}
-        state.update(size=self.size, position=self.position)
+        state.update(size=self.size, position=self.position, adds=self.adds)
         return state
 
     def load_state_dict(self, state: dict) -> None:
         n = state["obs"].shape[0]
         for key in self._ARRAYS:
-            getattr(self, key)[:n] = state[key]
+            if key in state:  # checkpoints from before stamps existed lack them
+                getattr(self, key)[:n] = state[key]
         self.size, self.position = int(state["size"]), int(state["position"])
+        if "stamps" not in state:
+            self.stamps[:n] = np.arange(1, n + 1)
+        self.adds = int(state.get("adds", self.stamps[:n].max(initial=0)))
+
+
+class TargetValueCache:
+    """Target-network Q-values of the replay slots' next observations, reused across updates.
+
+    The target network changes only when it is synchronised (every ``target_update`` updates),
+    so ``Q_target(s')`` of a stored transition is the same number at every update in between;
+    recomputing it for each sampled batch is a full forward pass of the batch that buys
+    nothing. A value is valid while its slot's replay stamp is unchanged; :meth:`clear` drops
+    everything when the target network changes.
+    """
+
+    def __init__(self, capacity: int, num_actions: int) -> None:
+        self.values = np.zeros((capacity, num_actions), dtype=np.float32)
+        self.stamps = np.zeros(capacity, dtype=np.int64)  # replay stamp of each value; 0: none
+
+    def clear(self) -> None:
+        self.stamps[:] = 0
+
+    def lookup(self, indices: np.ndarray, replay: ReplayBuffer, compute) -> np.ndarray:
+        """Q_target rows of replay slots ``indices``; ``compute(slots)`` evaluates the target
+        network on ``replay.next_obs[slots]`` (float32 ``(len(slots), num_actions)``) for the
+        slots not cached, which are computed once each, in increasing slot order."""
+        current = replay.stamps[indices]
+        missing = np.unique(indices[self.stamps[indices] != current])
+        if missing.size:
+            self.values[missing] = compute(missing)
+            self.stamps[missing] = replay.stamps[missing]
+        return self.values[indices]
+
+    def state_dict(self) -> dict:
+        return {"values": self.values.copy(), "stamps": self.stamps.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.values[:], self.stamps[:] = state["values"], state["stamps"]

@@ -1,12 +1,18 @@
 """Cost of one double-DQN update (batch sampling, targets, Huber loss, Adam step).
 
-For the published CRLQAS agent (5×1000 LeakyReLU MLP, batch 1000) in float32 and with the
-bfloat16 / fused-Adam speed options, and the fast preset of
+For the published CRLQAS agent (5×1000 LeakyReLU MLP, batch 1000) in float32 (the default:
+fused Adam, cached target values) and with the bfloat16 speed option, and the fast preset of
 ``configs/h2_2q_mumbai_median_fast.yaml`` (2×128, batch 64), on the H2-2q and LiH-4q
 observation sizes; on the CPU with 1 thread and with all threads, and on CUDA when a GPU is
 available. Needs only torch and numpy.
 
-Usage: python benchmarks/agent_update.py [--updates 50]
+The figure is the mean over ``--updates`` consecutive updates that start right after a
+target-network synchronisation, with a full replay buffer and one new transition stored
+before each update, as in late training. The default, 500 = ``target_update``, covers one
+whole cycle of the target-value cache (recomputed lazily after each synchronisation), so
+the mean includes its refill; fewer updates overstate the cost.
+
+Usage: python benchmarks/agent_update.py [--updates 500]
 """
 
 from __future__ import annotations
@@ -30,47 +36,54 @@ from agents.replay import Transition
 PROBLEMS = {"H2-2q": (40 * 5 * 2, 8), "LiH-4q": (40 * 7 * 4, 24)}
 PRESETS = {
     "paper (5×1000, batch 1000)": {},
-    "paper, bfloat16 autocast + fused Adam": {"precision": "bfloat16", "fused_adam": True},
+    "paper, bfloat16 autocast": {"precision": "bfloat16"},
     "fast (2×128, batch 64)": {"hidden_layers": 2, "width": 128, "batch_size": 64},
 }
 
 
+def _transition(obs_size: int, actions: int, rng: np.random.Generator) -> Transition:
+    obs = (rng.random(obs_size) < 0.02).astype(np.float32)  # ≈ one-hot moment tensor
+    return Transition(
+        obs=obs,
+        action=int(rng.integers(actions)),
+        reward=float(rng.normal()),
+        next_obs=obs,
+        next_mask=np.ones(actions, dtype=bool),
+        discount=0.5,
+    )
+
+
 def _agent(obs_size: int, actions: int, device: str, preset: dict) -> DDQN:
+    """An agent whose replay buffer is full of random sparse transitions."""
     config = DDQNConfig(n_step=5, lr=3e-4, learning_starts=0, device=device, **preset)
     agent = DDQN(obs_size, actions, config, seed=0)
-    rng = np.random.default_rng(0)
-    for _ in range(max(config.batch_size, 2000)):
-        obs = (rng.random(obs_size) < 0.05).astype(np.float32)
-        agent.replay.add(
-            Transition(
-                obs=obs,
-                action=int(rng.integers(actions)),
-                reward=float(rng.normal()),
-                next_obs=obs,
-                next_mask=np.ones(actions, dtype=bool),
-                discount=0.5,
-            )
-        )
+    for _ in range(config.buffer_size):
+        agent.replay.add(_transition(obs_size, actions, agent.rng))
     return agent
 
 
 def time_update(obs_size: int, actions: int, device: str, preset: dict, updates: int) -> float:
-    """Median seconds per update (after 5 warm-up updates)."""
+    """Mean seconds per update over ``updates`` updates from a target synchronisation."""
     agent = _agent(obs_size, actions, device, preset)
-    times = []
-    for i in range(updates + 5):
+    for _ in range(3):  # warm-up
+        agent.update()
+    agent.target.load_state_dict(agent.policy.state_dict())
+    agent.target_cache.clear()
+    agent.updates = 0  # the agent's next synchronisation ends the timed cycle
+    elapsed = 0.0
+    for _ in range(updates):
+        agent.replay.add(_transition(obs_size, actions, agent.rng))
         start = time.perf_counter()
         agent.update()
         if device == "cuda":
             torch.cuda.synchronize()
-        if i >= 5:
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        elapsed += time.perf_counter() - start
+    return elapsed / updates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--updates", type=int, default=50)
+    parser.add_argument("--updates", type=int, default=500)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     targets = [("cpu", 1), ("cpu", cores)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
+
 import numpy as np
 import pytest
 import torch
@@ -141,3 +143,59 @@ def test_updates_fit_known_action_values(options):
     assert agent.q_values(OBS) == pytest.approx([0, 1, 2, 3], abs=0.1)
     with pytest.raises(ValueError, match="precision"):
         DDQNConfig(precision="float16")
+
+
+def test_cached_target_values_equal_direct_ones_through_syncs_and_overwrites():
+    """Targets of sampled batches come from the target-value cache; they must equal the
+    target network evaluated directly, after ring overwrites and target synchronisations,
+    and each slot is computed at most once per synchronisation."""
+    config = DDQNConfig(hidden_layers=1, width=16, batch_size=8, learning_starts=0,
+                        buffer_size=6, target_update=4, lr=1e-2)  # fmt: skip
+    agent = DDQN(3, 4, config, seed=2)
+    rng = np.random.default_rng(2)
+    computed = []
+    compute = agent._target_q
+    agent._target_q = lambda slots: computed.append(slots.copy()) or compute(slots)
+    for step in range(30):
+        obs = rng.random(3).astype(np.float32)
+        agent.replay.add(Transition(obs, step % 4, 1.0, obs + 1, MASK, 0.5))
+        agent.update()
+        batch = agent.replay.sample(8, agent.rng)
+        direct = {key: value for key, value in batch.items() if key != "indices"}
+        np.testing.assert_allclose(agent.td_targets(batch), agent.td_targets(direct), rtol=1e-6)
+    assert agent.updates == 30 and len(computed) > 7  # refilled after each of 7 syncs
+    cycle = np.concatenate(computed[-2:]) if agent.updates % 4 else computed[-1]
+    assert len(np.unique(cycle)) == len(cycle)
+
+
+def test_agent_state_round_trip_continues_identically():
+    """A restored agent (replay, target cache, optimizer, RNGs) makes the same updates."""
+    config = DDQNConfig(hidden_layers=1, width=16, batch_size=8, learning_starts=0,
+                        buffer_size=10, target_update=3)  # fmt: skip
+    agent = DDQN(3, 4, config, seed=3)
+    rng = np.random.default_rng(3)
+    for step in range(12):
+        obs = rng.random(3).astype(np.float32)
+        agent.replay.add(Transition(obs, step % 4, float(step), obs, MASK, 0.5))
+        agent.update()
+    copy = DDQN(3, 4, config, seed=99)
+    copy.load_state_dict(deepcopy(agent.state_dict()))  # as a checkpoint file would
+    assert [agent.update() for _ in range(5)] == [copy.update() for _ in range(5)]
+
+
+def test_checkpoint_without_target_cache_or_stamps_still_loads():
+    """Agent states saved before the target-value cache existed restore with an empty cache."""
+    config = DDQNConfig(hidden_layers=1, width=8, batch_size=4, learning_starts=0, buffer_size=8)
+    agent = DDQN(3, 4, config, seed=4)
+    for step in range(6):
+        agent.replay.add(Transition(OBS + step, step % 4, 1.0, OBS, MASK, 0.5))
+    state = deepcopy(agent.state_dict())
+    del state["target_cache"]
+    for key in ("stamps", "adds"):
+        del state["replay"][key]
+    old = DDQN(3, 4, config, seed=4)
+    old.load_state_dict(state)
+    assert old.replay.stamps[:6].tolist() == [1, 2, 3, 4, 5, 6] and old.replay.adds == 6
+    batch = old.replay.sample(4, old.rng)
+    direct = {key: value for key, value in batch.items() if key != "indices"}
+    np.testing.assert_allclose(old.td_targets(batch), old.td_targets(direct), rtol=1e-6)
