@@ -25,6 +25,14 @@ class AngleMap:
         self.rows: list[tuple[dict[int, float], float]] = []
         self.nonlinear: list[tuple[int, object, object, list[int]]] = []
 
+    def extended(self, num_parameters: int, parameters: list) -> AngleMap:
+        """A new map with this map's slots, for a circuit whose ``parameters`` begin with this
+        map's (same order, so slot rows stay valid); add its further slots, then finalize."""
+        other = AngleMap(num_parameters, parameters)
+        other.rows = list(self.rows)
+        other.nonlinear = list(self.nonlinear)
+        return other
+
     def add(self, angle: Angle) -> int:
         """Register the angle of one rotation factor; returns its slot index."""
         slot = len(self.rows)

@@ -1,4 +1,4 @@
-"""Compiled circuits: fusion of elementary PTMs into 1–2 qubit groups, evaluation, gradients."""
+"""Compiled circuits: evaluation, gradients, sampling (fusion planning is in qnoise.sim.fusion)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from qnoise.noise.channels import ReadoutError
 from qnoise.noise.model import NoiseModel
 from qnoise.sim import kernels
 from qnoise.sim.angles import AngleMap
+from qnoise.sim.fusion import FusionPlan
 from qnoise.sim.lowering import ElementaryOp, LoweredCircuit, lower_circuit
 from qnoise.sim.observable import as_sparse_pauli_op, observable_terms, with_readout
 from qnoise.sim.pauli import pauli_vector_to_density_matrix, zero_state
@@ -25,64 +26,6 @@ _GRADIENT_BUFFERS = threading.local()
 #: largest Pauli vector compiled (8·4ⁿ bytes): 14 active qubits
 _MAX_STATE_BYTES = 2**31
 _ZERO_PAULI = np.array([1.0, 0.0, 0.0, 1.0])  # ⟨I⟩, ⟨X⟩, ⟨Y⟩, ⟨Z⟩ of |0⟩
-_SWAP_DIGITS = np.array([4 * (i % 4) + i // 4 for i in range(16)])
-
-
-def _plan_groups(ops: list[ElementaryOp]) -> list[tuple[tuple[int, ...], list[int]]]:
-    """Greedy fusion of operations into groups on at most two qubits.
-
-    A 1-qubit op joins the last group touching its qubit (it commutes past every later group,
-    none of which touches that qubit); before any group exists on the qubit it waits and is
-    prepended to the qubit's first group. A 2-qubit op joins the last group when that group is
-    the last one on both its qubits and acts on the same pair; otherwise it opens a new group.
-    """
-    groups: list[tuple[tuple[int, ...], list[int]]] = []
-    last: dict[int, int] = {}
-    pending: dict[int, list[int]] = {}
-    for i, op in enumerate(ops):
-        if len(op.qubits) == 1:
-            q = op.qubits[0]
-            if q in last:
-                groups[last[q]][1].append(i)
-            else:
-                pending.setdefault(q, []).append(i)
-            continue
-        a, b = op.qubits
-        g = last.get(a)
-        if g is not None and g == last.get(b) and set(groups[g][0]) == {a, b}:
-            groups[g][1].append(i)
-            continue
-        members = pending.pop(a, []) + pending.pop(b, []) + [i]
-        groups.append(((a, b), members))
-        last[a] = last[b] = len(groups) - 1
-    for q, members in sorted(pending.items()):
-        groups.append(((q,), members))
-    return groups
-
-
-def _group_local_rotations(factor_rows: list, mats: list, start: int) -> None:
-    """Within each run of 1-qubit rotation factors of a pair, put those on local qubit 0
-    first (they commute with those on qubit 1), so the kernels can multiply same-qubit 4×4
-    factors together before embedding them (64 instead of 1024 multiply-adds each)."""
-    local = (kernels.KIND_LOCAL0, kernels.KIND_LOCAL1)
-    i = start
-    while i < len(factor_rows):
-        if factor_rows[i][0] not in local:
-            i += 1
-            continue
-        j = i
-        while j < len(factor_rows) and factor_rows[j][0] in local:
-            j += 1
-        order = sorted(range(i, j), key=lambda f: factor_rows[f][0])
-        factor_rows[i:j] = [factor_rows[f] for f in order]
-        mats[i:j] = [mats[f] for f in order]
-        i = j
-
-
-def _embed(matrix: np.ndarray, position: int) -> np.ndarray:
-    """A 4×4 PTM on local qubit ``position`` of a pair as a 16×16 PTM."""
-    eye = np.eye(4)
-    return np.kron(eye, matrix) if position == 0 else np.kron(matrix, eye)
 
 
 @dataclass(frozen=True)
@@ -108,6 +51,7 @@ class CompiledCircuit:
         lowered: LoweredCircuit,
         readout: list[ReadoutError | None],
         gradient_memory: int = 2**30,
+        prefix: CompiledCircuit | None = None,
     ) -> None:
         self.lowered = lowered  # read-only; extended by compiles of longer circuits
         self.num_qubits = lowered.num_qubits
@@ -136,73 +80,35 @@ class CompiledCircuit:
             )
         self._readout = [readout[q] for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
-        self._observables: OrderedDict = OrderedDict()
         self._plans: OrderedDict = OrderedDict()
-        # new op objects: a lowered circuit may be the cached prefix of others
+        # a compile that extends ``prefix`` (same simulated qubits) fuses only the new ops and
+        # shares its observable cache (terms depend only on the qubits and readout)
+        extend = prefix is not None and prefix.active_qubits == self.active_qubits
+        self._observables: OrderedDict = prefix._observables if extend else OrderedDict()
+        self._plan = prefix._plan.copy() if extend else FusionPlan()
+        self._angles = (
+            prefix._angles.extended(self.num_parameters, self.parameters)
+            if extend
+            else AngleMap(self.num_parameters, self.parameters)
+        )
         compact = self._compact
-        self._build(
-            [ElementaryOp(tuple(compact[q] for q in op.qubits), op.parts, op.angle)
-             for op in lowered.ops]
-        )  # fmt: skip
-        self._x0 = zero_state(self._num_active)
+        for op in lowered.ops[len(prefix.lowered.ops) if extend else 0 :]:
+            if op.is_parametric:  # slots in op order, as the plan numbers them
+                self._angles.add(op.angle)
+            # new op objects: the lowered ops may be shared with other compiled circuits
+            self._plan.append(
+                ElementaryOp(tuple(compact[q] for q in op.qubits), op.parts, op.angle)
+            )
+        self._angles.finalize()
+        self._groups, self._factors, self._mats = self._plan.arrays()
+        self.num_groups = self._groups.shape[0]
+        self._x0 = prefix._x0 if extend else zero_state(self._num_active)
 
     def __repr__(self) -> str:
         return (
             f"CompiledCircuit(num_qubits={self.num_qubits}, simulated={self._num_active}, "
             f"parameters={self.num_parameters}, fused_groups={self.num_groups})"
         )
-
-    # ------------------------------------------------------------------ build
-    def _build(self, ops: list[ElementaryOp]) -> None:
-        self._angles = AngleMap(self.num_parameters, self.parameters)
-        group_rows, factor_rows, mats = [], [], []
-        for qubits, members in _plan_groups(ops):
-            start = len(factor_rows)
-            dim = 4 ** len(qubits)
-            const = None
-            for i in members:
-                op = ops[i]
-                kind, parts = self._factor(op, qubits)
-                if kind == kernels.KIND_CONST:
-                    const = parts[0] if const is None else parts[0] @ const
-                    continue
-                if const is not None:
-                    factor_rows.append((kernels.KIND_CONST, -1))
-                    mats.append((const,))
-                    const = None
-                factor_rows.append((kind, self._angles.add(op.angle)))
-                mats.append(parts)
-            if const is not None or len(factor_rows) == start:
-                factor_rows.append((kernels.KIND_CONST, -1))
-                mats.append((np.eye(dim) if const is None else const,))
-            _group_local_rotations(factor_rows, mats, start)
-            qa = qubits[0]
-            qb = qubits[1] if len(qubits) == 2 else -1
-            group_rows.append((start, len(factor_rows), qa, qb))
-        self._angles.finalize()
-        self._groups = np.array(group_rows, dtype=np.int64).reshape(-1, 4)
-        self._factors = np.array(factor_rows, dtype=np.int64).reshape(-1, 2)
-        self._mats = np.zeros((len(mats), 3, 16, 16))
-        for f, parts in enumerate(mats):
-            for p, part in enumerate(parts):
-                self._mats[f, p, : part.shape[0], : part.shape[1]] = part
-        self.num_groups = self._groups.shape[0]
-
-    @staticmethod
-    def _factor(op: ElementaryOp, qubits: tuple[int, ...]):
-        parts = op.parts
-        if len(qubits) == 2:
-            if len(op.qubits) == 1:
-                position = qubits.index(op.qubits[0])
-                if not op.is_parametric:
-                    return kernels.KIND_CONST, (_embed(parts[0], position),)
-                kind = kernels.KIND_LOCAL0 if position == 0 else kernels.KIND_LOCAL1
-                return kind, parts
-            if op.qubits != qubits:
-                parts = tuple(p[np.ix_(_SWAP_DIGITS, _SWAP_DIGITS)] for p in parts)
-        if not op.is_parametric:
-            return kernels.KIND_CONST, parts
-        return kernels.KIND_FULL, parts
 
     # ------------------------------------------------------------- utilities
     def parameter_batch(self, parameter_values) -> tuple[np.ndarray, bool]:
@@ -629,10 +535,17 @@ def compile_circuit(
     circuit: QuantumCircuit,
     noise: NoiseModel | None = None,
     gradient_memory: int = 2**30,
-    prefix: LoweredCircuit | None = None,
+    prefix: CompiledCircuit | None = None,
 ) -> CompiledCircuit:
-    """Lower and fuse ``circuit`` under ``noise`` (see :class:`CompiledCircuit`); ``prefix``
-    is a lowered leading part of it to extend (see :func:`~qnoise.sim.lowering.lower_circuit`)."""
-    lowered = lower_circuit(circuit, noise, dt=getattr(noise, "dt", None), prefix=prefix)
+    """Lower and fuse ``circuit`` under ``noise`` (see :class:`CompiledCircuit`).
+
+    ``prefix``, the compilation under the same ``noise`` of a circuit whose instructions
+    lead ``circuit``'s (see :func:`~qnoise.sim.lowering.lower_circuit`), is extended: only
+    the remaining instructions are lowered and fused; the result is the same as compiling
+    afresh. ``prefix`` is not changed.
+    """
+    lowered = lower_circuit(
+        circuit, noise, dt=getattr(noise, "dt", None), prefix=prefix and prefix.lowered
+    )
     readout = [None if noise is None else noise.readout_error(q) for q in range(circuit.num_qubits)]
-    return CompiledCircuit(lowered, readout, gradient_memory=gradient_memory)
+    return CompiledCircuit(lowered, readout, gradient_memory=gradient_memory, prefix=prefix)

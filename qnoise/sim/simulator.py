@@ -8,7 +8,7 @@ import numpy as np
 from qiskit.circuit import QuantumCircuit
 
 from qnoise.noise.resolve import resolve_noise
-from qnoise.sim.lowering import LoweredCircuit, can_extend
+from qnoise.sim.lowering import can_extend
 from qnoise.sim.program import CompiledCircuit, compile_circuit
 
 __all__ = ["PTMSimulator"]
@@ -16,15 +16,17 @@ __all__ = ["PTMSimulator"]
 
 def _structure_key(circuit: QuantumCircuit) -> tuple:
     """A hashable fingerprint of a circuit's structure (gates, qubits, parameter expressions)."""
+    qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}.__getitem__
+    clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}.__getitem__
     return (
         circuit.num_qubits,
         circuit.num_clbits,
         tuple(
             (
-                inst.operation.name,
-                tuple(circuit.find_bit(q).index for q in inst.qubits),
-                tuple(circuit.find_bit(c).index for c in inst.clbits),
-                tuple(str(p) for p in inst.operation.params),
+                inst.name,
+                tuple(map(qubit_index, inst.qubits)),
+                tuple(map(clbit_index, inst.clbits)),
+                tuple(map(str, inst.params)),
             )
             for inst in circuit.data
         ),
@@ -65,9 +67,10 @@ class PTMSimulator:
         self.cache_size = int(cache_size)
         self.gradient_memory = int(gradient_memory)
         self._cache: OrderedDict[tuple, CompiledCircuit] = OrderedDict()
-        # lowerings by (noise revision, qubits, clbits, instructions): a circuit one
-        # instruction longer than a recent one (a gate appended) lowers only that instruction
-        self._lowered: OrderedDict[tuple, LoweredCircuit] = OrderedDict()
+        # compiled circuits by (noise revision, qubits, clbits, instructions): a circuit one
+        # instruction longer than a recent one (a gate appended) lowers and fuses only that
+        # instruction
+        self._extendable: OrderedDict[tuple, CompiledCircuit] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"PTMSimulator(noise={self.noise!r})"
@@ -75,7 +78,8 @@ class PTMSimulator:
     def compile(self, circuit: QuantumCircuit) -> CompiledCircuit:
         """Compile ``circuit`` (cached by structure and noise-model revision) for fast
         repeated evaluation. A circuit that extends a recently compiled one by one
-        instruction reuses that one's lowering (only the new instruction is lowered)."""
+        instruction extends that compilation (only the new instruction is lowered and fused;
+        the result equals a fresh compilation)."""
         revision = getattr(self.noise, "revision", 0)
         structure = _structure_key(circuit)
         key = (revision, structure)
@@ -84,15 +88,15 @@ class PTMSimulator:
             self._cache.move_to_end(key)
             return compiled
         qubits, clbits, instructions, _ = structure
-        prefix = self._lowered.get((revision, qubits, clbits, instructions[:-1]))
-        if prefix is not None and not can_extend(prefix, circuit):
+        prefix = self._extendable.get((revision, qubits, clbits, instructions[:-1]))
+        if prefix is not None and not can_extend(prefix.lowered, circuit):
             prefix = None
         compiled = compile_circuit(
             circuit, self.noise, gradient_memory=self.gradient_memory, prefix=prefix
         )
         for cache, entry_key, value in (
             (self._cache, key, compiled),
-            (self._lowered, (revision, qubits, clbits, instructions), compiled.lowered),
+            (self._extendable, (revision, qubits, clbits, instructions), compiled),
         ):
             cache[entry_key] = value
             if len(cache) > self.cache_size:

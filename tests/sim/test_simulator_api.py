@@ -121,6 +121,46 @@ def _grown(ansatz):
     return circuits
 
 
+def _assert_same_program(a, b):
+    """Two compiled circuits with identical kernel tables and angle maps."""
+    for name in ("_groups", "_factors", "_mats", "_x0"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    np.testing.assert_array_equal(a._angles.matrix, b._angles.matrix)
+    np.testing.assert_array_equal(a._angles.offset, b._angles.offset)
+
+
+@pytest.mark.parametrize("noise_spec", [None, "fake_mumbai:median"])
+def test_fusion_built_gate_by_gate_equals_fusion_built_afresh(noise_spec):
+    """Random architecture-search-like growth on 4 qubits (rotations, fixed gates, CX and
+    CZ in both orientations, qubits that get their first two-qubit gate late): after every
+    appended gate the extended program's fused tables equal a fresh compilation's, and the
+    groups the new gate does not touch are shared with the previous program."""
+    rng = np.random.default_rng(7)
+    sim, qc = PTMSimulator(noise_spec), QuantumCircuit(4)
+    theta = ParameterVector("θ", 60)
+    previous = sim.compile(qc)
+    for step in range(60):
+        kind, q = rng.integers(5), int(rng.integers(4))
+        other = int((q + 1 + rng.integers(3)) % 4)
+        if kind == 0:
+            getattr(qc, ["rx", "ry", "rz"][rng.integers(3)])(theta[step], q)
+        elif kind == 1:
+            getattr(qc, ["h", "sx", "t"][rng.integers(3)])(q)
+        elif kind == 2 and step > 20:
+            qc.cx(q, other)
+        elif kind == 3 and step > 20:
+            qc.cz(q, other)
+        else:
+            qc.ry(theta[step] * 0.5 + 0.1, q)
+        extended = sim.compile(qc)
+        _assert_same_program(extended, PTMSimulator(noise_spec).compile(qc))
+        if extended.active_qubits == previous.active_qubits and step:
+            old = previous._plan._groups
+            shared = sum(g is h for g, h in zip(extended._plan._groups, old, strict=False))
+            assert shared >= len(old) - 1
+        previous = extended
+
+
 def test_extending_a_compiled_circuit_equals_compiling_it_afresh(ansatz):
     sim = PTMSimulator("fake_mumbai:median")
     rng = np.random.default_rng(4)
@@ -136,6 +176,7 @@ def test_extending_a_compiled_circuit_equals_compiling_it_afresh(ansatz):
         point = rng.uniform(-2, 2, qc.num_parameters)
         assert extended.expectation(OBS, point) == fresh.expectation(OBS, point)
         np.testing.assert_array_equal(extended.gradient(OBS, point), fresh.gradient(OBS, point))
+        _assert_same_program(extended, fresh)
         assert len(extended.lowered.ops) == len(fresh.lowered.ops)
         for a, b in zip(extended.lowered.ops, fresh.lowered.ops, strict=True):
             assert a.qubits == b.qubits
