@@ -5,12 +5,13 @@ Usage::
     python -m qnoise.mitigation.pretrain [--noise fake_mumbai:median] [--out DIR]
 
 For each noise model: the family of arXiv:2403.07025, the RY-RZ CNOT-ladder ansatz on 2–4
-qubits with 1–3 layers measured in Z⊗…⊗Z; 3000 random circuits per shape, values at
+qubits with 1–3 layers measured in Z⊗…⊗Z; 12 000 random circuits per shape, values at
 λ = 1, 2, 3 with shot counts drawn from {exact, 10⁵, 10⁴, 10³}; features: qubits, gates,
 CNOTs, depth, log10 shots; absolute-error loss; 10 % of the circuits held out.
-Deterministic (seeded), under a minute per model on one core. (A model trained on random
-Pauli sums as well, the previous version, was 1.4× better than linear extrapolation on this
-family with 10⁴ shots; this one is ≈ 2× better, see ``docs/benchmarks.md``.)
+Deterministic (seeded), about three minutes per model on one core. (A model trained on
+random Pauli sums as well, an earlier version, was 1.4× better than linear extrapolation on
+this family with 10⁴ shots; 3000 circuits per shape gave 1.99×; this one is 2.0× better, see
+``docs/benchmarks.md``.)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ MODELS = Path(__file__).parent / "models"
 DEFAULT_NOISE = ("fake_mumbai:median",)
 SCALE_FACTORS = (1.0, 2.0, 3.0)
 SHOTS = (None, 100_000, 10_000, 1_000)
-SETTINGS = {"qubits": (2, 3, 4), "layers": (1, 2, 3), "circuits_per_shape": 3000,
+SETTINGS = {"qubits": (2, 3, 4), "layers": (1, 2, 3), "circuits_per_shape": 12_000,
             "observables_per_circuit": 1}  # fmt: skip
 
 
