@@ -1,7 +1,8 @@
 """Episodes per hour of `qnoise train` and where each step's time goes, next to CRLQAS.
 
-For each configuration and preset (the published hyperparameters, the same with the
-bfloat16 / fused-Adam update, and the ``_fast`` preset)
+For each configuration and preset (the published hyperparameters on one torch thread, as
+CRLQAS's code runs, and on all cores, as ``qnoise train`` runs by default; the published
+hyperparameters with the bfloat16 update; and the ``_fast`` preset)
 the DDQN trainer runs from scratch until learning has started (the replay buffer holds more
 than ``learning_starts`` transitions), then ``--episodes`` more episodes are timed with
 timers on:
@@ -56,8 +57,8 @@ CRLQAS = {
     "lih_4q_mumbai_median": {"step": (3.5, 35.0), "episode": (60.0, 360.0)},
 }
 
-# the published agent with the update's products in bfloat16 and fused Adam (DDQNConfig)
-BFLOAT16 = ["agent.precision=bfloat16", "agent.fused_adam=true"]
+# the published agent with the update's products in bfloat16 (DDQNConfig)
+BFLOAT16 = ["agent.precision=bfloat16"]
 
 PARTS = (
     "simulator", "optimizer", "environment", "action selection", "agent update",
@@ -127,11 +128,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--only", help="run only configs whose name contains this")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    cores = os.cpu_count() or 1
     print(
-        f"# `qnoise train` throughput ({platform.machine()}, {os.cpu_count()} cores, one "
-        f"thread, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}); seed {args.seed}, "
-        "episodes timed after learning starts, run to the halting step\n"
+        f"# `qnoise train` throughput ({platform.machine()}, {cores} cores, torch "
+        f"{torch.__version__}, {time.strftime('%Y-%m-%d')}); one torch thread unless the "
+        f"preset says otherwise; seed {args.seed}, episodes timed after learning starts, run "
+        "to the halting step\n"
     )
     header = "| config | preset | timed episodes | steps/episode | s/step | s/episode "
     header += "| episodes/hour | vs CRLQAS (per step) | vs CRLQAS (per episode) | "
@@ -141,12 +143,16 @@ def main() -> None:
     for name, crlqas in CRLQAS.items():
         if args.only and args.only not in name:
             continue
-        for preset, suffix, overrides, episodes in (
-            ("published", "", [], args.episodes),
-            ("published, bfloat16", "", BFLOAT16, args.episodes),
-            ("fast", "_fast", [], args.fast_episodes),
+        for preset, suffix, overrides, episodes, threads in (
+            ("published", "", [], args.episodes, 1),
+            (f"published, {cores} threads", "", [], args.episodes, cores),
+            ("published, bfloat16", "", BFLOAT16, args.episodes, 1),
+            ("fast", "_fast", [], args.fast_episodes, 1),
         ):
+            if threads > 1 and cores == 1:
+                continue
             config = load_config(CONFIGS / f"{name}{suffix}.yaml", overrides)
+            torch.set_num_threads(threads)
             row = measure(config, episodes, args.seed)
             total, steps = row["total"], row["steps"]
             per_step, per_episode = total / steps, total / episodes
