@@ -55,8 +55,8 @@ class _Factor:
     block: np.ndarray  # parts, padded
 
 
-def _factor(op: ElementaryOp, slot: int, qubits: tuple[int, ...]) -> _Factor:
-    """The factor of ``op`` inside a group on ``qubits``."""
+def _factor_parts(op: ElementaryOp, qubits: tuple[int, ...]) -> tuple[int, tuple]:
+    """Kind and parts of ``op``'s factor inside a group on ``qubits``."""
     parts, kind = op.parts, kernels.KIND_FULL
     if len(qubits) == 2 and len(op.qubits) == 1:
         position = qubits.index(op.qubits[0])
@@ -65,9 +65,7 @@ def _factor(op: ElementaryOp, slot: int, qubits: tuple[int, ...]) -> _Factor:
         kind = kernels.KIND_LOCAL0 if position == 0 else kernels.KIND_LOCAL1
     elif len(qubits) == 2 and op.qubits != qubits:
         parts = tuple(p[np.ix_(_SWAP_DIGITS, _SWAP_DIGITS)] for p in parts)
-    if not op.is_parametric:
-        return _Factor(kernels.KIND_CONST, -1, parts, _padded(parts))
-    return _Factor(kind, slot, parts, _padded(parts))
+    return (kind if op.is_parametric else kernels.KIND_CONST), parts
 
 
 class _Group:
@@ -78,17 +76,15 @@ class _Group:
         self.factors = factors
 
     def add(self, op: ElementaryOp, slot: int) -> None:
-        factor = _factor(op, slot, self.qubits)
+        kind, parts = _factor_parts(op, self.qubits)
         factors = self.factors
-        if factor.kind == kernels.KIND_CONST:
-            if factors and factors[-1].kind == kernels.KIND_CONST:
-                product = (factor.parts[0] @ factors[-1].parts[0],)
-                factor = _Factor(kernels.KIND_CONST, -1, product, _padded(product))
-                factors.pop()
-            factors.append(factor)
+        if kind == kernels.KIND_CONST:
+            if factors and factors[-1].kind == kernels.KIND_CONST:  # one product
+                parts = (parts[0] @ factors.pop().parts[0],)
+            factors.append(_Factor(kind, -1, parts, _padded(parts)))
             return
-        factors.append(factor)
-        if factor.kind == kernels.KIND_LOCAL0:  # before the local-1 rotations it follows
+        factors.append(_Factor(kind, slot, parts, _padded(parts)))
+        if kind == kernels.KIND_LOCAL0:  # before the local-1 rotations it follows
             i = len(factors) - 1
             while i > 0 and factors[i - 1].kind == kernels.KIND_LOCAL1:
                 factors[i - 1], factors[i] = factors[i], factors[i - 1]
