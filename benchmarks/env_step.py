@@ -35,7 +35,7 @@ from numba import njit
 from envs import ArchSearchEnv
 from qnoise.optim import adam_spsa
 from qnoise.optim.base import Optimizer
-from qnoise.sim.kernels import evaluate_points
+from qnoise.sim.batched import evaluate_points
 from qnoise.sim.program import CompiledCircuit
 from qnoise.sim.simulator import PTMSimulator
 

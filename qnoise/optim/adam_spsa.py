@@ -9,7 +9,7 @@ from numba import njit
 
 from qnoise.optim.base import Evaluator, Optimizer, Recorder, clip, final_value
 from qnoise.optim.spsa import RademacherStream
-from qnoise.sim.kernels import evaluate_points
+from qnoise.sim.batched import evaluate_points
 
 #: CRLQAS's hyperparameters: the defaults, and the values tuned for noisy H2 and LiH
 PRESETS: dict[str, dict] = {

@@ -13,7 +13,7 @@ optimizer object itself does the same, so it is a qiskit-algorithms ``Minimizer`
 * ``nfev`` counts points: one call with a batch of ``B`` points counts ``B``. With ``maxfev``
   set, no optimizer ever evaluates more points than that.
 * If ``fun.native_program`` is not ``None`` (a tuple for
-  :func:`qnoise.sim.kernels.evaluate_points`, as :class:`qnoise.vqe.EnergyObjective` offers
+  :func:`qnoise.sim.batched.evaluate_points`, as :class:`qnoise.vqe.EnergyObjective` offers
   for exact energies), optimizers with a compiled loop (:class:`~qnoise.optim.AdamSPSA`) may
   run whole stages in compiled code, then report every evaluated point through
   ``fun.record(points, values)``. Results are bit-identical to the Python loop; the

@@ -453,21 +453,6 @@ def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
 
 
 @njit(cache=_CACHE, nogil=True)
-def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_coeff, out):
-    """Expectations ``out[b] = Σ_t coeff_t x_b[index_t]`` for each row of ``angles_batch``."""
-    x = np.empty_like(x0)
-    scratch = np.empty_like(x0)
-    n_groups = groups.shape[0]
-    for b in range(angles_batch.shape[0]):
-        x[:] = x0
-        run_groups(x, scratch, 0, n_groups, groups, factors, mats, angles_batch[b], n)
-        s = 0.0
-        for t in range(obs_index.shape[0]):
-            s += obs_coeff[t] * x[obs_index[t]]
-        out[b] = s
-
-
-@njit(cache=_CACHE, nogil=True)
 def states_batch(x0, groups, factors, mats, angles_batch, n, out):
     """Final Pauli vectors for each row of ``angles_batch`` into ``out`` (B, 4**n)."""
     n_groups = groups.shape[0]
@@ -662,17 +647,3 @@ def affine_angles(params, matrix_t, offset, out):
             for j in range(params.shape[1]):
                 acc += params[b, j] * matrix_t[j, s]
             out[b, s] = acc + offset[s]
-
-
-@njit(cache=_CACHE, nogil=True)
-def evaluate_points(program, points, out):
-    """``out[b] = constant + <O>(points[b])`` for a *native program*, the tuple
-    ``(x0, groups, factors, mats, n, matrix_t, offset, obs_index, obs_coeff, constant)``
-    that :meth:`qnoise.sim.program.CompiledCircuit.native_program` builds (affine angles
-    only). Compiled callers, such as the optimizers' native loops, evaluate through this."""
-    x0, groups, factors, mats, n, matrix_t, offset, obs_index, obs_coeff, constant = program
-    angles = np.empty((points.shape[0], matrix_t.shape[1]))
-    affine_angles(points, matrix_t, offset, angles)
-    evaluate_batch(x0, groups, factors, mats, angles, n, obs_index, obs_coeff, out)
-    for b in range(out.shape[0]):
-        out[b] = constant + out[b]

@@ -12,7 +12,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from qnoise.noise.channels import ReadoutError
 from qnoise.noise.model import NoiseModel
-from qnoise.sim import kernels
+from qnoise.sim import batched, kernels
 from qnoise.sim.angles import AngleMap
 from qnoise.sim.fusion import FusionPlan
 from qnoise.sim.lowering import ElementaryOp, LoweredCircuit, lower_circuit
@@ -311,10 +311,10 @@ class CompiledCircuit:
 
     def native_program(self, prepared: PreparedObservable, constant: float = 0.0):
         """Everything compiled code needs to evaluate ``constant + <O>`` exactly, as the
-        tuple :func:`qnoise.sim.kernels.evaluate_points` takes; ``None`` when some angle is
+        tuple :func:`qnoise.sim.batched.evaluate_points` takes; ``None`` when some angle is
         not an affine function of the parameters (then only the Python path evaluates it).
 
-        :func:`~qnoise.sim.kernels.evaluate_points` gives the same numbers, bit for bit, as
+        :func:`~qnoise.sim.batched.evaluate_points` gives the same numbers, bit for bit, as
         ``constant + expectation_batch(prepared, points)``.
         """
         if self._angles.nonlinear:
@@ -348,7 +348,7 @@ class CompiledCircuit:
         if shots is None:
             out = np.empty(values.shape[0])
             angles = self._angles.angles(values)
-            kernels.evaluate_batch(
+            batched.evaluate_batch(
                 self._x0,
                 self._groups,
                 self._factors,
