@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from qnoise.sim.simd import apply_runs
+
 KIND_CONST = 0
 KIND_LOCAL0 = 1
 KIND_LOCAL1 = 2
@@ -316,6 +318,10 @@ def apply_group(src, dst, k, qa, qb, n, kt, off):
     (16) are work buffers."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
+    if d == 16 and n_low >= 4:
+        kt[:, :] = k[:16, :16]  # the SIMD kernel reads a C-contiguous 16×16
+        apply_runs(src, dst, kt, off, n_high, s_high, n_mid, s_mid, n_low)
+        return
     n_blocks = n_high * n_mid * n_low
     if _is_adjacent_layout(d, n_mid, n_blocks, n_low, _STACK):
         _apply_adjacent(src, dst, k, qa, qb, n, kt)
