@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from qnoise.sim.simd import apply_runs
+from qnoise.sim.simd import apply_runs, correlate_runs
 
 KIND_CONST = 0
 KIND_LOCAL0 = 1
@@ -425,6 +425,13 @@ def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
     different array from ``lam``)."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
+    if d == 16 and n_low >= 4:
+        for r in range(16):
+            for c in range(16):
+                kt[c, r] = k[r, c]
+        apply_runs(lam, lam_out, kt, off, n_high, s_high, n_mid, s_mid, n_low)
+        correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low)
+        return
     n_blocks = n_high * n_mid * n_low
     if _is_adjacent_layout(d, n_mid, n_blocks, n_low, _ADJOINT_STACK):
         _adjoint_adjacent(lam, lam_out, x, k, qa, qb, n, corr, kt)

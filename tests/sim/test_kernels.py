@@ -49,3 +49,29 @@ def test_pair_kernel_takes_a_strided_matrix():
     out = np.empty_like(x)
     kernels.apply_group(x, out, table[1, 2], 2, 1, n, kt, off)
     np.testing.assert_allclose(out, _reference(x, table[1, 2], 2, 1, n), rtol=0, atol=1e-12)
+
+
+def _local_rows(x, qa, qb, n):
+    """``x`` as a (16, rest) matrix whose row is the local index ``d_qa + 4·d_qb``."""
+    tensor = x.reshape((4,) * n)
+    moved = np.moveaxis(tensor, (n - 1 - qb, n - 1 - qa), (0, 1))
+    return moved.reshape(16, -1)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 6])
+def test_reverse_step_every_layout(n):
+    """The reverse sweep's step: ``λ_out = Kᵀ λ`` and the correlation ``Σ λ_loc x_locᵀ``
+    accumulated onto what ``corr`` held."""
+    rng = np.random.default_rng(10 + n)
+    kt = np.empty((16, 16))
+    off = np.empty(16, dtype=np.int64)
+    for qa, qb in _pairs(n):
+        lam, x = rng.normal(size=(2, 4**n))
+        k = rng.normal(size=(16, 16))
+        start = rng.normal(size=(16, 16))
+        corr = start.copy()
+        lam_out = np.empty_like(lam)
+        kernels.adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt)
+        np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-12)
+        expected = start + _local_rows(lam, qa, qb, n) @ _local_rows(x, qa, qb, n).T
+        np.testing.assert_allclose(corr, expected, rtol=0, atol=1e-11)
