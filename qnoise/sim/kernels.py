@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from qnoise.sim.simd import apply_runs, correlate_runs
+from qnoise.sim.simd import apply_runs, apply_two_groups, correlate_runs
 
 KIND_CONST = 0
 KIND_LOCAL0 = 1
@@ -446,22 +446,55 @@ def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _shared_qubit(groups, g, g_end):
+    """The qubit that 2-qubit groups ``g`` and ``g + 1`` share, when they share exactly one
+    and all three qubits are >= 1 (so :func:`qnoise.sim.simd.apply_two_groups` applies them
+    in one pass); -1 otherwise."""
+    if g + 1 >= g_end:
+        return -1
+    a1, b1, a2, b2 = groups[g, 2], groups[g, 3], groups[g + 1, 2], groups[g + 1, 3]
+    if b1 < 0 or b2 < 0 or min(a1, b1, a2, b2) < 1:
+        return -1
+    if (a1 == a2) + (a1 == b2) + (b1 == a2) + (b1 == b2) != 1:
+        return -1
+    return a1 if a1 == a2 or a1 == b2 else b1
+
+
+@njit(cache=_CACHE, nogil=True)
 def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
     """Apply groups ``g_start..g_end-1`` to ``x`` in place; ``scratch`` (a second state) is
-    used to alternate buffers for states up to ``_PING_PONG_MAX`` entries."""
+    used to alternate buffers for states up to ``_PING_PONG_MAX`` entries. Two consecutive
+    groups that share one qubit go through the state in one pass (see ``_shared_qubit``)."""
     k = np.empty((16, 16))
+    k2 = np.empty((16, 16))
+    k1c = np.empty((16, 16))
+    k2c = np.empty((16, 16))
     tmp = np.empty((16, 16))
     fm = np.empty((16, 16))
     kt = np.empty((16, 16))
     off = np.empty(16, dtype=np.int64)
     ping_pong = x.shape[0] <= _PING_PONG_MAX
     src, dst = x, (scratch if ping_pong else x)
-    for g in range(g_start, g_end):
+    passes = 0
+    g = g_start
+    while g < g_end:
         group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
-        apply_group(src, dst, k, groups[g, 2], groups[g, 3], n, kt, off)
+        shared = _shared_qubit(groups, g, g_end)
+        if shared >= 0:
+            group_matrix(g + 1, groups, factors, mats, angles, k2, tmp, fm)
+            a = groups[g, 2] + groups[g, 3] - shared
+            b = groups[g + 1, 2] + groups[g + 1, 3] - shared
+            _to_low_high_order(k, groups[g, 2] == a, k1c)  # d_a + 4·d_shared
+            _to_low_high_order(k2, groups[g + 1, 2] == shared, k2c)  # d_shared + 4·d_b
+            apply_two_groups(src, dst, k1c, k2c, a, shared, b, n)
+            g += 2
+        else:
+            apply_group(src, dst, k, groups[g, 2], groups[g, 3], n, kt, off)
+            g += 1
         if ping_pong:
             src, dst = dst, src
-    if ping_pong and (g_end - g_start) % 2 == 1:
+            passes += 1
+    if ping_pong and passes % 2 == 1:
         x[:] = scratch
 
 

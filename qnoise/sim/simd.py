@@ -26,26 +26,28 @@ _CACHE = True
 
 
 def _chunk_kernel(width: int):
-    """A numba intrinsic ``chunk(src, dst, k, off, base)``: for r in 0..15,
-    ``dst[off[r] + base + i] = Σ_c k[r, c] · src[off[c] + base + i]``, i < ``width``."""
+    """A numba intrinsic ``chunk(src, dst, k, off_src, off_dst, base_src, base_dst)``: for
+    r in 0..15, ``dst[off_dst[r] + base_dst + i] = Σ_c k[r, c] · src[off_src[c] + base_src
+    + i]``, i < ``width``. All 16 inputs are loaded before the first store."""
 
     @intrinsic
-    def chunk(typingctx, src, dst, k, off, base):
-        for array, ndim in ((src, 1), (dst, 1), (k, 2), (off, 1)):
+    def chunk(typingctx, src, dst, k, off_src, off_dst, base_src, base_dst):
+        for array, ndim in ((src, 1), (dst, 1), (k, 2), (off_src, 1), (off_dst, 1)):
             if not isinstance(array, types.Array) or array.ndim != ndim or array.layout != "C":
                 return None
         if src.dtype != types.float64 or dst.dtype != types.float64 or k.dtype != types.float64:
             return None
-        if off.dtype != types.int64 or not isinstance(base, types.Integer):
+        if off_src.dtype != types.int64 or off_dst.dtype != types.int64:
             return None
-        signature = types.void(src, dst, k, off, types.int64)
+        if not isinstance(base_src, types.Integer) or not isinstance(base_dst, types.Integer):
+            return None
+        signature = types.void(src, dst, k, off_src, off_dst, types.int64, types.int64)
 
         def codegen(context, builder, sig, args):
-            def data(value, array_type):
-                return context.make_array(array_type)(context, builder, value).data
-
-            src_ptr, dst_ptr, k_ptr, off_ptr = (data(args[i], sig.args[i]) for i in range(4))
-            base_value = args[4]
+            src_ptr, dst_ptr, k_ptr, src_off_ptr, dst_off_ptr = (
+                context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(5)
+            )
+            base_src_value, base_dst_value = args[5], args[6]
             i64 = ir.IntType(64)
             i32 = ir.IntType(32)
             vector = ir.VectorType(ir.DoubleType(), width)
@@ -55,14 +57,16 @@ def _chunk_kernel(width: int):
             )
             undefined = ir.Constant(vector, ir.Undefined)
             broadcast_mask = ir.Constant(ir.VectorType(i32, width), [0] * width)
-            starts, inputs = [], []
+
+            def vector_address(pointer, offsets, row, base_value):
+                offset = builder.load(builder.gep(offsets, [ir.Constant(i64, row)]))
+                index = builder.add(offset, base_value)
+                return builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer())
+
+            inputs = []
             for c in range(16):
-                offset = builder.load(builder.gep(off_ptr, [ir.Constant(i64, c)]))
-                start = builder.add(offset, base_value)
-                address = builder.bitcast(builder.gep(src_ptr, [start]), vector.as_pointer())
-                load = builder.load(address)
+                load = builder.load(vector_address(src_ptr, src_off_ptr, c, base_src_value))
                 load.align = 8
-                starts.append(start)
                 inputs.append(load)
             for r in range(16):
                 acc = None
@@ -77,8 +81,7 @@ def _chunk_kernel(width: int):
                         acc = builder.fmul(splat, inputs[c])
                     else:
                         acc = builder.call(fma, [splat, inputs[c], acc])
-                address = builder.bitcast(builder.gep(dst_ptr, [starts[r]]), vector.as_pointer())
-                store = builder.store(acc, address)
+                store = builder.store(acc, vector_address(dst_ptr, dst_off_ptr, r, base_dst_value))
                 store.align = 8
             return context.get_dummy_value()
 
@@ -102,10 +105,10 @@ def apply_runs(src, dst, k, off, n_high, s_high, n_mid, s_mid, n_low):
             end = base + n_low
             start = base
             while start + 8 <= end:
-                _chunk8(src, dst, k, off, start)
+                _chunk8(src, dst, k, off, off, start, start)
                 start += 8
             if start < end:
-                _chunk4(src, dst, k, off, start)
+                _chunk4(src, dst, k, off, off, start, start)
 
 
 # the correlation kernel keeps a _CORR_ROWS × _CORR_COLS block of accumulator vectors in
@@ -241,3 +244,64 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
             for lane in range(width):
                 total += acc[16 * r + c, lane]
             corr[r, c] += total
+
+
+# entries of a run processed per step of a two-group pass: the step's 64 intermediate rows
+# (64 · 64 entries, 32 KiB) stay in L1
+_TWO_GROUP_SEGMENT = 64
+
+
+@njit(cache=_CACHE, nogil=True)
+def apply_two_groups(src, dst, k1, k2, a, s, b, n):
+    """``dst <- K2 K1 src`` in one pass over the state, for ``k1`` on qubits (a, s) indexed
+    ``d_a + 4·d_s`` and ``k2`` on (s, b) indexed ``d_s + 4·d_b`` (both C-contiguous); the
+    three qubits must be distinct and all >= 1.
+
+    The 64 rows of a 3-qubit block are taken a segment of their run at a time: ``K1`` takes
+    them into an L1 buffer, ``K2`` from there into ``dst``. The state is read and written
+    once for both groups (half the memory traffic of two passes). A segment is fully read
+    before any of it is written, so ``dst`` may be ``src``.
+    """
+    t0 = min(a, s, b)
+    t2 = max(a, s, b)
+    t1 = a + s + b - t0 - t2
+    n_low = 4**t0
+    width = 8 if n_low % 8 == 0 else 4
+    segment = min(_TWO_GROUP_SEGMENT, n_low)
+    stride_a = 4**a
+    stride_s = 4**s
+    stride_b = 4**b
+    middle = np.empty(64 * segment)
+    # first product: rows d_a + 4·d_s of the source, into middle rows d_a + 4·d_s + 16·d_b
+    first_src = np.empty(16, dtype=np.int64)
+    first_dst = np.empty(16, dtype=np.int64)
+    # second product: middle rows d_a + 4·d_s + 16·d_b for one d_a, into rows d_s + 4·d_b
+    second_src = np.empty((4, 16), dtype=np.int64)
+    second_dst = np.empty(16, dtype=np.int64)
+    for c in range(16):
+        first_src[c] = (c % 4) * stride_a + (c // 4) * stride_s
+        first_dst[c] = c * segment
+        second_dst[c] = (c % 4) * stride_s + (c // 4) * stride_b
+        for da in range(4):
+            second_src[da, c] = (da + 4 * (c % 4) + 16 * (c // 4)) * segment
+    for h in range(4 ** (n - 1 - t2)):
+        for m2 in range(4 ** (t2 - t1 - 1)):
+            for m1 in range(4 ** (t1 - t0 - 1)):
+                block = h * 4 ** (t2 + 1) + m2 * 4 ** (t1 + 1) + m1 * 4 ** (t0 + 1)
+                for first in range(block, block + n_low, segment):
+                    for db in range(4):
+                        for j in range(0, segment, width):
+                            source = first + db * stride_b + j
+                            target = db * 16 * segment + j
+                            if width == 8:
+                                _chunk8(src, middle, k1, first_src, first_dst, source, target)
+                            else:
+                                _chunk4(src, middle, k1, first_src, first_dst, source, target)
+                    for da in range(4):
+                        offsets = second_src[da]
+                        for j in range(0, segment, width):
+                            target = first + da * stride_a + j
+                            if width == 8:
+                                _chunk8(middle, dst, k2, offsets, second_dst, j, target)
+                            else:
+                                _chunk4(middle, dst, k2, offsets, second_dst, j, target)

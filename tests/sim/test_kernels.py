@@ -75,3 +75,67 @@ def test_reverse_step_every_layout(n):
         np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-12)
         expected = start + _local_rows(lam, qa, qb, n) @ _local_rows(x, qa, qb, n).T
         np.testing.assert_allclose(corr, expected, rtol=0, atol=1e-11)
+
+
+def _triples(n, low):
+    return [
+        (a, s, b)
+        for a in range(low, n)
+        for s in range(low, n)
+        for b in range(low, n)
+        if len({a, s, b}) == 3
+    ]
+
+
+@pytest.mark.parametrize(("n", "low"), [(4, 1), (5, 1), (7, 4)])
+def test_two_groups_in_one_pass(n, low):
+    """Two groups sharing a qubit, in one pass: runs of 4 entries (4-wide chunks), of 16 and
+    more (8-wide), and runs longer than one segment (n = 7, lowest qubit 4); in place too."""
+    from qnoise.sim.simd import apply_two_groups
+
+    rng = np.random.default_rng(20 + n)
+    for a, s, b in _triples(n, low):
+        x = rng.normal(size=4**n)
+        k1 = rng.normal(size=(16, 16))  # indexed d_a + 4·d_s
+        k2 = rng.normal(size=(16, 16))  # indexed d_s + 4·d_b
+        expected = _reference(_reference(x, k1, a, s, n), k2, s, b, n)
+        out = np.empty_like(x)
+        apply_two_groups(x, out, k1, k2, a, s, b, n)
+        np.testing.assert_allclose(out, expected, rtol=0, atol=1e-11)
+        apply_two_groups(x, x, k1, k2, a, s, b, n)
+        np.testing.assert_allclose(x, expected, rtol=0, atol=1e-11)
+
+
+def test_run_groups_pairs_groups_like_one_by_one():
+    """``run_groups`` on a chain of groups (pairs sharing a qubit go in one pass) equals
+    applying the fused matrices one at a time."""
+    from qiskit import QuantumCircuit
+
+    from qnoise import PTMSimulator
+
+    n = 6
+    qc = QuantumCircuit(n)
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        for q in range(n):
+            qc.ry(float(rng.uniform(-3, 3)), q)
+        for q in range(n - 1):
+            qc.cx(q, q + 1)
+        qc.cx(2, 5)
+        qc.cx(4, 1)
+    compiled = PTMSimulator("fake_mumbai:median").compile(qc)
+    groups, factors, mats = compiled._groups, compiled._factors, compiled._mats
+    angles = np.zeros(0)
+    x = compiled._x0.copy()
+    kernels.run_groups(x, np.empty_like(x), 0, len(groups), groups, factors, mats, angles, n)
+    expected = compiled._x0.copy()
+    k, tmp, fm = np.empty((3, 16, 16))
+    for g, (_, _, qa, qb) in enumerate(groups):
+        kernels.group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
+        d = 16 if qb >= 0 else 4
+        expected = (
+            _reference(expected, k, qa, qb, n)
+            if qb >= 0
+            else _reference(expected, np.kron(np.eye(4), k[:d, :d]), qa, (qa + 1) % n, n)
+        )
+    np.testing.assert_allclose(x, expected, rtol=0, atol=1e-12)
