@@ -221,10 +221,10 @@ def _evaluate_chunk(x0, groups, factors, mats, angles, n, w, obs_index, obs_coef
 
 
 @njit(cache=_CACHE, nogil=True)
-def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_coeff, out):
+def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_coeff, out, work):
     """Expectations ``out[b] = Σ_t coeff_t x_b[index_t]`` for each row of ``angles_batch``
     ``(B, S)``: batch-major in chunks for small states and batches of at least
-    ``_MIN_BATCH`` sets, set by set otherwise."""
+    ``_MIN_BATCH`` sets, set by set otherwise, in the two states of ``work`` ``(2, 4**n)``."""
     batch = angles_batch.shape[0]
     if _uses_batch_major(n, batch):
         w = _batch_qubits(n, batch)
@@ -237,8 +237,8 @@ def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_co
             _evaluate_chunk(x0, groups, factors, mats, chunk, n, w, obs_index, obs_coeff, values)
             out[first : first + count] = values[:count]
         return
-    x = np.empty_like(x0)
-    scratch = np.empty_like(x0)
+    x = work[0]
+    scratch = work[1]
     n_groups = groups.shape[0]
     for b in range(batch):
         x[:] = x0
@@ -258,6 +258,7 @@ def evaluate_points(program, points, out):
     x0, groups, factors, mats, n, matrix_t, offset, obs_index, obs_coeff, constant = program
     angles = np.empty((points.shape[0], matrix_t.shape[1]))
     affine_angles(points, matrix_t, offset, angles)
-    evaluate_batch(x0, groups, factors, mats, angles, n, obs_index, obs_coeff, out)
+    work = np.empty((2, x0.shape[0]))
+    evaluate_batch(x0, groups, factors, mats, angles, n, obs_index, obs_coeff, out, work)
     for b in range(out.shape[0]):
         out[b] = constant + out[b]

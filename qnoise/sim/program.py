@@ -22,7 +22,21 @@ from qnoise.sim.shots import MeasurementPlan, basis_probabilities, check_shots
 
 __all__ = ["CompiledCircuit", "compile_circuit"]
 
-_GRADIENT_BUFFERS = threading.local()
+
+def _thread_block(name: str, size: int) -> np.ndarray:
+    """``size`` floats of a per-thread, grow-only block shared by all compiled circuits
+    (memory is the largest request, not the sum; reuse avoids the page faults of fresh
+    memory on every call)."""
+    block = getattr(_WORK_BUFFERS, name, None)
+    if block is None or block.size < size:
+        block = np.empty(size)
+        setattr(_WORK_BUFFERS, name, block)
+    return block[:size]
+
+
+_WORK_BUFFERS = threading.local()
+#: states up to this many entries (32 MiB) are evaluated in reused per-thread buffers
+_REUSED_STATE_ENTRIES = 2**22
 #: largest Pauli vector compiled (8·4ⁿ bytes): 14 active qubits
 _MAX_STATE_BYTES = 2**31
 _ZERO_PAULI = np.array([1.0, 0.0, 0.0, 1.0])  # ⟨I⟩, ⟨X⟩, ⟨Y⟩, ⟨Z⟩ of |0⟩
@@ -358,6 +372,7 @@ class CompiledCircuit:
                 indices,
                 coeffs,
                 out,
+                self._evaluation_buffers(),
             )
         else:
             check_shots(shots, shot_model)
@@ -442,18 +457,21 @@ class CompiledCircuit:
         return self.value_and_gradient(observable, parameter_values)[1]
 
     def _gradient_buffers(self, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """State buffers of the reverse sweep (checkpoints, segment, scratch): views into one
-        per-thread grow-only block shared by all compiled circuits (memory is the largest
-        request, not the sum; reuse avoids page faults on every gradient)."""
+        """State buffers of the reverse sweep (checkpoints, segment, scratch), in the
+        per-thread gradient block."""
         num_ckpt = -(-self.num_groups // stride)
         rows = num_ckpt + 1 + stride + 1
-        size = rows * self._x0.size
-        block = getattr(_GRADIENT_BUFFERS, "block", None)
-        if block is None or block.size < size:
-            block = np.empty(size)
-            _GRADIENT_BUFFERS.block = block
-        states = block[:size].reshape(rows, self._x0.size)
+        states = _thread_block("gradient", rows * self._x0.size).reshape(rows, self._x0.size)
         return states[: num_ckpt + 1], states[num_ckpt + 1 : -1], states[-1]
+
+    def _evaluation_buffers(self) -> np.ndarray:
+        """The two state buffers ``(2, 4**n)`` one evaluation runs in: the per-thread
+        evaluation block for states up to ``_REUSED_STATE_ENTRIES`` entries, fresh memory
+        for larger ones (not kept alive between calls)."""
+        dim = self._x0.size
+        if dim > _REUSED_STATE_ENTRIES:
+            return np.empty((2, dim))
+        return _thread_block("evaluation", 2 * dim).reshape(2, dim)
 
     def _checkpoint_stride(self) -> int:
         """Smallest checkpoint stride s whose buffers (⌈G/s⌉ + 1 checkpoints and a segment of

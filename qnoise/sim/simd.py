@@ -1,17 +1,23 @@
-"""Register-blocked application of a 16×16 PTM to contiguous runs of a state (explicit SIMD).
+"""Explicit-SIMD kernels for 2-qubit groups on contiguous runs of the state.
 
 For a group on qubits ``qa, qb`` whose lower qubit is ``lo >= 1``, every block of the state
-(one assignment of Pauli digits to the other qubits, in runs of ``4**lo`` consecutive
-entries) is 16 contiguous runs at offsets ``off[c]``. :func:`apply_runs` walks each run in
-chunks of 8 (then 4) entries: the kernel loads the 16 input vectors of a chunk into
-registers, forms the 16 output vectors with fused multiply-adds of broadcast matrix
-entries, and stores them. No gather, no temporary, and the same code serves neighbouring and
-distant qubit pairs.
+(one assignment of Pauli digits to the other qubits) is 16 contiguous runs of ``4**lo``
+entries at offsets ``off[c]``. The kernels walk the runs in chunks of 8 (or 4) entries:
 
-The chunk kernel is written as LLVM vector IR through a numba intrinsic (``<8 x double>``,
-``llvm.fma``); numba compiles it for the host CPU, so it becomes AVX-512, AVX2 or NEON code
-as available, and it is cached like any numba function. A chunk's inputs are all loaded
-before any output is stored, so ``dst`` may be ``src``.
+* :func:`apply_runs` (``dst <- K src``): the 16 input vectors of a chunk are loaded into
+  registers and the 16 outputs formed by multiply-adds of broadcast matrix entries. No
+  gather, no temporary; neighbouring and distant pairs alike.
+* :func:`correlate_runs` (the reverse sweep's ``Σ λ_loc x_locᵀ``): blocks of accumulator
+  vectors stay in registers while the kernel streams over L1-sized tiles of chunks.
+* :func:`apply_two_groups`: two groups that share a qubit in one pass over the state, the
+  first product going to a cached buffer and the second from there, which halves the memory
+  traffic of states that do not fit in cache.
+
+The chunk kernels are LLVM vector IR (``<8 x double>``, ``llvm.fmuladd``) emitted through
+numba intrinsics. numba compiles them for the host CPU, so they become AVX-512, AVX2 or
+NEON code as available (``fmuladd`` fuses where the CPU has FMA), and they are cached like
+any numba function. A chunk's inputs are all loaded before any output is stored, so the
+products may be computed in place.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ def _chunk_kernel(width: int):
             i64 = ir.IntType(64)
             i32 = ir.IntType(32)
             vector = ir.VectorType(ir.DoubleType(), width)
-            name = f"llvm.fma.v{width}f64"
+            name = f"llvm.fmuladd.v{width}f64"
             fma = builder.module.globals.get(name) or ir.Function(
                 builder.module, ir.FunctionType(vector, [vector] * 3), name
             )
@@ -141,7 +147,7 @@ def _correlation_kernel(width: int):
             count, r0, c0 = args[5:]
             i64 = ir.IntType(64)
             vector = ir.VectorType(ir.DoubleType(), width)
-            name = f"llvm.fma.v{width}f64"
+            name = f"llvm.fmuladd.v{width}f64"
             fma = builder.module.globals.get(name) or ir.Function(
                 builder.module, ir.FunctionType(vector, [vector] * 3), name
             )
@@ -247,8 +253,9 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
 
 
 # entries of a run processed per step of a two-group pass: the step's 64 intermediate rows
-# (64 · 64 entries, 32 KiB) stay in L1
-_TWO_GROUP_SEGMENT = 64
+# (64 · 256 entries, 128 KiB) stay in L2, and each of the 64 source rows is read in 2 KiB
+# stretches (short stretches of rows 4**q apart thrash the caches' sets)
+_TWO_GROUP_SEGMENT = 256
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -258,9 +265,9 @@ def apply_two_groups(src, dst, k1, k2, a, s, b, n):
     three qubits must be distinct and all >= 1.
 
     The 64 rows of a 3-qubit block are taken a segment of their run at a time: ``K1`` takes
-    them into an L1 buffer, ``K2`` from there into ``dst``. The state is read and written
-    once for both groups (half the memory traffic of two passes). A segment is fully read
-    before any of it is written, so ``dst`` may be ``src``.
+    them into a buffer that stays in cache, ``K2`` from there into ``dst``. The state is
+    read and written once for both groups (half the memory traffic of two passes). A
+    segment is fully read before any of it is written, so ``dst`` may be ``src``.
     """
     t0 = min(a, s, b)
     t2 = max(a, s, b)

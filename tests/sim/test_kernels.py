@@ -87,10 +87,10 @@ def _triples(n, low):
     ]
 
 
-@pytest.mark.parametrize(("n", "low"), [(4, 1), (5, 1), (7, 4)])
+@pytest.mark.parametrize(("n", "low"), [(4, 1), (5, 1), (8, 5)])
 def test_two_groups_in_one_pass(n, low):
     """Two groups sharing a qubit, in one pass: runs of 4 entries (4-wide chunks), of 16 and
-    more (8-wide), and runs longer than one segment (n = 7, lowest qubit 4); in place too."""
+    more (8-wide), and runs longer than one segment (n = 8, lowest qubit 5); in place too."""
     from qnoise.sim.simd import apply_two_groups
 
     rng = np.random.default_rng(20 + n)
