@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.qnoise-installed
 
-.PHONY: install train demo test test-all lint bench clean
+.PHONY: install train demo test test-all lint bench clean clean-numba
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# numba's on-disk caches (kept beside the sources); see README, Development
+clean-numba:
+	find qnoise envs agents benchmarks \( -name '*.nbi' -o -name '*.nbc' \) -delete
