@@ -66,25 +66,12 @@ def _batch_qubits(n, batch):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _rotation_columns(f, mats, cs, sn, slot, out):
-    """``out[r, c, b]``: the 4×4 matrix of rotation factor ``f`` for each set ``b``;
-    ``cs``/``sn`` hold cos/sin of every slot, ``(S, W)``."""
+def _rotation_columns(f, mats, cs, sn, slot, d, out):
+    """``out[r, c, b]``: the d×d matrix (4×4 on one qubit, 16×16 on a pair) of rotation
+    factor ``f`` for each set ``b``; ``cs``/``sn`` hold cos/sin of every slot, ``(S, W)``."""
     width = out.shape[2]
-    for r in range(4):
-        for c in range(4):
-            m0 = mats[f, 0, r, c]
-            m1 = mats[f, 1, r, c]
-            m2 = mats[f, 2, r, c]
-            for b in range(width):
-                out[r, c, b] = m0 + cs[slot, b] * m1 + sn[slot, b] * m2
-
-
-@njit(cache=_CACHE, nogil=True)
-def _pair_rotation_columns(f, mats, cs, sn, slot, out):
-    """``out[r, c, b]``: the 16×16 matrix of a rotation factor on a whole pair, per set."""
-    width = out.shape[2]
-    for r in range(16):
-        for c in range(16):
+    for r in range(d):
+        for c in range(d):
             m0 = mats[f, 0, r, c]
             m1 = mats[f, 1, r, c]
             m2 = mats[f, 2, r, c]
@@ -200,14 +187,14 @@ def _evaluate_chunk(x0, groups, factors, mats, angles, n, w, obs_index, obs_coef
                     x.reshape(-1), y.reshape(-1), mats[f, 0], qa + w, qb_shifted, n + w, kt, off
                 )
             elif kind == KIND_FULL and qb >= 0:
-                _pair_rotation_columns(f, mats, cs, sn, factors[f, 1], pair)
+                _rotation_columns(f, mats, cs, sn, factors[f, 1], 16, pair)
                 _apply_pair_columns(x, y, pair, qa, qb, n, off)
             else:
                 # a run of rotations on one qubit, multiplied per set
-                _rotation_columns(f, mats, cs, sn, factors[f, 1], rot)
+                _rotation_columns(f, mats, cs, sn, factors[f, 1], 4, rot)
                 while f + 1 < groups[g, 1] and factors[f + 1, 0] == kind:
                     f += 1
-                    _rotation_columns(f, mats, cs, sn, factors[f, 1], step)
+                    _rotation_columns(f, mats, cs, sn, factors[f, 1], 4, step)
                     _times_columns(step, rot, prod)
                     rot[:, :, :] = prod
                 _apply_local_columns(x, y, rot, qb if kind == KIND_LOCAL1 else qa, n)

@@ -29,23 +29,17 @@ KIND_LOCAL1 = 2
 KIND_FULL = 3
 
 _CACHE = True
-# Kernels gather the local Pauli components of up to _WIDTH blocks as the columns of a
-# (d, _WIDTH) matrix and let BLAS multiply it by the group's matrix (the shape BLAS runs
-# fastest here); states with fewer than _SMALL blocks use direct loops.
+# Paths of apply_group / adjoint_group: a pair whose lower qubit is >= 1 goes to the SIMD
+# kernels of qnoise.sim.simd; a pair on qubits 0 and 1 is one (4**(n-2), 16) matrix for BLAS
+# (in chunks of _ROW_CHUNK rows); other pairs with qubit 0, and 1-qubit groups, gather the
+# local Pauli components of up to _WIDTH blocks as the columns of a (d, _WIDTH) matrix for
+# BLAS; states with fewer than _SMALL blocks use direct loops.
 _WIDTH = 128
 _SMALL = 64
-# groups on neighbouring qubits (lo, lo + 1) skip the gather when the state is a stack of
-# contiguous (16, 4**lo) matrices wide enough for BLAS (4**lo >= _STACK), or when lo = 0
-_STACK = 16
-# wider stacks (lo >= 7) take the gather path, whose temporaries stay small
-_STACK_MAX = 4096
-# rows per BLAS call when lo = 0
 _ROW_CHUNK = 1024
 # states up to this many entries (32 MiB) alternate between two buffers (no copies); larger
 # ones are updated in place, since writing a second large array costs memory bandwidth
 _PING_PONG_MAX = 2**22
-# the reverse step makes two products per stack (one of them a reduction): wider stacks
-_ADJOINT_STACK = 64
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -267,48 +261,32 @@ def _to_low_high_order(k, qa_is_low, kp):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _is_adjacent_layout(d, n_mid, n_blocks, n_low, min_width):
-    """Whether ``_apply_adjacent`` / ``_adjoint_adjacent`` apply and pay off: stacks between
-    ``min_width`` and ``_STACK_MAX`` wide, or the single (4**(n-2), 16) matrix when lo = 0."""
-    if d != 16 or n_mid != 1 or n_blocks < _SMALL:
-        return False
-    return n_low == 1 or min_width <= n_low <= _STACK_MAX
+def _is_lowest_pair(d, n_mid, n_blocks, n_low):
+    """Whether a group acts on qubits 0 and 1 of a state large enough for BLAS: the state
+    is then one (4**(n-2), 16) matrix, multiplied by Kᵀ without a gather."""
+    return d == 16 and n_mid == 1 and n_low == 1 and n_blocks >= _SMALL
 
 
 @njit(cache=_CACHE, nogil=True)
-def _apply_adjacent(src, dst, k, qa, qb, n, kp):
-    """Neighbouring qubits (lo, lo+1): the state is a stack of contiguous (16, 4**lo)
-    matrices (row = local index), so BLAS multiplies them without a gather. When ``dst`` is
-    ``src`` the products go through a small temporary. ``kp`` is a 16×16 work buffer."""
-    lo = min(qa, qb)
-    _to_low_high_order(k, qa == lo, kp)
-    width = 4**lo
-    stacks = 4 ** (n - 2 - lo)
+def _apply_lowest_pair(src, dst, k, qa_is_0, n, kp):
+    """``apply_group`` on qubits 0 and 1: the (4**(n-2), 16) matrix times Kᵀ in chunks of
+    rows (through a small temporary when ``dst`` is ``src``); ``kp`` is a 16×16 work
+    buffer."""
+    stacks = 4 ** (n - 2)
     in_place = src.ctypes.data == dst.ctypes.data
-    if width == 1:
-        # one (4**(n-2), 16) matrix times Kᵀ, in chunks of rows
-        kpt = kp.T.copy()
-        rows = min(_ROW_CHUNK, stacks)
-        tmp = np.empty((rows, 16))
-        src2 = src.reshape(stacks, 16)
-        dst2 = dst.reshape(stacks, 16)
-        for start in range(0, stacks, rows):
-            if in_place:
-                np.dot(src2[start : start + rows], kpt, tmp)
-                dst2[start : start + rows] = tmp
-            else:
-                np.dot(src2[start : start + rows], kpt, dst2[start : start + rows])
-        return
-    size = 16 * width
-    tmp = np.empty((16, width))
-    for h in range(stacks):
-        start = h * size
-        block = src[start : start + size].reshape(16, width)
+    for r in range(16):
+        for c in range(16):
+            kp[r, c] = k[_pair_index(c, qa_is_0), _pair_index(r, qa_is_0)]
+    rows = min(_ROW_CHUNK, stacks)
+    tmp = np.empty((rows, 16))
+    src2 = src.reshape(stacks, 16)
+    dst2 = dst.reshape(stacks, 16)
+    for start in range(0, stacks, rows):
         if in_place:
-            np.dot(kp, block, tmp)
-            dst[start : start + size] = tmp.reshape(size)
+            np.dot(src2[start : start + rows], kp, tmp)
+            dst2[start : start + rows] = tmp
         else:
-            np.dot(kp, block, dst[start : start + size].reshape(16, width))
+            np.dot(src2[start : start + rows], kp, dst2[start : start + rows])
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -323,8 +301,8 @@ def apply_group(src, dst, k, qa, qb, n, kt, off):
         apply_runs(src, dst, kt, off, n_high, s_high, n_mid, s_mid, n_low)
         return
     n_blocks = n_high * n_mid * n_low
-    if _is_adjacent_layout(d, n_mid, n_blocks, n_low, _STACK):
-        _apply_adjacent(src, dst, k, qa, qb, n, kt)
+    if _is_lowest_pair(d, n_mid, n_blocks, n_low):
+        _apply_lowest_pair(src, dst, k, qa == 0, n, kt)
         return
     if n_blocks < _SMALL:
         for r in range(d):
@@ -385,30 +363,16 @@ def _adjoint_blocks(lam, lam_out, x, kt, off, d, n_blocks, n_mid, s_mid, s_high,
 
 
 @njit(cache=_CACHE, nogil=True)
-def _adjoint_adjacent(lam, lam_out, x, k, qa, qb, n, corr, kp):
-    """``adjoint_group`` for neighbouring qubits on the (16, 4**lo) stacks of
-    ``_apply_adjacent``."""
-    lo = min(qa, qb)
-    _to_low_high_order(k, qa == lo, kp)
-    width = 4**lo
-    stacks = 4 ** (n - 2 - lo)
+def _adjoint_lowest_pair(lam, lam_out, x, k, qa_is_0, n, corr, kp):
+    """``adjoint_group`` on qubits 0 and 1, on the (4**(n-2), 16) matrices of
+    ``_apply_lowest_pair``."""
+    _to_low_high_order(k, qa_is_0, kp)
+    stacks = 4 ** (n - 2)
     part = np.empty((16, 16))
-    if width == 1:
-        lam2 = lam.reshape(stacks, 16)
-        np.dot(lam2.T, x.reshape(stacks, 16), part)
-        np.dot(lam2, kp, lam_out.reshape(stacks, 16))
-    else:
-        size = 16 * width
-        kpt = kp.T.copy()
-        total = np.zeros((16, 16))
-        for h in range(stacks):
-            start = h * size
-            lam_h = lam[start : start + size].reshape(16, width)
-            np.dot(lam_h, x[start : start + size].reshape(16, width).T, part)
-            total += part
-            np.dot(kpt, lam_h, lam_out[start : start + size].reshape(16, width))
-        part[:, :] = total
-    _add_low_high_part(corr, part, qa == lo)
+    lam2 = lam.reshape(stacks, 16)
+    np.dot(lam2.T, x.reshape(stacks, 16), part)
+    np.dot(lam2, kp, lam_out.reshape(stacks, 16))
+    _add_low_high_part(corr, part, qa_is_0)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -433,8 +397,8 @@ def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
         correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low)
         return
     n_blocks = n_high * n_mid * n_low
-    if _is_adjacent_layout(d, n_mid, n_blocks, n_low, _ADJOINT_STACK):
-        _adjoint_adjacent(lam, lam_out, x, k, qa, qb, n, corr, kt)
+    if _is_lowest_pair(d, n_mid, n_blocks, n_low):
+        _adjoint_lowest_pair(lam, lam_out, x, k, qa == 0, n, corr, kt)
         return
     if n_blocks < _SMALL:
         _adjoint_small(lam, lam_out, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr)
