@@ -5,7 +5,7 @@ states of a chunk of ``4**w`` parameter sets are the columns of one ``(4**n, 4**
 At these sizes a fused 16×16 group matrix costs as much to build as to apply, and it cannot
 be shared between sets, so the groups' factors are applied one by one instead: constant
 factors (gates and noise, the same for every set) to the whole chunk at once with the
-BLAS kernels of :mod:`qnoise.sim.kernels`, and each run of rotations on one qubit as one
+kernels of :mod:`qnoise.sim.kernels`, and each run of rotations on one qubit as one
 4×4 matrix per set, with the sets innermost (contiguous, vectorized). Larger states, and
 batches of fewer than ``_MIN_BATCH`` sets, run set by set through
 :func:`qnoise.sim.kernels.run_groups`.

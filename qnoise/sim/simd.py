@@ -47,6 +47,23 @@ def _data_pointers(context, builder, sig, args, count):
     return [context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(count)]
 
 
+def _vector_pointer(builder, pointer, index, vector):
+    """Pointer to the ``vector`` of doubles that starts at ``pointer[index]``."""
+    return builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer())
+
+
+def _load(builder, address):
+    """Load through ``address``, assuming only double alignment."""
+    value = builder.load(address)
+    value.align = 8
+    return value
+
+
+def _store(builder, value, address):
+    """Store through ``address``, assuming only double alignment."""
+    builder.store(value, address).align = 8
+
+
 def _fmuladd(builder, vector):
     """The ``llvm.fmuladd`` intrinsic on ``vector`` (declared once per module)."""
     name = f"llvm.fmuladd.v{vector.count}f64"
@@ -84,14 +101,12 @@ def _chunk_kernel(width: int):
 
             def vector_address(pointer, offsets, row, base_value):
                 offset = builder.load(builder.gep(offsets, [ir.Constant(i64, row)]))
-                index = builder.add(offset, base_value)
-                return builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer())
+                return _vector_pointer(builder, pointer, builder.add(offset, base_value), vector)
 
-            inputs = []
-            for c in range(16):
-                load = builder.load(vector_address(src_ptr, src_off_ptr, c, base_src_value))
-                load.align = 8
-                inputs.append(load)
+            inputs = [
+                _load(builder, vector_address(src_ptr, src_off_ptr, c, base_src_value))
+                for c in range(16)
+            ]
             for r in range(16):
                 acc = None
                 for c in range(16):
@@ -105,8 +120,7 @@ def _chunk_kernel(width: int):
                         acc = builder.fmul(splat, inputs[c])
                     else:
                         acc = builder.call(fma, [splat, inputs[c], acc])
-                store = builder.store(acc, vector_address(dst_ptr, dst_off_ptr, r, base_dst_value))
-                store.align = 8
+                _store(builder, acc, vector_address(dst_ptr, dst_off_ptr, r, base_dst_value))
             return context.get_dummy_value()
 
         return signature, codegen
@@ -119,20 +133,32 @@ _chunk4 = _chunk_kernel(4)
 
 
 @njit(cache=_CACHE, nogil=True)
+def _chunk_width(n_low):
+    """Lanes per chunk for runs of ``n_low`` entries (4, or a multiple of 8 above)."""
+    return 8 if n_low % 8 == 0 else 4
+
+
+# inlined into its callers: a call per chunk would cost as much as the chunk
+@njit(cache=_CACHE, nogil=True, inline="always")
+def _chunks(src, dst, k, off_src, off_dst, base_src, base_dst, length, width):
+    """The chunk kernel over ``length`` consecutive entries (a multiple of ``width``)."""
+    for j in range(0, length, width):
+        if width == 8:
+            _chunk8(src, dst, k, off_src, off_dst, base_src + j, base_dst + j)
+        else:
+            _chunk4(src, dst, k, off_src, off_dst, base_src + j, base_dst + j)
+
+
+@njit(cache=_CACHE, nogil=True)
 def apply_runs(src, dst, k, off, n_high, s_high, n_mid, s_mid, n_low):
     """``dst <- K src`` for a 16×16 ``k`` (C-contiguous, indexed like ``off``) over the
     ``n_high · n_mid`` blocks of a pair layout (see :func:`qnoise.sim.kernels._layout`) whose
-    runs ``n_low`` are multiples of 4."""
+    runs ``n_low`` are 4 or multiples of 8."""
+    width = _chunk_width(n_low)
     for h in range(n_high):
         for m in range(n_mid):
             base = h * s_high + m * s_mid
-            end = base + n_low
-            start = base
-            while start + 8 <= end:
-                _chunk8(src, dst, k, off, off, start, start)
-                start += 8
-            if start < end:
-                _chunk4(src, dst, k, off, off, start, start)
+            _chunks(src, dst, k, off, off, base, base, n_low, width)
 
 
 # the correlation kernel keeps a _CORR_ROWS × _CORR_COLS block of accumulator vectors in
@@ -165,13 +191,7 @@ def _correlation_kernel(width: int):
             fma = _fmuladd(builder, vector)
 
             def vector_at(pointer, index):
-                address = builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer())
-                return address
-
-            def load(address):
-                value = builder.load(address)
-                value.align = 8
-                return value
+                return _vector_pointer(builder, pointer, index, vector)
 
             def at(pointer, index):
                 return builder.load(builder.gep(pointer, [index]))
@@ -196,22 +216,24 @@ def _correlation_kernel(width: int):
                 slots.append([])
                 for b in range(_CORR_COLS):
                     slot = cgutils.alloca_once(builder, vector)
-                    builder.store(load(acc_addresses[a][b]), slot)
+                    builder.store(_load(builder, acc_addresses[a][b]), slot)
                     slots[a].append(slot)
             row_offsets = [at(off_ptr, row) for row in rows]
             col_offsets = [at(off_ptr, col) for col in cols]
             with cgutils.for_range(builder, count) as loop:
                 position = at(pos_ptr, loop.index)
-                lams = [load(vector_at(lam_ptr, builder.add(o, position))) for o in row_offsets]
+                lams = [
+                    _load(builder, vector_at(lam_ptr, builder.add(o, position)))
+                    for o in row_offsets
+                ]
                 for b in range(_CORR_COLS):
-                    xv = load(vector_at(x_ptr, builder.add(col_offsets[b], position)))
+                    xv = _load(builder, vector_at(x_ptr, builder.add(col_offsets[b], position)))
                     for a in range(_CORR_ROWS):
                         total = builder.call(fma, [lams[a], xv, builder.load(slots[a][b])])
                         builder.store(total, slots[a][b])
             for a in range(_CORR_ROWS):
                 for b in range(_CORR_COLS):
-                    store = builder.store(builder.load(slots[a][b]), acc_addresses[a][b])
-                    store.align = 8
+                    _store(builder, builder.load(slots[a][b]), acc_addresses[a][b])
             return context.get_dummy_value()
 
         return signature, codegen
@@ -239,9 +261,9 @@ def _flush_correlation(lam, x, acc, off, positions, count, width):
 @njit(cache=_CACHE, nogil=True)
 def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
     """``corr[r, c] += Σ lam[off[r] + i] · x[off[c] + i]`` over every entry ``i`` of the
-    ``n_high · n_mid`` blocks of a pair layout (runs ``n_low``, a multiple of 4): the
+    ``n_high · n_mid`` blocks of a pair layout (runs ``n_low``, 4 or multiples of 8): the
     correlation of the reverse sweep, in tiles of chunk positions that stay in cache."""
-    width = 8 if n_low % 8 == 0 else 4
+    width = _chunk_width(n_low)
     acc = np.zeros((256, width))
     per_tile = _TILE_ENTRIES // width
     positions = np.empty(per_tile, dtype=np.int64)
@@ -286,7 +308,7 @@ def apply_two_groups(src, dst, k1, k2, a, s, b, n):
     t2 = max(a, s, b)
     t1 = a + s + b - t0 - t2
     n_low = 4**t0
-    width = 8 if n_low % 8 == 0 else 4
+    width = _chunk_width(n_low)
     segment = min(_TWO_GROUP_SEGMENT, n_low)
     stride_a = 4**a
     stride_s = 4**s
@@ -310,18 +332,13 @@ def apply_two_groups(src, dst, k1, k2, a, s, b, n):
                 block = h * 4 ** (t2 + 1) + m2 * 4 ** (t1 + 1) + m1 * 4 ** (t0 + 1)
                 for first in range(block, block + n_low, segment):
                     for db in range(4):
-                        for j in range(0, segment, width):
-                            source = first + db * stride_b + j
-                            target = db * 16 * segment + j
-                            if width == 8:
-                                _chunk8(src, middle, k1, first_src, first_dst, source, target)
-                            else:
-                                _chunk4(src, middle, k1, first_src, first_dst, source, target)
+                        source = first + db * stride_b
+                        target = db * 16 * segment
+                        _chunks(
+                            src, middle, k1, first_src, first_dst, source, target, segment, width
+                        )
                     for da in range(4):
-                        offsets = second_src[da]
-                        for j in range(0, segment, width):
-                            target = first + da * stride_a + j
-                            if width == 8:
-                                _chunk8(middle, dst, k2, offsets, second_dst, j, target)
-                            else:
-                                _chunk4(middle, dst, k2, offsets, second_dst, j, target)
+                        target = first + da * stride_a
+                        _chunks(
+                            middle, dst, k2, second_src[da], second_dst, 0, target, segment, width
+                        )
