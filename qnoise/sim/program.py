@@ -22,6 +22,10 @@ from qnoise.sim.shots import MeasurementPlan, basis_probabilities, check_shots
 
 __all__ = ["CompiledCircuit", "compile_circuit"]
 
+_WORK_BUFFERS = threading.local()
+#: states up to this many entries (32 MiB) are evaluated in reused per-thread buffers
+_REUSED_STATE_ENTRIES = 2**22
+
 
 def _thread_block(name: str, size: int) -> np.ndarray:
     """``size`` floats of a per-thread, grow-only block shared by all compiled circuits
@@ -34,9 +38,6 @@ def _thread_block(name: str, size: int) -> np.ndarray:
     return block[:size]
 
 
-_WORK_BUFFERS = threading.local()
-#: states up to this many entries (32 MiB) are evaluated in reused per-thread buffers
-_REUSED_STATE_ENTRIES = 2**22
 #: largest Pauli vector compiled (8·4ⁿ bytes): 14 active qubits
 _MAX_STATE_BYTES = 2**31
 _ZERO_PAULI = np.array([1.0, 0.0, 0.0, 1.0])  # ⟨I⟩, ⟨X⟩, ⟨Y⟩, ⟨Z⟩ of |0⟩
