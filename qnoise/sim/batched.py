@@ -239,12 +239,14 @@ def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_co
 @njit(cache=_CACHE, nogil=True)
 def evaluate_points(program, points, out):
     """``out[b] = constant + <O>(points[b])`` for a *native program*, the tuple
-    ``(x0, groups, factors, mats, n, matrix_t, offset, obs_index, obs_coeff, constant)``
+    ``(x0, groups, factors, mats, n, angle_map, offset, obs_index, obs_coeff, constant)``
     that :meth:`qnoise.sim.program.CompiledCircuit.native_program` builds (affine angles
-    only). Compiled callers, such as the optimizers' native loops, evaluate through this."""
-    x0, groups, factors, mats, n, matrix_t, offset, obs_index, obs_coeff, constant = program
-    angles = np.empty((points.shape[0], matrix_t.shape[1]))
-    affine_angles(points, matrix_t, offset, angles)
+    only; ``angle_map`` the sparse rows of :class:`qnoise.sim.angles.AngleMap`). Compiled
+    callers, such as the optimizers' native loops, evaluate through this."""
+    x0, groups, factors, mats, n, angle_map, offset, obs_index, obs_coeff, constant = program
+    start, parameter, coefficient = angle_map
+    angles = np.empty((points.shape[0], offset.shape[0]))
+    affine_angles(points, start, parameter, coefficient, offset, angles)
     work = np.empty((2, x0.shape[0]))
     evaluate_batch(x0, groups, factors, mats, angles, n, obs_index, obs_coeff, out, work)
     for b in range(out.shape[0]):

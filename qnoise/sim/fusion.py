@@ -5,11 +5,13 @@ a circuit that extends an already compiled one (a gate appended, as in architect
 copies the earlier plan and adds only the new operations: the result is the same, array for
 array, as planning the whole circuit afresh.
 
-Greedy rule: a 1-qubit op joins the last group touching its qubit (it commutes past every
-later group, none of which touches that qubit); before any group exists on the qubit it
-waits and is prepended to the qubit's first group (or, if none comes, forms a 1-qubit group
-at the end). A 2-qubit op joins the last group when that group is the last one on both its
-qubits and acts on the same pair; otherwise it opens a new group.
+Greedy rule: a 1-qubit op waits for the next 2-qubit op on its qubit and joins that op's
+group ahead of it (it commutes past every group in between, none of which touches its
+qubit). Ops still waiting at the end join the last group on their qubit (or, if there is
+none, form a 1-qubit group at the end). A 2-qubit op joins the last group when that group
+is the last one on both its qubits and acts on the same pair; otherwise it opens a new
+group. Rotations therefore lead their groups, followed by the constant 2-qubit part, which
+is the shape whose reverse step :func:`qnoise.sim.kernels.adjoint_gradient` does cheapest.
 
 Within a group, consecutive constant PTMs are multiplied into one factor; parametric ones
 stay factors of kind ``KIND_FULL`` (a 16×16 or 4×4 rotation) or ``KIND_LOCAL0/1`` (a 4×4
@@ -129,34 +131,41 @@ class FusionPlan:
             slot, self.num_slots = self.num_slots, self.num_slots + 1
         if len(op.qubits) == 1:
             q = op.qubits[0]
-            if q in self._last:
-                self._own(self._last[q]).add(op, slot)
-            else:
-                self._pending[q] = (*self._pending.get(q, ()), (op, slot))
+            self._pending[q] = (*self._pending.get(q, ()), (op, slot))
             return
         a, b = op.qubits
         g = self._last.get(a)
         if g is not None and g == self._last.get(b) and set(self._groups[g].qubits) == {a, b}:
-            self._own(g).add(op, slot)
-            return
-        group = _Group((a, b), [])
+            group = self._own(g)
+        else:
+            group = _Group((a, b), [])
+            self._groups.append(group)
+            self._owned.add(len(self._groups) - 1)
+            self._last[a] = self._last[b] = len(self._groups) - 1
         for member, member_slot in self._pending.pop(a, ()) + self._pending.pop(b, ()):
             group.add(member, member_slot)
         group.add(op, slot)
-        self._groups.append(group)
-        self._owned.add(len(self._groups) - 1)
-        self._last[a] = self._last[b] = len(self._groups) - 1
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Kernel tables: groups ``(G, 4)`` rows ``(first factor, end, qubit a, qubit b or
         -1)``, factors ``(F, 2)`` rows ``(kind, angle slot or -1)``, and their matrices
         ``(F, 3, 16, 16)`` (constant or ``A, B, C`` of ``A + cos·B + sin·C``, zero padded)."""
         groups = list(self._groups)
+        extended: dict[int, _Group] = {}  # copies of the groups that take waiting ops
         for q, members in sorted(self._pending.items()):
-            group = _Group((q,), [])
+            if q in self._last:
+                index = self._last[q]
+                if index not in extended:
+                    original = groups[index]
+                    extended[index] = groups[index] = _Group(
+                        original.qubits, list(original.factors)
+                    )
+                group = groups[index]
+            else:
+                group = _Group((q,), [])
+                groups.append(group)
             for op, slot in members:
                 group.add(op, slot)
-            groups.append(group)
         rows, factors = [], []
         for group in groups:
             start = len(factors)

@@ -21,7 +21,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from qnoise.sim.simd import apply_runs, apply_two_groups, correlate_runs
+from qnoise.sim.simd import (
+    apply_runs,
+    apply_two_groups,
+    apply_two_groups_keeping,
+    correlate_runs,
+    reverse_head_runs,
+)
 
 KIND_CONST = 0
 KIND_LOCAL0 = 1
@@ -86,11 +92,21 @@ def _factor_derivative(f, mats, angles, factors, d, out):
 @njit(cache=_CACHE, nogil=True)
 def group_matrix(g, groups, factors, mats, angles, k_out, tmp, fm):
     """Fused matrix of group ``g`` into ``k_out`` (product of its factors, first applied
-    first); ``tmp`` and ``fm`` are 16×16 work buffers. Consecutive 1-qubit rotations on the
-    same local qubit are multiplied as 4×4 blocks before being embedded."""
+    first); ``tmp`` and ``fm`` are 16×16 work buffers."""
     d = 16 if groups[g, 3] >= 0 else 4
-    f0 = groups[g, 0]
-    f_end = groups[g, 1]
+    factor_product(groups[g, 0], groups[g, 1], d, factors, mats, angles, k_out, tmp, fm)
+
+
+@njit(cache=_CACHE, nogil=True)
+def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
+    """Product of factors ``f0 .. f_end-1`` (first applied first; the identity when there
+    are none) as a d×d matrix into ``k_out``. Consecutive 1-qubit rotations on the same local
+    qubit are multiplied as 4×4 blocks before being embedded."""
+    if f0 == f_end:
+        for r in range(d):
+            for c in range(d):
+                k_out[r, c] = 1.0 if r == c else 0.0
+        return
     _factor_matrix(f0, factors, mats, angles, d, k_out)
     # 4×4 scratch blocks inside fm (free in the 1-qubit branch)
     m = fm[0:4, 0:4]
@@ -410,6 +426,95 @@ def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
 
 
 @njit(cache=_CACHE, nogil=True)
+def head_length(g, groups, factors, n):
+    """Number of leading factors of group ``g`` that form its *head* ``H``: when every
+    rotation of a 2-qubit group on qubits >= 1 is a 1-qubit rotation on the same local qubit
+    and comes before any other factor, the group is ``K = T (H ⊗ I)`` and its reverse step
+    needs only a 4×4 correlation (:func:`adjoint_head_group`); 0 otherwise."""
+    if groups[g, 3] < 0 or min(groups[g, 2], groups[g, 3]) < 1 or n < 2:
+        return 0
+    f0 = groups[g, 0]
+    f_end = groups[g, 1]
+    kind = factors[f0, 0]
+    if kind != KIND_LOCAL0 and kind != KIND_LOCAL1:
+        return 0
+    h = 1
+    while f0 + h < f_end and factors[f0 + h, 0] == kind:
+        h += 1
+    for f in range(f0 + h, f_end):
+        if factors[f, 0] != KIND_CONST:
+            return 0
+    return h
+
+
+@njit(cache=_CACHE, nogil=True)
+def _head_blocks(f0, h, factors, mats, angles, blocks, prefix):
+    """The head's 4×4 factors ``blocks[i]`` (i < h) and the products ``prefix[i]`` of those
+    before factor i; ``prefix[h]`` is the whole head ``H``."""
+    for i in range(h):
+        _factor_block(f0 + i, factors, mats, angles, 4, blocks[i], False)
+    for r in range(4):
+        for c in range(4):
+            prefix[0, r, c] = 1.0 if r == c else 0.0
+    for i in range(h):
+        for r in range(4):
+            for c in range(4):
+                acc = 0.0
+                for j in range(4):
+                    acc += blocks[i, r, j] * prefix[i, j, c]
+                prefix[i + 1, r, c] = acc
+
+
+@njit(cache=_CACHE, nogil=True)
+def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt):
+    """Reverse step of a group ``K = tail · (head ⊗ I)`` (see :func:`head_length`; ``head``
+    4×4 on local qubit 0 or 1 of the pair as ``kind`` says): ``λ_out = Kᵀ λ`` and
+    ``q[h, h'] += Σ_o w[h, o] x[h', o]`` with ``w = tailᵀ λ``, h the head qubit's digit and o
+    the other's. ``tt`` is a 16×16 work buffer."""
+    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    ht = np.empty((4, 4))
+    ordered = np.empty(16, dtype=np.int64)
+    # local index j = d_head + 4·d_other, in K's order _local_index(kind, d_head, d_other)
+    for j in range(16):
+        i = _local_index(kind, j % 4, j // 4)
+        ordered[j] = off[i]
+        for j2 in range(16):
+            tt[j, j2] = tail[_local_index(kind, j2 % 4, j2 // 4), i]
+    for r in range(4):
+        for c in range(4):
+            ht[c, r] = head[r, c]
+    reverse_head_runs(lam, lam_out, x, tt, ht, q, ordered, n_high, s_high, n_mid, s_mid, n_low)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _head_gradient(f0, h, factors, mats, angles, q, grad, blocks, prefix, t, deriv):
+    """``dE/da_i = <F_i', S_iᵀ q P_iᵀ>`` for the head's rotations (4×4 ``blocks`` and
+    ``prefix`` products from :func:`_head_blocks`; ``S_i`` the head factors after i)."""
+    for r in range(4):
+        for c in range(4):
+            t[r, c] = q[r, c]
+    for i in range(h - 1, -1, -1):
+        _factor_block(f0 + i, factors, mats, angles, 4, deriv, True)
+        total = 0.0
+        for r in range(4):
+            for c in range(4):
+                w = 0.0
+                for j in range(4):
+                    w += t[r, j] * prefix[i, c, j]
+                total += deriv[r, c] * w
+        grad[factors[f0 + i, 1]] += total
+        for r in range(4):  # t <- blocks[i]ᵀ t
+            for c in range(4):
+                acc = 0.0
+                for j in range(4):
+                    acc += blocks[i, j, r] * t[j, c]
+                deriv[r, c] = acc
+        for r in range(4):
+            for c in range(4):
+                t[r, c] = deriv[r, c]
+
+
+@njit(cache=_CACHE, nogil=True)
 def _shared_qubit(groups, g, g_end):
     """The qubit that 2-qubit groups ``g`` and ``g + 1`` share, when they share exactly one
     and all three qubits are >= 1 (so :func:`qnoise.sim.simd.apply_two_groups` applies them
@@ -422,6 +527,18 @@ def _shared_qubit(groups, g, g_end):
     if (a1 == a2) + (a1 == b2) + (b1 == a2) + (b1 == b2) != 1:
         return -1
     return a1 if a1 == a2 or a1 == b2 else b1
+
+
+@njit(cache=_CACHE, nogil=True)
+def _pair_matrices(groups, g, shared, k1, k2, k1c, k2c):
+    """Qubits ``a`` (of group g only) and ``b`` (of group g + 1 only) of two groups that share
+    ``shared``, and their matrices in the orders :func:`~qnoise.sim.simd.apply_two_groups`
+    takes: ``k1c`` indexed ``d_a + 4·d_shared``, ``k2c`` indexed ``d_shared + 4·d_b``."""
+    a = groups[g, 2] + groups[g, 3] - shared
+    b = groups[g + 1, 2] + groups[g + 1, 3] - shared
+    _to_low_high_order(k1, groups[g, 2] == a, k1c)
+    _to_low_high_order(k2, groups[g + 1, 2] == shared, k2c)
+    return a, b
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -446,10 +563,7 @@ def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
         shared = _shared_qubit(groups, g, g_end)
         if shared >= 0:
             group_matrix(g + 1, groups, factors, mats, angles, k2, tmp, fm)
-            a = groups[g, 2] + groups[g, 3] - shared
-            b = groups[g + 1, 2] + groups[g + 1, 3] - shared
-            _to_low_high_order(k, groups[g, 2] == a, k1c)  # d_a + 4·d_shared
-            _to_low_high_order(k2, groups[g + 1, 2] == shared, k2c)  # d_shared + 4·d_b
+            a, b = _pair_matrices(groups, g, shared, k, k2, k1c, k2c)
             apply_two_groups(src, dst, k1c, k2c, a, shared, b, n)
             g += 2
         else:
@@ -580,10 +694,34 @@ def _group_gradient(g, groups, factors, mats, angles, corr, grad, work):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _forward_states(states, g_first, count, kstore, groups, n, k1c, k2c, kt, off):
+    """``states[i + 1] <- K_{g_first + i} states[i]`` for i < count - 1 (fused matrices from
+    ``kstore``): every intermediate state is kept, two groups that share a qubit still go
+    through the state in one pass. ``k1c``, ``k2c``, ``kt`` (16×16) and ``off`` are work
+    buffers."""
+    last = g_first + count - 1  # groups before `last` are applied
+    i = 0
+    while i < count - 1:
+        g = g_first + i
+        shared = _shared_qubit(groups, g, last)
+        if shared >= 0:
+            a, b = _pair_matrices(groups, g, shared, kstore[g], kstore[g + 1], k1c, k2c)
+            apply_two_groups_keeping(
+                states[i], states[i + 1], states[i + 2], k1c, k2c, a, shared, b, n
+            )
+            i += 2
+        else:
+            apply_group(states[i], states[i + 1], kstore[g], groups[g, 2], groups[g, 3], n, kt, off)
+            i += 1
+
+
+@njit(cache=_CACHE, nogil=True)
 def adjoint_gradient(
-    x0, lam_final, groups, factors, mats, angles, n, n_slots, stride, ckpts, seg, scratch
+    x0, obs_index, obs_coeff, groups, factors, mats, angles, n, n_slots, stride, ckpts, seg, scratch
 ):
-    """Value and gradient w.r.t. every angle slot by one forward and one reverse sweep.
+    """Value and gradient w.r.t. every angle slot of ``<O> = Σ_t obs_coeff[t] ·
+    x[obs_index[t]]`` (the final state's Pauli components) by one forward and one reverse
+    sweep.
 
     The state before every group is kept when ``stride = 1``; otherwise every ``stride``-th
     one is checkpointed and the segments between are recomputed in the reverse sweep.
@@ -604,56 +742,84 @@ def adjoint_gradient(
     for g in range(n_groups):
         max_factors = max(max_factors, groups[g, 1] - groups[g, 0])
     work = np.empty((2 * max_factors + 4, 16, 16))
+    heads = np.empty(n_groups, dtype=np.int64)
+    for g in range(n_groups):
+        heads[g] = head_length(g, groups, factors, n)
+    blocks = np.empty((max_factors, 4, 4))
+    prefix = np.empty((max_factors + 1, 4, 4))
+    q = np.empty((4, 4))
+    t4 = np.empty((4, 4))
+    d4 = np.empty((4, 4))
+    for g in range(n_groups):
+        group_matrix(g, groups, factors, mats, angles, kstore[g], tmp, fm)
     # states[i] holds the state before group (segment start + i); row 0 of a segment is its
     # checkpoint. With stride 1 all states live in `ckpts` and nothing is recomputed.
     ckpts[0] = x0
-    x = x0.copy()
-    for s in range(n_ckpt):
-        g_start = s * stride
-        g_end = min(g_start + stride, n_groups)
-        for g in range(g_start, g_end):
-            k = kstore[g]
-            group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
-            if stride == 1:
-                apply_group(ckpts[s], ckpts[s + 1], k, groups[g, 2], groups[g, 3], n, kt, off)
-            else:
-                apply_group(x, seg[0], k, groups[g, 2], groups[g, 3], n, kt, off)
-                x[:] = seg[0]
-        if stride > 1:
+    if stride == 1:
+        _forward_states(ckpts, 0, n_groups + 1, kstore, groups, n, tmp, fm, kt, off)
+    else:
+        x = x0.copy()
+        for s in range(n_ckpt):
+            g_start = s * stride
+            g_end = min(g_start + stride, n_groups)
+            run_groups(x, seg[0], g_start, g_end, groups, factors, mats, angles, n)
             ckpts[s + 1] = x
     final = ckpts[n_ckpt]
     value = 0.0
-    for i in range(dim):
-        value += lam_final[i] * final[i]
+    lam = np.zeros(dim)
+    for t in range(obs_index.shape[0]):
+        value += obs_coeff[t] * final[obs_index[t]]
+        lam[obs_index[t]] += obs_coeff[t]
     grad = np.zeros(n_slots)
-    lam = lam_final.copy()
     lam_out = scratch
     for s in range(n_ckpt - 1, -1, -1):
         g_start = s * stride
         g_end = min(g_start + stride, n_groups)
         if stride > 1:
             seg[0] = ckpts[s]
-            for i in range(1, g_end - g_start):
-                g = g_start + i - 1
-                apply_group(seg[i - 1], seg[i], kstore[g], groups[g, 2], groups[g, 3], n, kt, off)
+            _forward_states(seg, g_start, g_end - g_start, kstore, groups, n, tmp, fm, kt, off)
         for g in range(g_end - 1, g_start - 1, -1):
             before = seg[g - g_start] if stride > 1 else ckpts[s]
-            corr[:, :] = 0.0
-            adjoint_group(
-                lam, lam_out, before, kstore[g], groups[g, 2], groups[g, 3], n, corr, off, kt
-            )
+            h = heads[g]
+            if h > 0:
+                f0 = groups[g, 0]
+                factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, kt, tmp, fm)
+                _head_blocks(f0, h, factors, mats, angles, blocks, prefix)
+                q[:, :] = 0.0
+                adjoint_head_group(
+                    lam,
+                    lam_out,
+                    before,
+                    kt,
+                    prefix[h],
+                    factors[f0, 0],
+                    groups[g, 2],
+                    groups[g, 3],
+                    n,
+                    q,
+                    off,
+                    work[0],
+                )
+                _head_gradient(f0, h, factors, mats, angles, q, grad, blocks, prefix, t4, d4)
+            else:
+                corr[:, :] = 0.0
+                adjoint_group(
+                    lam, lam_out, before, kstore[g], groups[g, 2], groups[g, 3], n, corr, off, kt
+                )
+                _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
             lam, lam_out = lam_out, lam
-            _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
     return value, grad
 
 
 @njit(cache=_CACHE, nogil=True)
-def affine_angles(params, matrix_t, offset, out):
-    """``out = params @ matrix_t + offset`` for (B, P) parameters and a (P, S) map: the
-    affine rotation angles, summed in parameter order (one rounding for every caller)."""
+def affine_angles(params, start, parameter, coefficient, offset, out):
+    """``out = params @ A.T + offset`` for (B, P) parameters and the sparse rows of the
+    (S, P) affine map ``A`` (slot s: ``coefficient[e]`` of parameter ``parameter[e]`` for
+    ``start[s] <= e < start[s + 1]``), summed in parameter order (one rounding for every
+    caller)."""
     for b in range(params.shape[0]):
-        for s in range(matrix_t.shape[1]):
+        for s in range(offset.shape[0]):
             acc = 0.0
-            for j in range(params.shape[1]):
-                acc += params[b, j] * matrix_t[j, s]
+            for e in range(start[s], start[s + 1]):
+                acc += params[b, parameter[e]] * coefficient[e]
             out[b, s] = acc + offset[s]

@@ -340,7 +340,7 @@ class CompiledCircuit:
             self._factors,
             self._mats,
             self._num_active,
-            self._angles.matrix_t,
+            self._angles.sparse,
             self._angles.offset,
             prepared.indices,
             prepared.coeffs,
@@ -426,8 +426,6 @@ class CompiledCircuit:
         """
         values, single = self.parameter_batch(parameter_values)
         indices, coeffs, _ = self._terms(observable)
-        lam = np.zeros(self._x0.size)
-        np.add.at(lam, indices, coeffs)
         angles = self._angles.angles(values)
         stride = self._checkpoint_stride()
         ckpts, seg, scratch = self._gradient_buffers(stride)
@@ -435,7 +433,8 @@ class CompiledCircuit:
         for row, params in zip(angles, values, strict=True):
             value, slot_grad = kernels.adjoint_gradient(
                 self._x0,
-                lam,
+                indices,
+                coeffs,
                 self._groups,
                 self._factors,
                 self._mats,

@@ -64,6 +64,16 @@ def _store(builder, value, address):
     builder.store(value, address).align = 8
 
 
+def _broadcast(builder, value, vector):
+    """``value`` (a double) in every lane of ``vector``."""
+    i32 = ir.IntType(32)
+    undefined = ir.Constant(vector, ir.Undefined)
+    lane0 = builder.insert_element(undefined, value, ir.Constant(i32, 0))
+    return builder.shuffle_vector(
+        lane0, undefined, ir.Constant(ir.VectorType(i32, vector.count), [0] * vector.count)
+    )
+
+
 def _fmuladd(builder, vector):
     """The ``llvm.fmuladd`` intrinsic on ``vector`` (declared once per module)."""
     name = f"llvm.fmuladd.v{vector.count}f64"
@@ -93,11 +103,8 @@ def _chunk_kernel(width: int):
             )
             base_src_value, base_dst_value = args[5], args[6]
             i64 = ir.IntType(64)
-            i32 = ir.IntType(32)
             vector = ir.VectorType(ir.DoubleType(), width)
             fma = _fmuladd(builder, vector)
-            undefined = ir.Constant(vector, ir.Undefined)
-            broadcast_mask = ir.Constant(ir.VectorType(i32, width), [0] * width)
 
             def vector_address(pointer, offsets, row, base_value):
                 offset = builder.load(builder.gep(offsets, [ir.Constant(i64, row)]))
@@ -111,11 +118,7 @@ def _chunk_kernel(width: int):
                 acc = None
                 for c in range(16):
                     entry = builder.load(builder.gep(k_ptr, [ir.Constant(i64, 16 * r + c)]))
-                    splat = builder.shuffle_vector(
-                        builder.insert_element(undefined, entry, ir.Constant(i32, 0)),
-                        undefined,
-                        broadcast_mask,
-                    )
+                    splat = _broadcast(builder, entry, vector)
                     if acc is None:
                         acc = builder.fmul(splat, inputs[c])
                     else:
@@ -287,6 +290,126 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
             corr[r, c] += total
 
 
+def _head_reverse_kernel(width: int):
+    """A numba intrinsic ``head_reverse(lam, lam_out, x, tt, ht, acc, off, base, count)``:
+    the reverse step of a group ``K = T (H ⊗ I)`` whose rotations all sit in ``H``, a 4×4
+    PTM on the local digit ``i % 4`` (``off`` ordered so), over ``count`` chunks from entry
+    ``base``. Per chunk: ``w = Tᵀ λ`` (``tt`` is Tᵀ, C-contiguous), ``λ_out = (Hᵀ ⊗ I) w``
+    (``ht`` is Hᵀ) and ``acc[4h + h', :] += Σ_o w[h + 4o] · x[h' + 4o]`` (lane-wise;
+    ``acc`` is ``(16, width)``), the 4×4 correlation the head's derivatives need. All of a
+    chunk's λ entries are loaded before any output is stored, so ``lam_out`` may be ``lam``.
+    """
+
+    @intrinsic
+    def head_reverse(typingctx, lam, lam_out, x, tt, ht, acc, off, base, count):
+        f64, i64 = types.float64, types.int64
+        arrays = (
+            (lam, 1, f64),
+            (lam_out, 1, f64),
+            (x, 1, f64),
+            (tt, 2, f64),
+            (ht, 2, f64),
+            (acc, 2, f64),
+            (off, 1, i64),
+        )
+        if not _contiguous_arrays(*arrays):
+            return None
+        signature = types.void(lam, lam_out, x, tt, ht, acc, off, types.int64, types.int64)
+
+        def codegen(context, builder, sig, args):
+            lam_ptr, out_ptr, x_ptr, tt_ptr, ht_ptr, acc_ptr, off_ptr = _data_pointers(
+                context, builder, sig, args, 7
+            )
+            base, count = args[7], args[8]
+            i64 = ir.IntType(64)
+            vector = ir.VectorType(ir.DoubleType(), width)
+            fma = _fmuladd(builder, vector)
+
+            def entry(pointer, index):
+                value = builder.load(builder.gep(pointer, [ir.Constant(i64, index)]))
+                return _broadcast(builder, value, vector)
+
+            offsets = [builder.load(builder.gep(off_ptr, [ir.Constant(i64, r)])) for r in range(16)]
+            acc_addresses = [
+                _vector_pointer(builder, acc_ptr, ir.Constant(i64, width * i), vector)
+                for i in range(16)
+            ]
+            slots = []
+            for address in acc_addresses:
+                slot = cgutils.alloca_once(builder, vector)
+                builder.store(_load(builder, address), slot)
+                slots.append(slot)
+            with cgutils.for_range(builder, count) as loop:
+                position = builder.add(base, builder.mul(loop.index, ir.Constant(i64, width)))
+                addresses = [builder.add(offset, position) for offset in offsets]
+                lams = [
+                    _load(builder, _vector_pointer(builder, lam_ptr, a, vector)) for a in addresses
+                ]
+                w = []
+                for r in range(16):
+                    total = builder.fmul(entry(tt_ptr, 16 * r), lams[0])
+                    for c in range(1, 16):
+                        total = builder.call(fma, [entry(tt_ptr, 16 * r + c), lams[c], total])
+                    w.append(total)
+                for o in range(4):
+                    xs = [
+                        _load(
+                            builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector)
+                        )
+                        for h in range(4)
+                    ]
+                    for h in range(4):
+                        for hp in range(4):
+                            slot = slots[4 * h + hp]
+                            total = builder.call(fma, [w[h + 4 * o], xs[hp], builder.load(slot)])
+                            builder.store(total, slot)
+                    for c in range(4):
+                        total = builder.fmul(entry(ht_ptr, 4 * c), w[4 * o])
+                        for h in range(1, 4):
+                            total = builder.call(
+                                fma, [entry(ht_ptr, 4 * c + h), w[h + 4 * o], total]
+                            )
+                        _store(
+                            builder,
+                            total,
+                            _vector_pointer(builder, out_ptr, addresses[c + 4 * o], vector),
+                        )
+            for slot, address in zip(slots, acc_addresses, strict=True):
+                _store(builder, builder.load(slot), address)
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    return head_reverse
+
+
+_head_reverse8 = _head_reverse_kernel(8)
+_head_reverse4 = _head_reverse_kernel(4)
+
+
+@njit(cache=_CACHE, nogil=True)
+def reverse_head_runs(lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_mid, n_low):
+    """Reverse step of a group ``K = T (H ⊗ I)`` over the blocks of a pair layout (runs
+    ``n_low``, 4 or multiples of 8; ``off`` ordered so that the head's digit is ``i % 4``):
+    ``λ_out = Kᵀ λ`` and ``q[h, h'] += Σ w[h + 4o] x[h' + 4o]`` with ``w = Tᵀ λ`` summed over
+    every block and ``o``. ``tt`` = Tᵀ (16×16) and ``ht`` = Hᵀ (4×4), C-contiguous."""
+    width = _chunk_width(n_low)
+    acc = np.zeros((16, width))
+    count = n_low // width
+    for h in range(n_high):
+        for m in range(n_mid):
+            base = h * s_high + m * s_mid
+            if width == 8:
+                _head_reverse8(lam, lam_out, x, tt, ht, acc, off, base, count)
+            else:
+                _head_reverse4(lam, lam_out, x, tt, ht, acc, off, base, count)
+    for i in range(16):
+        total = 0.0
+        for lane in range(width):
+            total += acc[i, lane]
+        q[i // 4, i % 4] += total
+
+
 # entries of a run processed per step of a two-group pass: the step's 64 intermediate rows
 # (64 · 256 entries, 128 KiB) stay in L2, and each of the 64 source rows is read in 2 KiB
 # stretches (short stretches of rows 4**q apart thrash the caches' sets)
@@ -304,6 +427,22 @@ def apply_two_groups(src, dst, k1, k2, a, s, b, n):
     read and written once for both groups (half the memory traffic of two passes). A
     segment is fully read before any of it is written, so ``dst`` may be ``src``.
     """
+    segment = min(_TWO_GROUP_SEGMENT, 4 ** min(a, s, b))
+    _two_group_pass(src, np.empty(64 * segment), dst, k1, k2, a, s, b, n, False)
+
+
+@njit(cache=_CACHE, nogil=True)
+def apply_two_groups_keeping(src, mid, dst, k1, k2, a, s, b, n):
+    """:func:`apply_two_groups` that also writes the state between the groups,
+    ``mid <- K1 src`` (the reverse sweep's stored states); ``src``, ``mid`` and ``dst``
+    are three different arrays. Each segment of ``mid`` is read back while still in cache."""
+    _two_group_pass(src, mid, dst, k1, k2, a, s, b, n, True)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _two_group_pass(src, middle, dst, k1, k2, a, s, b, n, keep):
+    """The pass of :func:`apply_two_groups` (``keep`` False: ``middle`` is the segment
+    buffer) and :func:`apply_two_groups_keeping` (``keep`` True: ``middle`` is a state)."""
     t0 = min(a, s, b)
     t2 = max(a, s, b)
     t1 = a + s + b - t0 - t2
@@ -313,19 +452,22 @@ def apply_two_groups(src, dst, k1, k2, a, s, b, n):
     stride_a = 4**a
     stride_s = 4**s
     stride_b = 4**b
-    middle = np.empty(64 * segment)
-    # first product: rows d_a + 4·d_s of the source, into middle rows d_a + 4·d_s + 16·d_b
+    # first product: rows d_a + 4·d_s of the source, into the middle rows of the same
+    # digits (a state: the same offsets; the buffer: rows d_a + 4·d_s + 16·d_b)
     first_src = np.empty(16, dtype=np.int64)
     first_dst = np.empty(16, dtype=np.int64)
-    # second product: middle rows d_a + 4·d_s + 16·d_b for one d_a, into rows d_s + 4·d_b
+    # second product: middle rows of digits (d_s, d_b) for one d_a, into rows d_s + 4·d_b
     second_src = np.empty((4, 16), dtype=np.int64)
     second_dst = np.empty(16, dtype=np.int64)
     for c in range(16):
         first_src[c] = (c % 4) * stride_a + (c // 4) * stride_s
-        first_dst[c] = c * segment
         second_dst[c] = (c % 4) * stride_s + (c // 4) * stride_b
+        first_dst[c] = first_src[c] if keep else c * segment
         for da in range(4):
-            second_src[da, c] = (da + 4 * (c % 4) + 16 * (c // 4)) * segment
+            if keep:
+                second_src[da, c] = second_dst[c]
+            else:
+                second_src[da, c] = (da + 4 * (c % 4) + 16 * (c // 4)) * segment
     for h in range(4 ** (n - 1 - t2)):
         for m2 in range(4 ** (t2 - t1 - 1)):
             for m1 in range(4 ** (t1 - t0 - 1)):
@@ -333,12 +475,20 @@ def apply_two_groups(src, dst, k1, k2, a, s, b, n):
                 for first in range(block, block + n_low, segment):
                     for db in range(4):
                         source = first + db * stride_b
-                        target = db * 16 * segment
+                        target = source if keep else db * 16 * segment
                         _chunks(
                             src, middle, k1, first_src, first_dst, source, target, segment, width
                         )
                     for da in range(4):
                         target = first + da * stride_a
                         _chunks(
-                            middle, dst, k2, second_src[da], second_dst, 0, target, segment, width
+                            middle,
+                            dst,
+                            k2,
+                            second_src[da],
+                            second_dst,
+                            target if keep else 0,
+                            target,
+                            segment,
+                            width,
                         )

@@ -79,15 +79,53 @@ def test_random_circuits_with_random_noise(num_qubits):
     np.testing.assert_allclose(grad, numeric, atol=1e-7)
 
 
-def test_checkpointed_gradient_equals_stored_gradient():
+@pytest.mark.parametrize("states", [4, 7, 12])
+def test_checkpointed_gradient_equals_stored_gradient(states):
+    """Strides of 2 to 12 groups: segments that start and end inside pairs of groups the
+    forward sweep takes in one pass, and with rotation heads."""
     qc = hardware_efficient(5, 6)
     obs = SparsePauliOp.from_list([("ZZZZZ", 1.0), ("IXIXI", 0.5)])
     values = np.random.default_rng(2).uniform(-3, 3, qc.num_parameters)
     stored = PTMSimulator("fake_mumbai:median").compile(qc)
-    checkpointed = PTMSimulator("fake_mumbai:median", gradient_memory=4 * 8 * 4**5).compile(qc)
-    assert checkpointed._checkpoint_stride() > 1
+    checkpointed = PTMSimulator("fake_mumbai:median", gradient_memory=states * 8 * 4**5).compile(qc)
+    assert 1 < checkpointed._checkpoint_stride() < checkpointed.num_groups
     np.testing.assert_allclose(
         checkpointed.gradient(obs, values), stored.gradient(obs, values), atol=1e-13, rtol=0
+    )
+
+
+def test_rotation_heads_and_general_groups_match_parameter_shift():
+    """A 6-qubit circuit whose groups have rotation heads on either qubit of a pair, trailing
+    rotations, rotations on both qubits and parametric 2-qubit gates."""
+    rng = np.random.default_rng(8)
+    theta = ParameterVector("θ", 24)
+    qc = QuantumCircuit(6)
+    used = 0
+    for layer in range(3):
+        for q in range(6):
+            getattr(qc, ("rx", "ry", "rz")[(q + layer) % 3])(theta[used], q)
+            used += 1
+        for a, b in ((1, 2), (3, 2), (4, 5), (5, 3), (0, 4)):
+            qc.cx(a, b)
+        qc.rzz(theta[used], 2, 4)
+        used += 1
+        qc.ry(theta[used], 3)
+        used += 1
+    obs = SparsePauliOp.from_list([("ZZIIXZ", 0.8), ("IYYIII", -0.5), ("XIIZIZ", 0.3)])
+    values = rng.uniform(-np.pi, np.pi, qc.num_parameters)
+    sim = PTMSimulator("fake_mumbai:median")
+    compiled = sim.compile(qc)
+    from qnoise.sim.kernels import head_length
+
+    heads = [
+        head_length(g, compiled._groups, compiled._factors, 6) for g in range(compiled.num_groups)
+    ]
+    assert 0 < sum(h > 0 for h in heads) < len(heads)
+    np.testing.assert_allclose(
+        compiled.gradient(obs, values),
+        shifted_parameters_gradient(sim, qc, obs, values),
+        atol=1e-10,
+        rtol=0,
     )
 
 

@@ -106,6 +106,86 @@ def test_two_groups_in_one_pass(n, low):
         np.testing.assert_allclose(x, expected, rtol=0, atol=1e-11)
 
 
+@pytest.mark.parametrize(("n", "low"), [(4, 1), (8, 5)])
+def test_two_groups_keeping_the_middle_state(n, low):
+    """The gradient's forward sweep: one pass writes both the state between the groups and
+    the state after them."""
+    from qnoise.sim.simd import apply_two_groups_keeping
+
+    rng = np.random.default_rng(30 + n)
+    for a, s, b in _triples(n, low):
+        x = rng.normal(size=4**n)
+        k1, k2 = rng.normal(size=(2, 16, 16))
+        middle = _reference(x, k1, a, s, n)
+        mid, out = np.empty((2, 4**n))
+        apply_two_groups_keeping(x, mid, out, k1, k2, a, s, b, n)
+        np.testing.assert_allclose(mid, middle, rtol=0, atol=1e-11)
+        np.testing.assert_allclose(out, _reference(middle, k2, s, b, n), rtol=0, atol=1e-11)
+
+
+def _embedded(head, kind):
+    """A 4×4 PTM on local qubit 0 (``KIND_LOCAL0``) or 1 of a pair, indexed d_0 + 4·d_1."""
+    return np.kron(np.eye(4), head) if kind == kernels.KIND_LOCAL0 else np.kron(head, np.eye(4))
+
+
+@pytest.mark.parametrize("n", [3, 5, 6])
+@pytest.mark.parametrize("kind", [kernels.KIND_LOCAL0, kernels.KIND_LOCAL1])
+def test_reverse_step_of_a_rotation_head(n, kind):
+    """``K = T (H ⊗ I)``: ``λ_out = Kᵀ λ`` and the head's 4×4 correlation
+    ``Σ_o (Tᵀλ)[h, o] x[h', o]`` added to what ``q`` held, on every pair of qubits >= 1
+    (runs of 4 entries and of 16 and more)."""
+    rng = np.random.default_rng(40 + n + kind)
+    off = np.empty(16, dtype=np.int64)
+    tt = np.empty((16, 16))
+    for qa, qb in _pairs(n):
+        if min(qa, qb) < 1:
+            continue
+        lam, x = rng.normal(size=(2, 4**n))
+        tail = rng.normal(size=(16, 16))
+        head = rng.normal(size=(4, 4))
+        start = rng.normal(size=(4, 4))
+        q = start.copy()
+        lam_out = np.empty_like(lam)
+        kernels.adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt)
+        k = tail @ _embedded(head, kind)
+        np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-11)
+        w = _local_rows(_reference(lam, tail.T, qa, qb, n), qa, qb, n).reshape(4, 4, -1)
+        xs = _local_rows(x, qa, qb, n).reshape(4, 4, -1)  # [d_qb, d_qa, rest]
+        if kind == kernels.KIND_LOCAL0:  # head digit d_qa: sum over d_qb and the rest
+            expected = start + np.einsum("ohr,ocr->hc", w, xs)
+        else:
+            expected = start + np.einsum("hor,cor->hc", w, xs)
+        np.testing.assert_allclose(q, expected, rtol=0, atol=1e-11)
+
+
+def test_head_length_finds_rotation_heads():
+    """Groups whose rotations all lead, on one local qubit of a pair of qubits >= 1, have a
+    head; rotations after the 2-qubit part, on both qubits, or on qubit 0 do not."""
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import ParameterVector
+
+    from qnoise import PTMSimulator
+
+    theta = ParameterVector("θ", 8)
+    qc = QuantumCircuit(4)
+    qc.ry(theta[0], 2)
+    qc.rz(theta[1], 2)
+    qc.cx(1, 2)  # head of 2 rotations on qubit 2
+    qc.rx(theta[2], 0)
+    qc.cx(0, 3)  # on qubit 0: no head
+    qc.ry(theta[3], 1)
+    qc.ry(theta[4], 3)
+    qc.cx(1, 3)  # rotations on both qubits: no head
+    qc.ry(theta[5], 2)
+    qc.cx(2, 3)
+    qc.rz(theta[6], 2)  # waits for the end, then trails the last group on qubit 2
+    compiled = PTMSimulator("depolarizing:p1=1e-3,p2=1e-2").compile(qc)
+    groups, factors = compiled._groups, compiled._factors
+    lengths = [kernels.head_length(g, groups, factors, 4) for g in range(len(groups))]
+    assert [tuple(row[2:]) for row in groups] == [(1, 2), (0, 3), (1, 3), (2, 3)]
+    assert lengths == [2, 0, 0, 0]
+
+
 def test_run_groups_pairs_groups_like_one_by_one():
     """``run_groups`` on a chain of groups (pairs sharing a qubit go in one pass) equals
     applying the fused matrices one at a time."""
