@@ -43,6 +43,8 @@ _CACHE = True
 _WIDTH = 128
 _SMALL = 64
 _ROW_CHUNK = 1024
+# states up to this many entries take the reverse sweep factor by factor (_factor_sweep)
+_FACTOR_SWEEP_MAX = 16
 # states up to this many entries (32 MiB) alternate between two buffers (no copies); larger
 # ones are updated in place, since writing a second large array costs memory bandwidth
 _PING_PONG_MAX = 2**22
@@ -51,6 +53,13 @@ _PING_PONG_MAX = 2**22
 @njit(cache=_CACHE, nogil=True)
 def _factor_matrix(f, factors, mats, angles, d, out):
     """Embedded d×d matrix of factor ``f`` (and nothing else) into ``out``."""
+    _embedded(f, factors, mats, angles, d, out, False)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _embedded(f, factors, mats, angles, d, out, derivative):
+    """Embedded d×d matrix of factor ``f``, or of its angle derivative ``dF/da`` (rotation
+    factors only), into ``out``."""
     kind = factors[f, 0]
     if kind == KIND_CONST:
         for r in range(d):
@@ -60,33 +69,26 @@ def _factor_matrix(f, factors, mats, angles, d, out):
     a = angles[factors[f, 1]]
     cs = np.cos(a)
     sn = np.sin(a)
+    # F = M0 + cos·M1 + sin·M2, dF/da = cos·M2 - sin·M1
+    w0 = 0.0 if derivative else 1.0
+    w1 = -sn if derivative else cs
+    w2 = cs if derivative else sn
     if kind == KIND_FULL:
         for r in range(d):
             for c in range(d):
-                out[r, c] = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
+                out[r, c] = w0 * mats[f, 0, r, c] + w1 * mats[f, 1, r, c] + w2 * mats[f, 2, r, c]
         return
     for r in range(16):
         for c in range(16):
             out[r, c] = 0.0
     for r in range(4):
         for c in range(4):
-            v = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
+            v = w0 * mats[f, 0, r, c] + w1 * mats[f, 1, r, c] + w2 * mats[f, 2, r, c]
             for o in range(4):
                 if kind == KIND_LOCAL0:
                     out[r + 4 * o, c + 4 * o] = v
                 else:
                     out[o + 4 * r, o + 4 * c] = v
-
-
-@njit(cache=_CACHE, nogil=True)
-def _factor_derivative(f, mats, angles, factors, d, out):
-    """``dM/da`` of a rotation factor acting on the whole group (kind 3) into ``out``."""
-    a = angles[factors[f, 1]]
-    cs = np.cos(a)
-    sn = np.sin(a)
-    for r in range(d):
-        for c in range(d):
-            out[r, c] = cs * mats[f, 2, r, c] - sn * mats[f, 1, r, c]
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -629,10 +631,8 @@ def _factor_block(f, factors, mats, angles, d, out, derivative):
                     out[r, c] = cs * mats[f, 2, r, c] - sn * mats[f, 1, r, c]
                 else:
                     out[r, c] = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
-    elif derivative:
-        _factor_derivative(f, mats, angles, factors, d, out)
     else:
-        _factor_matrix(f, factors, mats, angles, d, out)
+        _embedded(f, factors, mats, angles, d, out, derivative)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -694,6 +694,59 @@ def _group_gradient(g, groups, factors, mats, angles, corr, grad, work):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _factor_sweep(g, groups, factors, mats, angles, x, lam, lam_out, n, grad, states, fm, off):
+    """Reverse step of group ``g`` factor by factor, for states of few blocks: the states
+    between its factors are kept (``states``, (factors + 1, 4**n)), then ``λ`` goes back
+    through each factor, and a rotation's derivative is ``λᵀ F' x`` on the whole state.
+    Costs a few matrix-vector products per factor where :func:`_group_gradient`'s 16×16
+    matrix products cost more than the state is large. Writes ``λ_out = Kᵀ λ``."""
+    f0 = groups[g, 0]
+    m = groups[g, 1] - f0
+    qb = groups[g, 3]
+    d = 16 if qb >= 0 else 4
+    n_high, s_high, n_mid, s_mid, n_low = _layout(groups[g, 2], qb, n, off)
+    n_blocks = n_high * n_mid * n_low
+    bases = np.empty(n_blocks, dtype=np.int64)
+    _block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    index = np.empty((n_blocks, d), dtype=np.int64)  # state index of each local entry
+    for b in range(n_blocks):
+        for r in range(d):
+            index[b, r] = bases[b] + off[r]
+    v = np.empty(16)
+    states[0] = x
+    for i in range(m):
+        _factor_matrix(f0 + i, factors, mats, angles, d, fm)
+        _apply_indexed(states[i], states[i + 1], fm, index, d, v, False)
+    derived = states[m]  # the state after the group is not needed: scratch
+    lam_out[:] = lam
+    for i in range(m - 1, -1, -1):
+        f = f0 + i
+        if factors[f, 0] != KIND_CONST:
+            _embedded(f, factors, mats, angles, d, fm, True)
+            _apply_indexed(states[i], derived, fm, index, d, v, False)
+            total = 0.0
+            for j in range(lam_out.shape[0]):
+                total += lam_out[j] * derived[j]
+            grad[factors[f, 1]] += total
+        _factor_matrix(f, factors, mats, angles, d, fm)
+        _apply_indexed(lam_out, lam_out, fm, index, d, v, True)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _apply_indexed(src, dst, mat, index, d, v, transpose):
+    """``dst <- M src`` (or ``Mᵀ src``) with the block-b local entry r at ``index[b, r]``
+    (``dst`` may be ``src``; ``v`` a work vector of 16)."""
+    for b in range(index.shape[0]):
+        for c in range(d):
+            v[c] = src[index[b, c]]
+        for r in range(d):
+            acc = 0.0
+            for c in range(d):
+                acc += (mat[c, r] if transpose else mat[r, c]) * v[c]
+            dst[index[b, r]] = acc
+
+
+@njit(cache=_CACHE, nogil=True)
 def _forward_states(states, g_first, count, kstore, groups, n, k1c, k2c, kt, off):
     """``states[i + 1] <- K_{g_first + i} states[i]`` for i < count - 1 (fused matrices from
     ``kstore``): every intermediate state is kept, two groups that share a qubit still go
@@ -745,6 +798,8 @@ def adjoint_gradient(
     heads = np.empty(n_groups, dtype=np.int64)
     for g in range(n_groups):
         heads[g] = head_length(g, groups, factors, n)
+    # states of at most _FACTOR_SWEEP_MAX entries take their reverse steps factor by factor
+    sweep = np.empty((max_factors + 1, dim if dim <= _FACTOR_SWEEP_MAX else 0))
     blocks = np.empty((max_factors, 4, 4))
     prefix = np.empty((max_factors + 1, 4, 4))
     q = np.empty((4, 4))
@@ -781,7 +836,23 @@ def adjoint_gradient(
         for g in range(g_end - 1, g_start - 1, -1):
             before = seg[g - g_start] if stride > 1 else ckpts[s]
             h = heads[g]
-            if h > 0:
+            if dim <= _FACTOR_SWEEP_MAX:
+                _factor_sweep(
+                    g,
+                    groups,
+                    factors,
+                    mats,
+                    angles,
+                    before,
+                    lam,
+                    lam_out,
+                    n,
+                    grad,
+                    sweep,
+                    fm,
+                    off,
+                )
+            elif h > 0:
                 f0 = groups[g, 0]
                 factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, kt, tmp, fm)
                 _head_blocks(f0, h, factors, mats, angles, blocks, prefix)
