@@ -40,6 +40,22 @@ def test_reverse_mode_matches_parameter_shift(noise):
     )
 
 
+def test_two_qubit_factor_sweep_matches_parameter_shift():
+    """Two qubits: one fused group of 20 layers, its reverse step taken factor by factor."""
+    qc = hardware_efficient(2, 20)
+    obs = SparsePauliOp.from_list([("ZZ", 0.7), ("XI", -0.4), ("YX", 0.2)])
+    values = np.random.default_rng(4).uniform(-np.pi, np.pi, qc.num_parameters)
+    sim = PTMSimulator("fake_mumbai:median")
+    compiled = sim.compile(qc)
+    assert compiled.num_groups == 1
+    np.testing.assert_allclose(
+        compiled.gradient(obs, values),
+        shifted_parameters_gradient(sim, qc, obs, values),
+        atol=1e-10,
+        rtol=0,
+    )
+
+
 def test_expressions_use_the_chain_rule():
     """Transpiled rotations carry expressions like rz(2θ + π/2); nonlinear ones too."""
     a, b = Parameter("a"), Parameter("b")
@@ -63,8 +79,10 @@ def test_expressions_use_the_chain_rule():
     np.testing.assert_allclose(grad, numeric, atol=1e-8)
 
 
-@pytest.mark.parametrize("num_qubits", [2, 3, 5])
+@pytest.mark.parametrize("num_qubits", [1, 2, 3, 5])
 def test_random_circuits_with_random_noise(num_qubits):
+    """Random circuits of every gate under random noise; 1 and 2 qubits take the reverse
+    sweep factor by factor, 3 and 5 qubits group by group."""
     rng = np.random.default_rng(num_qubits)
     qc, values = random_circuit(num_qubits, 25, rng)
     sim = PTMSimulator(from_aer(random_aer_noise(num_qubits, rng, GATES)))
