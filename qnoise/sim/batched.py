@@ -28,7 +28,7 @@ from qnoise.sim.kernels import (
     _layout,
     affine_angles,
     apply_group,
-    run_groups,
+    run_from_zero,
 )
 
 _CACHE = True
@@ -226,10 +226,8 @@ def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_co
         return
     x = work[0]
     scratch = work[1]
-    n_groups = groups.shape[0]
     for b in range(batch):
-        x[:] = x0
-        run_groups(x, scratch, 0, n_groups, groups, factors, mats, angles_batch[b], n)
+        run_from_zero(x, scratch, groups, factors, mats, angles_batch[b], n)
         s = 0.0
         for t in range(obs_index.shape[0]):
             s += obs_coeff[t] * x[obs_index[t]]

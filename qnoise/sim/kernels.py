@@ -579,13 +579,79 @@ def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
 
 
 @njit(cache=_CACHE, nogil=True)
-def states_batch(x0, groups, factors, mats, angles_batch, n, out):
-    """Final Pauli vectors for each row of ``angles_batch`` into ``out`` (B, 4**n)."""
+def run_from_zero(x, scratch, groups, factors, mats, angles, n):
+    """``x <- (all groups) |0…0⟩`` (the state of ``4**n`` entries; ``scratch`` as for
+    :func:`run_groups`).
+
+    Until the groups have touched every qubit, the state is kept on the qubits touched so
+    far (the others are still in |0⟩): a group that reaches a new qubit first inserts that
+    qubit's |0⟩ into the state, then acts on a state of ``4**k`` entries, k the number of
+    qubits touched. A ladder of gates from qubit 0 up thus costs about one full-size group
+    instead of ``n - 1``. The remaining groups go through :func:`run_groups`.
+    """
     n_groups = groups.shape[0]
-    scratch = np.empty_like(x0)
+    touched = np.zeros(n, dtype=np.bool_)
+    k = np.empty((16, 16))
+    tmp = np.empty((16, 16))
+    fm = np.empty((16, 16))
+    kt = np.empty((16, 16))
+    off = np.empty(16, dtype=np.int64)
+    count = 0  # qubits touched; the state holds 4**count entries, lowest qubit last digit
+    x[0] = 1.0
+    g = 0
+    while g < n_groups and count < n:
+        qa = groups[g, 2]
+        qb = groups[g, 3]
+        for q in (qa, qb):
+            if q >= 0 and not touched[q]:
+                _insert_zero_qubit(x, 4**count, _rank(touched, q))
+                touched[q] = True
+                count += 1
+        group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
+        pb = _rank(touched, qb) if qb >= 0 else -1
+        size = 4**count
+        apply_group(x[:size], x[:size], k, _rank(touched, qa), pb, count, kt, off)
+        g += 1
+    for q in range(n):  # qubits no group touches
+        if not touched[q]:
+            _insert_zero_qubit(x, 4**count, _rank(touched, q))
+            touched[q] = True
+            count += 1
+    run_groups(x, scratch, g, n_groups, groups, factors, mats, angles, n)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _rank(touched, q):
+    """Position of qubit ``q`` among the touched qubits (those below it)."""
+    rank = 0
+    for p in range(q):
+        if touched[p]:
+            rank += 1
+    return rank
+
+
+@njit(cache=_CACHE, nogil=True)
+def _insert_zero_qubit(x, length, position):
+    """Insert a qubit in |0⟩ (Pauli components 1, 0, 0, 1) as digit ``position`` of the
+    state held in ``x[:length]``, in place (``x`` must hold ``4 · length`` entries). Entries
+    are moved from the last one down: each lands at an index no lower than its own."""
+    low = 4**position
+    for old in range(length - 1, -1, -1):
+        value = x[old]
+        base = (old // low) * 4 * low + old % low
+        x[base + 3 * low] = value
+        x[base + 2 * low] = 0.0
+        x[base + low] = 0.0
+        x[base] = value
+
+
+@njit(cache=_CACHE, nogil=True)
+def states_batch(groups, factors, mats, angles_batch, n, out):
+    """Final Pauli vectors (from |0…0⟩) for each row of ``angles_batch`` into ``out``
+    (B, 4**n)."""
+    scratch = np.empty(out.shape[1])
     for b in range(angles_batch.shape[0]):
-        out[b, :] = x0
-        run_groups(out[b], scratch, 0, n_groups, groups, factors, mats, angles_batch[b], n)
+        run_from_zero(out[b], scratch, groups, factors, mats, angles_batch[b], n)
 
 
 @njit(cache=_CACHE, nogil=True)

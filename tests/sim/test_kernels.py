@@ -219,3 +219,43 @@ def test_run_groups_pairs_groups_like_one_by_one():
             else _reference(expected, np.kron(np.eye(4), k[:d, :d]), qa, (qa + 1) % n, n)
         )
     np.testing.assert_allclose(x, expected, rtol=0, atol=1e-12)
+
+
+def test_growing_state_from_zero_equals_full_state_run():
+    """``run_from_zero`` keeps the state on the qubits touched so far; the result equals
+    running every group on the full |0…0⟩ vector (qubits first touched in any order, one
+    only by a trailing 1-qubit group)."""
+    from qiskit import QuantumCircuit
+
+    from qnoise import PTMSimulator
+
+    qc = QuantumCircuit(6)
+    rng = np.random.default_rng(5)
+    for a, b in ((3, 1), (4, 0), (1, 4), (0, 3), (2, 0), (3, 4)):
+        qc.ry(float(rng.uniform(-3, 3)), a)
+        qc.rx(float(rng.uniform(-3, 3)), b)
+        qc.cx(a, b)
+    qc.h(5)
+    compiled = PTMSimulator("fake_mumbai:median").compile(qc)
+    groups, factors, mats = compiled._groups, compiled._factors, compiled._mats
+    n = compiled._num_active
+    angles = np.zeros(0)
+    expected = compiled._x0.copy()
+    scratch = np.empty_like(expected)
+    kernels.run_groups(expected, scratch, 0, len(groups), groups, factors, mats, angles, n)
+    x = np.full_like(expected, np.nan)  # every entry must be written
+    kernels.run_from_zero(x, scratch, groups, factors, mats, angles, n)
+    np.testing.assert_allclose(x, expected, rtol=0, atol=1e-14)
+
+
+def test_circuit_without_operations_is_the_zero_state():
+    from qiskit import QuantumCircuit
+
+    from qnoise import PTMSimulator
+
+    qc = QuantumCircuit(3)
+    qc.barrier()
+    np.testing.assert_array_equal(
+        PTMSimulator().compile(qc).pauli_vector(),
+        np.kron(np.kron([1, 0, 0, 1], [1, 0, 0, 1]), [1, 0, 0, 1]),
+    )
