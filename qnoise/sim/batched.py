@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from qnoise.sim.cone import cone_value
 from qnoise.sim.kernels import (
     KIND_CONST,
     KIND_FULL,
@@ -208,10 +209,15 @@ def _evaluate_chunk(x0, groups, factors, mats, angles, n, w, obs_index, obs_coef
 
 
 @njit(cache=_CACHE, nogil=True)
-def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_coeff, out, work):
+def evaluate_batch(
+    x0, groups, factors, mats, angles_batch, n, obs_index, obs_coeff, cone, out, work, lam
+):
     """Expectations ``out[b] = Σ_t coeff_t x_b[index_t]`` for each row of ``angles_batch``
     ``(B, S)``: batch-major in chunks for small states and batches of at least
-    ``_MIN_BATCH`` sets, set by set otherwise, in the two states of ``work`` ``(2, 4**n)``."""
+    ``_MIN_BATCH`` sets; otherwise set by set in the two states of ``work`` ``(2, 4**n)``,
+    the groups of the observable's light cone ``cone`` (see
+    :func:`qnoise.sim.cone.cone_plan`) applied to the observable, in ``lam`` (``4**n``
+    zeros, left zero), instead of the state."""
     batch = angles_batch.shape[0]
     if _uses_batch_major(n, batch):
         w = _batch_qubits(n, batch)
@@ -226,26 +232,27 @@ def evaluate_batch(x0, groups, factors, mats, angles_batch, n, obs_index, obs_co
         return
     x = work[0]
     scratch = work[1]
+    first = cone[0]
     for b in range(batch):
-        run_from_zero(x, scratch, groups, factors, mats, angles_batch[b], n)
-        s = 0.0
-        for t in range(obs_index.shape[0]):
-            s += obs_coeff[t] * x[obs_index[t]]
-        out[b] = s
+        angles = angles_batch[b]
+        run_from_zero(x, scratch, first, groups, factors, mats, angles, n)
+        out[b] = cone_value(x, lam, groups, factors, mats, angles, n, obs_index, obs_coeff, cone)
 
 
 @njit(cache=_CACHE, nogil=True)
 def evaluate_points(program, points, out):
     """``out[b] = constant + <O>(points[b])`` for a *native program*, the tuple
-    ``(x0, groups, factors, mats, n, angle_map, offset, obs_index, obs_coeff, constant)``
+    ``(x0, groups, factors, mats, n, angle_map, offset, obs_index, obs_coeff, cone,
+    constant)``
     that :meth:`qnoise.sim.program.CompiledCircuit.native_program` builds (affine angles
     only; ``angle_map`` the sparse rows of :class:`qnoise.sim.angles.AngleMap`). Compiled
     callers, such as the optimizers' native loops, evaluate through this."""
-    x0, groups, factors, mats, n, angle_map, offset, obs_index, obs_coeff, constant = program
+    x0, groups, factors, mats, n, angle_map, offset, obs_index, obs_coeff, cone, constant = program
     start, parameter, coefficient = angle_map
     angles = np.empty((points.shape[0], offset.shape[0]))
     affine_angles(points, start, parameter, coefficient, offset, angles)
     work = np.empty((2, x0.shape[0]))
-    evaluate_batch(x0, groups, factors, mats, angles, n, obs_index, obs_coeff, out, work)
+    lam = np.zeros(x0.shape[0])
+    evaluate_batch(x0, groups, factors, mats, angles, n, obs_index, obs_coeff, cone, out, work, lam)
     for b in range(out.shape[0]):
         out[b] = constant + out[b]

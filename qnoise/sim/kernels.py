@@ -579,9 +579,9 @@ def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
 
 
 @njit(cache=_CACHE, nogil=True)
-def run_from_zero(x, scratch, groups, factors, mats, angles, n):
-    """``x <- (all groups) |0…0⟩`` (the state of ``4**n`` entries; ``scratch`` as for
-    :func:`run_groups`).
+def run_from_zero(x, scratch, g_end, groups, factors, mats, angles, n):
+    """``x <- (groups 0 .. g_end-1) |0…0⟩`` (the state of ``4**n`` entries; ``scratch`` as
+    for :func:`run_groups`).
 
     Until the groups have touched every qubit, the state is kept on the qubits touched so
     far (the others are still in |0⟩): a group that reaches a new qubit first inserts that
@@ -589,7 +589,6 @@ def run_from_zero(x, scratch, groups, factors, mats, angles, n):
     qubits touched. A ladder of gates from qubit 0 up thus costs about one full-size group
     instead of ``n - 1``. The remaining groups go through :func:`run_groups`.
     """
-    n_groups = groups.shape[0]
     touched = np.zeros(n, dtype=np.bool_)
     k = np.empty((16, 16))
     tmp = np.empty((16, 16))
@@ -599,7 +598,7 @@ def run_from_zero(x, scratch, groups, factors, mats, angles, n):
     count = 0  # qubits touched; the state holds 4**count entries, lowest qubit last digit
     x[0] = 1.0
     g = 0
-    while g < n_groups and count < n:
+    while g < g_end and count < n:
         qa = groups[g, 2]
         qb = groups[g, 3]
         for q in (qa, qb):
@@ -617,7 +616,7 @@ def run_from_zero(x, scratch, groups, factors, mats, angles, n):
             _insert_zero_qubit(x, 4**count, _rank(touched, q))
             touched[q] = True
             count += 1
-    run_groups(x, scratch, g, n_groups, groups, factors, mats, angles, n)
+    run_groups(x, scratch, g, g_end, groups, factors, mats, angles, n)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -651,7 +650,7 @@ def states_batch(groups, factors, mats, angles_batch, n, out):
     (B, 4**n)."""
     scratch = np.empty(out.shape[1])
     for b in range(angles_batch.shape[0]):
-        run_from_zero(out[b], scratch, groups, factors, mats, angles_batch[b], n)
+        run_from_zero(out[b], scratch, groups.shape[0], groups, factors, mats, angles_batch[b], n)
 
 
 @njit(cache=_CACHE, nogil=True)

@@ -14,6 +14,7 @@ from qnoise.noise.channels import ReadoutError
 from qnoise.noise.model import NoiseModel
 from qnoise.sim import batched, kernels
 from qnoise.sim.angles import AngleMap
+from qnoise.sim.cone import cone_plan
 from qnoise.sim.fusion import FusionPlan
 from qnoise.sim.lowering import ElementaryOp, LoweredCircuit, lower_circuit
 from qnoise.sim.observable import as_sparse_pauli_op, observable_terms, with_readout
@@ -27,13 +28,13 @@ _WORK_BUFFERS = threading.local()
 _REUSED_STATE_ENTRIES = 2**22
 
 
-def _thread_block(name: str, size: int) -> np.ndarray:
+def _thread_block(name: str, size: int, zeros: bool = False) -> np.ndarray:
     """``size`` floats of a per-thread, grow-only block shared by all compiled circuits
     (memory is the largest request, not the sum; reuse avoids the page faults of fresh
-    memory on every call)."""
+    memory on every call). A ``zeros`` block is created zero, and its users leave it so."""
     block = getattr(_WORK_BUFFERS, name, None)
     if block is None or block.size < size:
-        block = np.empty(size)
+        block = np.zeros(size) if zeros else np.empty(size)
         setattr(_WORK_BUFFERS, name, block)
     return block[:size]
 
@@ -50,6 +51,7 @@ class PreparedObservable:
     indices: np.ndarray
     coeffs: np.ndarray
     operator: SparsePauliOp
+    cone: tuple  # the observable's light cone in this circuit (qnoise.sim.cone.cone_plan)
 
 
 class CompiledCircuit:
@@ -96,6 +98,7 @@ class CompiledCircuit:
         self._readout = [readout[q] for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
         self._plans: OrderedDict = OrderedDict()
+        self._cones: OrderedDict = OrderedDict()
         # a compile that extends ``prefix`` (same simulated qubits) fuses only the new ops and
         # shares its observable cache (terms depend only on the qubits and readout)
         extend = prefix is not None and prefix.active_qubits == self.active_qubits
@@ -320,7 +323,19 @@ class CompiledCircuit:
         """Snapshot of an observable for repeated :meth:`expectation_batch` calls (its terms
         on the simulated qubits with readout folded in, and its measurement plan)."""
         indices, coeffs, op = self._terms(observable)
-        return PreparedObservable(indices, coeffs, op)
+        return PreparedObservable(indices, coeffs, op, self._cone(indices))
+
+    def _cone(self, indices: np.ndarray) -> tuple:
+        """The light cone of the observable entries ``indices`` (cached by content): the last
+        groups are applied to the observable while it touches at most 1/8 of the state."""
+        key = indices.tobytes()
+        cone = self._cones.get(key)
+        if cone is None:
+            cone = cone_plan(self._groups, self._num_active, indices, self._x0.size // 8)
+            self._cones[key] = cone
+            if len(self._cones) > 64:
+                self._cones.popitem(last=False)
+        return cone
 
     def native_program(self, prepared: PreparedObservable, constant: float = 0.0):
         """Everything compiled code needs to evaluate ``constant + <O>`` exactly, as the
@@ -342,6 +357,7 @@ class CompiledCircuit:
             self._angles.offset,
             prepared.indices,
             prepared.coeffs,
+            prepared.cone,
             float(constant),
         )
 
@@ -370,8 +386,9 @@ class CompiledCircuit:
                 self._num_active,
                 indices,
                 coeffs,
+                prepared.cone,
                 out,
-                self._evaluation_buffers(),
+                *self._evaluation_buffers(),
             )
         else:
             check_shots(shots, shot_model)
@@ -462,14 +479,15 @@ class CompiledCircuit:
         states = _thread_block("gradient", rows * self._x0.size).reshape(rows, self._x0.size)
         return states[: num_ckpt + 1], states[num_ckpt + 1 : -1], states[-1]
 
-    def _evaluation_buffers(self) -> np.ndarray:
-        """The two state buffers ``(2, 4**n)`` one evaluation runs in: the per-thread
-        evaluation block for states up to ``_REUSED_STATE_ENTRIES`` entries, fresh memory
-        for larger ones (not kept alive between calls)."""
+    def _evaluation_buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        """The two state buffers ``(2, 4**n)`` one evaluation runs in and the zero vector of
+        its light cone: per-thread blocks for states up to ``_REUSED_STATE_ENTRIES``
+        entries, fresh memory for larger ones (not kept alive between calls)."""
         dim = self._x0.size
         if dim > _REUSED_STATE_ENTRIES:
-            return np.empty((2, dim))
-        return _thread_block("evaluation", 2 * dim).reshape(2, dim)
+            return np.empty((2, dim)), np.zeros(dim)
+        work = _thread_block("evaluation", 2 * dim).reshape(2, dim)
+        return work, _thread_block("cone", dim, zeros=True)
 
     def _checkpoint_stride(self) -> int:
         """Smallest checkpoint stride s whose buffers (⌈G/s⌉ + 1 checkpoints and a segment of

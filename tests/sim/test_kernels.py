@@ -244,7 +244,7 @@ def test_growing_state_from_zero_equals_full_state_run():
     scratch = np.empty_like(expected)
     kernels.run_groups(expected, scratch, 0, len(groups), groups, factors, mats, angles, n)
     x = np.full_like(expected, np.nan)  # every entry must be written
-    kernels.run_from_zero(x, scratch, groups, factors, mats, angles, n)
+    kernels.run_from_zero(x, scratch, len(groups), groups, factors, mats, angles, n)
     np.testing.assert_allclose(x, expected, rtol=0, atol=1e-14)
 
 

@@ -1,0 +1,58 @@
+"""The observable's light cone: the last groups applied to the observable instead of the state."""
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+
+from benchmarks.workloads import crlqas_circuit
+from qnoise import PTMSimulator
+from qnoise.sim import program
+from qnoise.sim.cone import cone_plan
+
+
+def _circuit() -> QuantumCircuit:
+    """Random rotations and CNOTs on qubits 0-6; qubit 7 only has 1-qubit gates, so the last
+    group acts on it alone (4-entry blocks)."""
+    qc = QuantumCircuit(8)
+    qc.compose(crlqas_circuit(7, 60, 11), range(7), inplace=True)
+    qc.h(7)
+    qc.rx(0.3, 7)
+    return qc
+
+
+@pytest.mark.parametrize("terms", [["XZIIIXII"], ["ZZIIIXII", "IIYYIIIZ", "IIIIXIII"]])
+def test_cone_evaluation_equals_the_full_state(terms):
+    qc = _circuit()
+    obs = SparsePauliOp(terms, np.linspace(0.5, -0.7, len(terms)))
+    compiled = PTMSimulator("fake_mumbai:median").compile(qc)
+    prepared = compiled.prepare(obs)
+    first = prepared.cone[0]
+    assert first <= compiled.num_groups - 3  # several groups go to the observable
+    assert compiled._groups[-1, 3] == -1  # a 1-qubit group among them
+    values = np.random.default_rng(1).uniform(-3, 3, (3, qc.num_parameters))
+    states = compiled.pauli_vector(values)
+    expected = [
+        sum(c * x[i] for i, c in zip(*compiled._terms(obs)[:2], strict=True)) for x in states
+    ]
+    np.testing.assert_allclose(
+        compiled.expectation_batch(prepared, values), expected, rtol=0, atol=1e-13
+    )
+    # the shared zero vector of the light cone is left zero
+    assert not program._thread_block("cone", compiled._x0.size).any()
+
+
+def test_cone_respects_the_support_budget():
+    qc = _circuit()
+    compiled = PTMSimulator("fake_mumbai:median").compile(qc)
+    indices = compiled._terms(SparsePauliOp(["ZZIIIXII", "IIYYIIIZ"]))[0]
+    groups = compiled._groups
+    for budget in (1, 64, 1024, 4**8):
+        first, stage_start, _ = cone_plan(groups, 8, indices, budget)
+        for s in range(len(stage_start) - 1):
+            g = len(groups) - 1 - s
+            d = 16 if groups[g, 3] >= 0 else 4
+            assert (stage_start[s + 1] - stage_start[s]) * d <= budget
+        assert first == len(groups) - (len(stage_start) - 1)
+    assert cone_plan(groups, 8, indices, 1)[0] == len(groups)  # no cone at all
+    assert cone_plan(groups, 8, indices, 4**8)[0] < len(groups) - 3
