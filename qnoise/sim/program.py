@@ -12,7 +12,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from qnoise.noise.channels import ReadoutError
 from qnoise.noise.model import NoiseModel
-from qnoise.sim import batched, kernels
+from qnoise.sim import batched, kernels, reverse
 from qnoise.sim.angles import AngleMap
 from qnoise.sim.cone import cone_plan
 from qnoise.sim.fusion import FusionPlan
@@ -440,16 +440,16 @@ class CompiledCircuit:
         (constructor argument) hold intermediate states; beyond that segments are recomputed.
         """
         values, single = self.parameter_batch(parameter_values)
-        indices, coeffs, _ = self._terms(observable)
+        prepared = self.prepare(observable)
         angles = self._angles.angles(values)
         stride = self._checkpoint_stride()
         ckpts, seg, scratch = self._gradient_buffers(stride)
         results, grads = [], []
         for row, params in zip(angles, values, strict=True):
-            value, slot_grad = kernels.adjoint_gradient(
-                self._x0,
-                indices,
-                coeffs,
+            value, slot_grad = reverse.adjoint_gradient(
+                prepared.indices,
+                prepared.coeffs,
+                prepared.cone,
                 self._groups,
                 self._factors,
                 self._mats,

@@ -56,3 +56,24 @@ def test_cone_respects_the_support_budget():
         assert first == len(groups) - (len(stage_start) - 1)
     assert cone_plan(groups, 8, indices, 1)[0] == len(groups)  # no cone at all
     assert cone_plan(groups, 8, indices, 4**8)[0] < len(groups) - 3
+
+
+@pytest.mark.parametrize("states", [None, 6])
+def test_gradient_through_the_cone_and_the_growing_state(states):
+    """Reverse mode with the light cone's sparse steps (a 1-qubit group among them) and the
+    steps on the growing state (only when every state is kept), against parameter shift."""
+    qc = _circuit()
+    obs = SparsePauliOp(["ZZIIIXII", "IIYYIIIZ", "IIIIXIII"], [0.5, -0.3, 0.8])
+    memory = 2**30 if states is None else states * 8 * 4**8
+    sim = PTMSimulator("fake_mumbai:median", gradient_memory=memory)
+    compiled = sim.compile(qc)
+    assert (compiled._checkpoint_stride() == 1) == (states is None)
+    assert compiled.prepare(obs).cone[0] <= compiled.num_groups - 3
+    values = np.random.default_rng(2).uniform(-3, 3, qc.num_parameters)
+    shifts = np.pi / 2 * np.eye(qc.num_parameters)
+    expected = (
+        compiled.expectation(obs, values + shifts) - compiled.expectation(obs, values - shifts)
+    ) / 2
+    value, grad = compiled.value_and_gradient(obs, values)
+    assert value == pytest.approx(compiled.expectation(obs, values), abs=1e-13)
+    np.testing.assert_allclose(grad, expected, rtol=0, atol=1e-10)

@@ -133,10 +133,11 @@ def test_rotation_heads_and_general_groups_match_parameter_shift():
     values = rng.uniform(-np.pi, np.pi, qc.num_parameters)
     sim = PTMSimulator("fake_mumbai:median")
     compiled = sim.compile(qc)
-    from qnoise.sim.kernels import head_length
+    from qnoise.sim.reverse import head_length
 
     heads = [
-        head_length(g, compiled._groups, compiled._factors, 6) for g in range(compiled.num_groups)
+        head_length(g, compiled._groups, compiled._factors, *compiled._groups[g, 2:])
+        for g in range(compiled.num_groups)
     ]
     assert 0 < sum(h > 0 for h in heads) < len(heads)
     np.testing.assert_allclose(

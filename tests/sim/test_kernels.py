@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qnoise.sim import kernels
+from qnoise.sim import kernels, reverse
 
 
 def _reference(x: np.ndarray, k: np.ndarray, qa: int, qb: int, n: int) -> np.ndarray:
@@ -146,7 +146,7 @@ def test_reverse_step_of_a_rotation_head(n, kind):
         start = rng.normal(size=(4, 4))
         q = start.copy()
         lam_out = np.empty_like(lam)
-        kernels.adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt)
+        reverse.adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt)
         k = tail @ _embedded(head, kind)
         np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-11)
         w = _local_rows(_reference(lam, tail.T, qa, qb, n), qa, qb, n).reshape(4, 4, -1)
@@ -181,7 +181,7 @@ def test_head_length_finds_rotation_heads():
     qc.rz(theta[6], 2)  # waits for the end, then trails the last group on qubit 2
     compiled = PTMSimulator("depolarizing:p1=1e-3,p2=1e-2").compile(qc)
     groups, factors = compiled._groups, compiled._factors
-    lengths = [kernels.head_length(g, groups, factors, 4) for g in range(len(groups))]
+    lengths = [reverse.head_length(g, groups, factors, *groups[g, 2:]) for g in range(len(groups))]
     assert [tuple(row[2:]) for row in groups] == [(1, 2), (0, 3), (1, 3), (2, 3)]
     assert lengths == [2, 0, 0, 0]
 

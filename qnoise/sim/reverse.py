@@ -1,0 +1,603 @@
+"""Reverse-mode gradients: one forward sweep that keeps the states, one reverse sweep.
+
+The reverse sweep carries ``λ = K_{g+1}ᵀ ⋯ K_{G-1}ᵀ O`` (the observable seen before group
+g + 1) and, for each group, accumulates the correlation of λ with the state before the
+group, from which the derivatives of the group's rotation factors follow by small matrix
+algebra (:func:`_group_gradient`). Three cheaper forms of the same step:
+
+* a group ``K = T (H ⊗ I)`` whose rotations form a 1-qubit *head* needs only a 4×4
+  correlation, taken in the same SIMD pass as ``Kᵀ λ`` (:func:`adjoint_head_group`);
+* states of at most 2 qubits go through a group factor by factor (:func:`_factor_sweep`);
+* the groups of the observable's light cone (:mod:`qnoise.sim.cone`) take their steps on
+  the few blocks where λ is non-zero, and the groups that run while the state is still
+  growing (:func:`qnoise.sim.kernels.run_from_zero`) take theirs on that smaller state,
+  with λ summed over the qubits still in |0⟩.
+
+Tables and index conventions are those of :mod:`qnoise.sim.kernels`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from qnoise.sim.kernels import (
+    KIND_CONST,
+    KIND_FULL,
+    KIND_LOCAL0,
+    KIND_LOCAL1,
+    _block_bases,
+    _embedded,
+    _factor_block,
+    _factor_matrix,
+    _insert_zero_qubit,
+    _layout,
+    _local_index,
+    _pair_matrices,
+    _rank,
+    _shared_qubit,
+    adjoint_group,
+    apply_group,
+    factor_product,
+    group_matrix,
+    run_groups,
+)
+from qnoise.sim.simd import apply_two_groups_keeping, reverse_head_runs
+
+_CACHE = True
+# states up to this many entries take the reverse sweep factor by factor (_factor_sweep)
+_FACTOR_SWEEP_MAX = 16
+
+
+@njit(cache=_CACHE, nogil=True)
+def head_length(g, groups, factors, qa, qb):
+    """Number of leading factors of group ``g`` that form its *head* ``H``: when every
+    rotation of a 2-qubit group on qubits >= 1 is a 1-qubit rotation on the same local qubit
+    and comes before any other factor, the group is ``K = T (H ⊗ I)`` and its reverse step
+    needs only a 4×4 correlation (:func:`adjoint_head_group`); 0 otherwise. ``qa, qb`` are
+    the group's qubits in the state it acts on."""
+    if qb < 0 or min(qa, qb) < 1:
+        return 0
+    f0 = groups[g, 0]
+    f_end = groups[g, 1]
+    kind = factors[f0, 0]
+    if kind != KIND_LOCAL0 and kind != KIND_LOCAL1:
+        return 0
+    h = 1
+    while f0 + h < f_end and factors[f0 + h, 0] == kind:
+        h += 1
+    for f in range(f0 + h, f_end):
+        if factors[f, 0] != KIND_CONST:
+            return 0
+    return h
+
+
+@njit(cache=_CACHE, nogil=True)
+def _head_blocks(f0, h, factors, mats, angles, blocks, prefix):
+    """The head's 4×4 factors ``blocks[i]`` (i < h) and the products ``prefix[i]`` of those
+    before factor i; ``prefix[h]`` is the whole head ``H``."""
+    for i in range(h):
+        _factor_block(f0 + i, factors, mats, angles, 4, blocks[i], False)
+    for r in range(4):
+        for c in range(4):
+            prefix[0, r, c] = 1.0 if r == c else 0.0
+    for i in range(h):
+        for r in range(4):
+            for c in range(4):
+                acc = 0.0
+                for j in range(4):
+                    acc += blocks[i, r, j] * prefix[i, j, c]
+                prefix[i + 1, r, c] = acc
+
+
+@njit(cache=_CACHE, nogil=True)
+def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt):
+    """Reverse step of a group ``K = tail · (head ⊗ I)`` (see :func:`head_length`; ``head``
+    4×4 on local qubit 0 or 1 of the pair as ``kind`` says): ``λ_out = Kᵀ λ`` and
+    ``q[h, h'] += Σ_o w[h, o] x[h', o]`` with ``w = tailᵀ λ``, h the head qubit's digit and o
+    the other's. ``tt`` is a 16×16 work buffer."""
+    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    ht = np.empty((4, 4))
+    ordered = np.empty(16, dtype=np.int64)
+    # local index j = d_head + 4·d_other, in K's order _local_index(kind, d_head, d_other)
+    for j in range(16):
+        i = _local_index(kind, j % 4, j // 4)
+        ordered[j] = off[i]
+        for j2 in range(16):
+            tt[j, j2] = tail[_local_index(kind, j2 % 4, j2 // 4), i]
+    for r in range(4):
+        for c in range(4):
+            ht[c, r] = head[r, c]
+    reverse_head_runs(lam, lam_out, x, tt, ht, q, ordered, n_high, s_high, n_mid, s_mid, n_low)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _head_gradient(f0, h, factors, mats, angles, q, grad, blocks, prefix, t, deriv):
+    """``dE/da_i = <F_i', S_iᵀ q P_iᵀ>`` for the head's rotations (4×4 ``blocks`` and
+    ``prefix`` products from :func:`_head_blocks`; ``S_i`` the head factors after i)."""
+    for r in range(4):
+        for c in range(4):
+            t[r, c] = q[r, c]
+    for i in range(h - 1, -1, -1):
+        _factor_block(f0 + i, factors, mats, angles, 4, deriv, True)
+        total = 0.0
+        for r in range(4):
+            for c in range(4):
+                w = 0.0
+                for j in range(4):
+                    w += t[r, j] * prefix[i, c, j]
+                total += deriv[r, c] * w
+        grad[factors[f0 + i, 1]] += total
+        for r in range(4):  # t <- blocks[i]ᵀ t
+            for c in range(4):
+                acc = 0.0
+                for j in range(4):
+                    acc += blocks[i, j, r] * t[j, c]
+                deriv[r, c] = acc
+        for r in range(4):
+            for c in range(4):
+                t[r, c] = deriv[r, c]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _factor_times(kind, fac, src, dst, d, transpose):
+    """``dst = F src`` (or ``Fᵀ src``) for a factor stored dense (d×d) or, for 1-qubit
+    rotations in a pair, as its 4×4 block (embedded without forming the 16×16)."""
+    if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
+        for a in range(16):
+            for col in range(16):
+                dst[a, col] = 0.0
+        for r in range(4):
+            for c in range(4):
+                m = fac[c, r] if transpose else fac[r, c]
+                if m == 0.0:
+                    continue
+                for o in range(4):
+                    row = _local_index(kind, r, o)
+                    src_row = _local_index(kind, c, o)
+                    for col in range(16):
+                        dst[row, col] += m * src[src_row, col]
+        return
+    for r in range(d):
+        for col in range(d):
+            dst[r, col] = 0.0
+        for j in range(d):
+            m = fac[j, r] if transpose else fac[r, j]
+            if m != 0.0:
+                for col in range(d):
+                    dst[r, col] += m * src[j, col]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _group_gradient(g, groups, factors, mats, angles, corr, grad, work):
+    """Accumulate ``dE/d angle`` for the rotation factors of group ``g`` from its
+    correlation ``corr = Σ λ_after x_beforeᵀ``: ``dE/da_i = <F_i', S_iᵀ corr P_iᵀ>`` with
+    ``P_i`` the product of the factors before i and ``S_i`` of those after.
+    ``work`` is a (2·F + 4, 16, 16) buffer."""
+    d = 16 if groups[g, 3] >= 0 else 4
+    f0 = groups[g, 0]
+    m = groups[g, 1] - f0
+    facs = work[:m]
+    prefix = work[m : 2 * m]
+    t = work[2 * m]
+    deriv = work[2 * m + 1]
+    scratch = work[2 * m + 2]
+    for i in range(m):
+        _factor_block(f0 + i, factors, mats, angles, d, facs[i], False)
+    for r in range(d):
+        for c in range(d):
+            prefix[0, r, c] = 1.0 if r == c else 0.0
+    for i in range(1, m):
+        _factor_times(factors[f0 + i - 1, 0], facs[i - 1], prefix[i - 1], prefix[i], d, False)
+    for r in range(d):
+        for c in range(d):
+            t[r, c] = corr[r, c]
+    for i in range(m - 1, -1, -1):
+        f = f0 + i
+        kind = factors[f, 0]
+        if kind != KIND_CONST:
+            # <F', t prefixᵀ> over the entries where F' can be non-zero
+            _factor_block(f, factors, mats, angles, d, deriv, True)
+            total = 0.0
+            if kind == KIND_FULL:
+                for r in range(d):
+                    for c in range(d):
+                        if deriv[r, c] != 0.0:
+                            w = 0.0
+                            for j in range(d):
+                                w += t[r, j] * prefix[i, c, j]
+                            total += deriv[r, c] * w
+            else:
+                for r in range(4):
+                    for c in range(4):
+                        if deriv[r, c] != 0.0:
+                            for o in range(4):
+                                a = _local_index(kind, r, o)
+                                b = _local_index(kind, c, o)
+                                w = 0.0
+                                for j in range(16):
+                                    w += t[a, j] * prefix[i, b, j]
+                                total += deriv[r, c] * w
+            grad[factors[f, 1]] += total
+        if i > 0:
+            _factor_times(kind, facs[i], t, scratch, d, True)
+            for r in range(d):
+                for c in range(d):
+                    t[r, c] = scratch[r, c]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _factor_sweep(
+    g, qa, qb, factors, mats, angles, groups, x, lam, lam_out, n, grad, states, fm, off
+):
+    """Reverse step of group ``g`` factor by factor, for states of few blocks: the states
+    between its factors are kept (``states``, (factors + 1, 4**n)), then ``λ`` goes back
+    through each factor, and a rotation's derivative is ``λᵀ F' x`` on the whole state.
+    Costs a few matrix-vector products per factor where :func:`_group_gradient`'s 16×16
+    matrix products cost more than the state is large. Writes ``λ_out = Kᵀ λ``."""
+    f0 = groups[g, 0]
+    m = groups[g, 1] - f0
+    d = 16 if qb >= 0 else 4
+    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    n_blocks = n_high * n_mid * n_low
+    bases = np.empty(n_blocks, dtype=np.int64)
+    _block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    index = np.empty((n_blocks, d), dtype=np.int64)  # state index of each local entry
+    for b in range(n_blocks):
+        for r in range(d):
+            index[b, r] = bases[b] + off[r]
+    v = np.empty(16)
+    states[0] = x
+    for i in range(m):
+        _factor_matrix(f0 + i, factors, mats, angles, d, fm)
+        _apply_indexed(states[i], states[i + 1], fm, index, d, v, False)
+    derived = states[m]  # the state after the group is not needed: scratch
+    lam_out[:] = lam
+    for i in range(m - 1, -1, -1):
+        f = f0 + i
+        if factors[f, 0] != KIND_CONST:
+            _embedded(f, factors, mats, angles, d, fm, True)
+            _apply_indexed(states[i], derived, fm, index, d, v, False)
+            total = 0.0
+            for j in range(lam_out.shape[0]):
+                total += lam_out[j] * derived[j]
+            grad[factors[f, 1]] += total
+        _factor_matrix(f, factors, mats, angles, d, fm)
+        _apply_indexed(lam_out, lam_out, fm, index, d, v, True)
+
+
+@njit(cache=_CACHE, nogil=True)
+def _apply_indexed(src, dst, mat, index, d, v, transpose):
+    """``dst <- M src`` (or ``Mᵀ src``) with the block-b local entry r at ``index[b, r]``
+    (``dst`` may be ``src``; ``v`` a work vector of 16)."""
+    for b in range(index.shape[0]):
+        for c in range(d):
+            v[c] = src[index[b, c]]
+        for r in range(d):
+            acc = 0.0
+            for c in range(d):
+                acc += (mat[c, r] if transpose else mat[r, c]) * v[c]
+            dst[index[b, r]] = acc
+
+
+@njit(cache=_CACHE, nogil=True)
+def _forward_states(states, g_first, count, kstore, groups, n, k1c, k2c, kt, off):
+    """``states[i + 1] <- K_{g_first + i} states[i]`` for i < count - 1 (fused matrices from
+    ``kstore``): every intermediate state is kept, two groups that share a qubit still go
+    through the state in one pass. ``k1c``, ``k2c``, ``kt`` (16×16) and ``off`` are work
+    buffers."""
+    last = g_first + count - 1  # groups before `last` are applied
+    i = 0
+    while i < count - 1:
+        g = g_first + i
+        shared = _shared_qubit(groups, g, last)
+        if shared >= 0:
+            a, b = _pair_matrices(groups, g, shared, kstore[g], kstore[g + 1], k1c, k2c)
+            apply_two_groups_keeping(
+                states[i], states[i + 1], states[i + 2], k1c, k2c, a, shared, b, n
+            )
+            i += 2
+        else:
+            apply_group(states[i], states[i + 1], kstore[g], groups[g, 2], groups[g, 3], n, kt, off)
+            i += 1
+
+
+@njit(cache=_CACHE, nogil=True)
+def _forward_phase(states, groups, kstore, n, counts, positions, inserted):
+    """The forward sweep while the state grows (see
+    :func:`qnoise.sim.kernels.run_from_zero`), keeping each group's input: for groups
+    g < p (returned), ``states[g, :4**counts[g]]`` is the state on the qubits touched up to
+    and including group g, ``positions[g]`` the group's qubits in it and ``inserted[g]``
+    the positions at which its new qubits were inserted (in order; -1 for none).
+    ``states[p]`` is then the full state before group p."""
+    n_groups = groups.shape[0]
+    touched = np.zeros(n, dtype=np.bool_)
+    kt = np.empty((16, 16))
+    off = np.empty(16, dtype=np.int64)
+    count = 0
+    states[0, 0] = 1.0
+    g = 0
+    while g < n_groups and count < n:
+        qa = groups[g, 2]
+        qb = groups[g, 3]
+        inserted[g, 0] = -1
+        inserted[g, 1] = -1
+        j = 0
+        for q in (qa, qb):
+            if q >= 0 and not touched[q]:
+                rank = _rank(touched, q)
+                _insert_zero_qubit(states[g], 4**count, rank)
+                inserted[g, j] = rank
+                j += 1
+                touched[q] = True
+                count += 1
+        positions[g, 0] = _rank(touched, qa)
+        positions[g, 1] = _rank(touched, qb) if qb >= 0 else -1
+        counts[g] = count
+        size = 4**count
+        apply_group(
+            states[g, :size],
+            states[g + 1, :size],
+            kstore[g],
+            positions[g, 0],
+            positions[g, 1],
+            count,
+            kt,
+            off,
+        )
+        g += 1
+    if count < n:  # no groups at all: the zero state
+        for q in range(n):
+            _insert_zero_qubit(states[g], 4**count, q)
+            count += 1
+    return g
+
+
+@njit(cache=_CACHE, nogil=True)
+def _remove_zero_qubit(lam, length, position):
+    """Sum ``lam[:length]`` against |0⟩ (Pauli components 1, 0, 0, 1) on digit
+    ``position``, in place: ``lam[j]`` for the remaining digits, j < length / 4."""
+    low = 4**position
+    for j in range(length // 4):
+        base = (j // low) * 4 * low + j % low
+        lam[j] = lam[base] + lam[base + 3 * low]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _cone_step(lam, x, k, qa, qb, n, blocks, first, end, corr, off, v):
+    """Reverse step on the listed blocks only (where λ is non-zero, see
+    :mod:`qnoise.sim.cone`): ``corr += Σ λ_loc x_locᵀ`` and ``λ_loc <- Kᵀ λ_loc`` in
+    place."""
+    _layout(qa, qb, n, off)
+    d = 16 if qb >= 0 else 4
+    for e in range(first, end):
+        base = blocks[e]
+        for c in range(d):
+            v[c] = lam[base + off[c]]
+        for r in range(d):
+            lr = v[r]
+            if lr != 0.0:
+                for c in range(d):
+                    corr[r, c] += lr * x[base + off[c]]
+        for r in range(d):
+            acc = 0.0
+            for c in range(d):
+                acc += k[c, r] * v[c]
+            lam[base + off[r]] = acc
+
+
+@njit(cache=_CACHE, nogil=True)
+def _reverse_step(
+    g,
+    qa,
+    qb,
+    n,
+    lam,
+    lam_out,
+    x,
+    k,
+    groups,
+    factors,
+    mats,
+    angles,
+    grad,
+    work,
+    sweep,
+    heads,
+    corr,
+    off,
+):
+    """The reverse step of group ``g`` (fused matrix ``k``) acting on qubits ``qa, qb`` of
+    the ``n``-qubit states ``x`` (before it), ``lam`` (after it): ``lam_out <- Kᵀ λ`` and the
+    derivatives of its rotations added to ``grad``. ``work`` ((2·F + 4, 16, 16)), ``sweep``
+    ((F + 1, 16)), ``heads`` ((2·F + 4, 4, 4)), ``corr`` (16×16) and ``off`` are buffers
+    (F the most factors of a group)."""
+    if lam.shape[0] <= _FACTOR_SWEEP_MAX:
+        _factor_sweep(
+            g,
+            qa,
+            qb,
+            factors,
+            mats,
+            angles,
+            groups,
+            x,
+            lam,
+            lam_out,
+            n,
+            grad,
+            sweep[:, : lam.shape[0]],
+            work[0],
+            off,
+        )
+        return
+    h = head_length(g, groups, factors, qa, qb)
+    if h > 0:
+        f0 = groups[g, 0]
+        tail = work[0]
+        factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, tail, work[1], work[2])
+        blocks = heads[:h]
+        prefix = heads[h : 2 * h + 1]
+        _head_blocks(f0, h, factors, mats, angles, blocks, prefix)
+        q = heads[2 * h + 1]
+        q[:, :] = 0.0
+        adjoint_head_group(
+            lam, lam_out, x, tail, prefix[h], factors[f0, 0], qa, qb, n, q, off, work[1]
+        )
+        _head_gradient(
+            f0,
+            h,
+            factors,
+            mats,
+            angles,
+            q,
+            grad,
+            blocks,
+            prefix,
+            heads[2 * h + 2],
+            heads[2 * h + 3],
+        )
+        return
+    corr[:, :] = 0.0
+    adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, work[0])
+    _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
+
+
+@njit(cache=_CACHE, nogil=True)
+def adjoint_gradient(
+    obs_index,
+    obs_coeff,
+    cone,
+    groups,
+    factors,
+    mats,
+    angles,
+    n,
+    n_slots,
+    stride,
+    ckpts,
+    seg,
+    scratch,
+):
+    """Value and gradient w.r.t. every angle slot of ``<O> = Σ_t obs_coeff[t] ·
+    x[obs_index[t]]`` (the final Pauli components of the program applied to |0…0⟩) by one
+    forward and one reverse sweep; ``cone`` is the observable's light cone
+    (:func:`qnoise.sim.cone.cone_plan`).
+
+    The state before every group is kept when ``stride = 1``; otherwise every ``stride``-th
+    one is checkpointed and the segments between are recomputed in the reverse sweep.
+    ``ckpts`` (ceil(G/stride) + 1, 4**n), ``seg`` (stride, 4**n) and ``scratch`` (4**n) are
+    caller-owned buffers (reused across calls: fresh memory would cost page faults).
+    """
+    n_groups = groups.shape[0]
+    dim = 4**n
+    n_ckpt = (n_groups + stride - 1) // stride
+    # fused matrices are built once in the forward sweep and reused backwards
+    kstore = np.empty((n_groups, 16, 16))
+    tmp = np.empty((16, 16))
+    fm = np.empty((16, 16))
+    kt = np.empty((16, 16))
+    off = np.empty(16, dtype=np.int64)
+    for g in range(n_groups):
+        group_matrix(g, groups, factors, mats, angles, kstore[g], tmp, fm)
+    # the groups that run while the state grows (stride 1 only): their qubits and sizes
+    counts = np.empty(n_groups, dtype=np.int64)
+    positions = np.empty((n_groups, 2), dtype=np.int64)
+    inserted = np.empty((n_groups, 2), dtype=np.int64)
+    # states[i] holds the state before group (segment start + i); row 0 of a segment is its
+    # checkpoint. With stride 1 all states live in `ckpts` and nothing is recomputed.
+    growing = 0
+    if stride == 1:
+        growing = _forward_phase(ckpts, groups, kstore, n, counts, positions, inserted)
+        _forward_states(
+            ckpts[growing:], growing, n_groups + 1 - growing, kstore, groups, n, tmp, fm, kt, off
+        )
+    else:
+        x = ckpts[0]
+        x[:] = 0.0
+        x[0] = 1.0
+        for q in range(n):
+            _insert_zero_qubit(x, 4**q, q)
+        x = x.copy()
+        for s in range(n_ckpt):
+            g_start = s * stride
+            g_end = min(g_start + stride, n_groups)
+            run_groups(x, seg[0], g_start, g_end, groups, factors, mats, angles, n)
+            ckpts[s + 1] = x
+    final = ckpts[n_ckpt]
+    value = 0.0
+    lam = np.zeros(dim)
+    for t in range(obs_index.shape[0]):
+        value += obs_coeff[t] * final[obs_index[t]]
+        lam[obs_index[t]] += obs_coeff[t]
+    grad = np.zeros(n_slots)
+    lam_out = scratch
+    max_factors = 1
+    for g in range(n_groups):
+        max_factors = max(max_factors, groups[g, 1] - groups[g, 0])
+    work = np.empty((2 * max_factors + 4, 16, 16))
+    sweep = np.empty((max_factors + 1, _FACTOR_SWEEP_MAX))
+    heads = np.empty((2 * max_factors + 4, 4, 4))
+    corr = np.empty((16, 16))
+    v = np.empty(16)
+    cone_first, stage_start, blocks = cone
+    cone_first = max(cone_first, growing)
+    for s in range(n_ckpt - 1, -1, -1):
+        g_start = s * stride
+        g_end = min(g_start + stride, n_groups)
+        if stride > 1:
+            seg[0] = ckpts[s]
+            _forward_states(seg, g_start, g_end - g_start, kstore, groups, n, tmp, fm, kt, off)
+        for g in range(g_end - 1, g_start - 1, -1):
+            before = seg[g - g_start] if stride > 1 else ckpts[s]
+            if g >= cone_first:
+                stage = n_groups - 1 - g
+                corr[:, :] = 0.0
+                _cone_step(
+                    lam,
+                    before,
+                    kstore[g],
+                    groups[g, 2],
+                    groups[g, 3],
+                    n,
+                    blocks,
+                    stage_start[stage],
+                    stage_start[stage + 1],
+                    corr,
+                    off,
+                    v,
+                )
+                _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
+                continue
+            if g >= growing:
+                qa, qb, size, n_sub = groups[g, 2], groups[g, 3], dim, n
+            else:
+                qa, qb, n_sub = positions[g, 0], positions[g, 1], counts[g]
+                size = 4**n_sub
+            _reverse_step(
+                g,
+                qa,
+                qb,
+                n_sub,
+                lam[:size],
+                lam_out[:size],
+                before[:size],
+                kstore[g],
+                groups,
+                factors,
+                mats,
+                angles,
+                grad,
+                work,
+                sweep,
+                heads,
+                corr,
+                off,
+            )
+            lam, lam_out = lam_out, lam
+            if g < growing:  # λ on the qubits touched before group g
+                for j in range(1, -1, -1):
+                    if inserted[g, j] >= 0:
+                        _remove_zero_qubit(lam, size, inserted[g, j])
+                        size //= 4
+    return value, grad
