@@ -27,9 +27,7 @@ from qnoise.sim.kernels import (
     KIND_LOCAL0,
     KIND_LOCAL1,
     _block_bases,
-    _embedded,
     _factor_block,
-    _factor_matrix,
     _insert_zero_qubit,
     _layout,
     _local_index,
@@ -249,35 +247,42 @@ def _factor_sweep(
     v = np.empty(16)
     states[0] = x
     for i in range(m):
-        _factor_matrix(f0 + i, factors, mats, angles, d, fm)
-        _apply_indexed(states[i], states[i + 1], fm, index, d, v, False)
+        f = f0 + i
+        _factor_block(f, factors, mats, angles, d, fm, False)
+        _apply_factor(states[i], states[i + 1], factors[f, 0], fm, index, d, v, False)
     derived = states[m]  # the state after the group is not needed: scratch
     lam_out[:] = lam
     for i in range(m - 1, -1, -1):
         f = f0 + i
-        if factors[f, 0] != KIND_CONST:
-            _embedded(f, factors, mats, angles, d, fm, True)
-            _apply_indexed(states[i], derived, fm, index, d, v, False)
+        kind = factors[f, 0]
+        if kind != KIND_CONST:
+            _factor_block(f, factors, mats, angles, d, fm, True)
+            _apply_factor(states[i], derived, kind, fm, index, d, v, False)
             total = 0.0
             for j in range(lam_out.shape[0]):
                 total += lam_out[j] * derived[j]
             grad[factors[f, 1]] += total
-        _factor_matrix(f, factors, mats, angles, d, fm)
-        _apply_indexed(lam_out, lam_out, fm, index, d, v, True)
+        _factor_block(f, factors, mats, angles, d, fm, False)
+        _apply_factor(lam_out, lam_out, kind, fm, index, d, v, True)
 
 
 @njit(cache=_CACHE, nogil=True)
-def _apply_indexed(src, dst, mat, index, d, v, transpose):
-    """``dst <- M src`` (or ``Mᵀ src``) with the block-b local entry r at ``index[b, r]``
-    (``dst`` may be ``src``; ``v`` a work vector of 16)."""
+def _apply_factor(src, dst, kind, mat, index, d, v, transpose):
+    """``dst <- F src`` (or ``Fᵀ src``) for a factor as :func:`_factor_block` stores it (a
+    4×4 block for a 1-qubit rotation inside a pair, applied on its qubit only, else d×d),
+    with the block-b local entry r at ``index[b, r]`` (``dst`` may be ``src``; ``v`` a work
+    vector of 16)."""
+    local = kind == KIND_LOCAL0 or kind == KIND_LOCAL1
+    size = 4 if local else d
     for b in range(index.shape[0]):
-        for c in range(d):
-            v[c] = src[index[b, c]]
-        for r in range(d):
-            acc = 0.0
-            for c in range(d):
-                acc += (mat[c, r] if transpose else mat[r, c]) * v[c]
-            dst[index[b, r]] = acc
+        for o in range(4 if local else 1):
+            for c in range(size):
+                v[c] = src[index[b, _local_index(kind, c, o) if local else c]]
+            for r in range(size):
+                acc = 0.0
+                for c in range(size):
+                    acc += (mat[c, r] if transpose else mat[r, c]) * v[c]
+                dst[index[b, _local_index(kind, r, o) if local else r]] = acc
 
 
 @njit(cache=_CACHE, nogil=True)
