@@ -159,3 +159,27 @@ def test_larger_random_noisy_circuits_match_aer(num_qubits):
     bound = qc.assign_parameters(values)
     rho = PTMSimulator(from_aer(aer_model)).density_matrix(qc, values)
     np.testing.assert_allclose(rho, aer_density_matrix(bound, aer_model), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("num_qubits", [5, 6, 7])
+def test_few_term_observables_through_the_light_cone_match_aer(num_qubits):
+    """Observables of two terms: the last groups go to the observable (light cone) and the
+    first ones run on the growing state; value and gradient against Aer and shifts."""
+    rng = np.random.default_rng(400 + num_qubits)
+    qc, values = random_circuit(num_qubits, 30, rng)
+    aer_model = random_aer_noise(num_qubits, rng, GATES)
+    sim = PTMSimulator(from_aer(aer_model))
+    compiled = sim.compile(qc)
+    obs = _random_observable(num_qubits, rng, terms=2)
+    assert compiled.prepare(obs).cone[0] < compiled.num_groups  # some groups in the cone
+    expected = aer_expectation_with_readout(qc.assign_parameters(values), obs, aer_model)
+    assert compiled.expectation(obs, values) == pytest.approx(expected, abs=1e-10)
+    value, grad = compiled.value_and_gradient(obs, values)
+    assert value == pytest.approx(expected, abs=1e-10)
+    eps = 1e-6
+    numeric = [
+        (compiled.expectation(obs, values + eps * e) - compiled.expectation(obs, values - eps * e))
+        / (2 * eps)
+        for e in np.eye(values.size)
+    ]
+    np.testing.assert_allclose(grad, numeric, atol=1e-7)
