@@ -11,7 +11,7 @@ qubit). Ops still waiting at the end join the last group on their qubit (or, if 
 none, form a 1-qubit group at the end). A 2-qubit op joins the last group when that group
 is the last one on both its qubits and acts on the same pair; otherwise it opens a new
 group. Rotations therefore lead their groups, followed by the constant 2-qubit part, which
-is the shape whose reverse step :func:`qnoise.sim.kernels.adjoint_gradient` does cheapest.
+is the shape whose reverse step :mod:`qnoise.sim.reverse` does cheapest.
 
 Within a group, consecutive constant PTMs are multiplied into one factor; parametric ones
 stay factors of kind ``KIND_FULL`` (a 16×16 or 4×4 rotation) or ``KIND_LOCAL0/1`` (a 4×4

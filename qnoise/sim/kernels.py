@@ -1,4 +1,6 @@
-"""Numba kernels of the PTM engine: fused group matrices, their application, reverse mode.
+"""Numba kernels of the PTM engine: fused group matrices and their application (the reverse
+sweep of gradients is in :mod:`qnoise.sim.reverse`, the observable's light cone in
+:mod:`qnoise.sim.cone`).
 
 A compiled program is a list of *groups*, each acting on one or two qubits with a local PTM
 ``K`` (4×4 or 16×16) that is the product of the group's *factors*. A factor is either constant
@@ -21,11 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from qnoise.sim.simd import (
-    apply_runs,
-    apply_two_groups,
-    correlate_runs,
-)
+from qnoise.sim.simd import apply_runs, apply_two_groups, correlate_runs
 
 KIND_CONST = 0
 KIND_LOCAL0 = 1
@@ -41,8 +39,6 @@ _CACHE = True
 _WIDTH = 128
 _SMALL = 64
 _ROW_CHUNK = 1024
-# states up to this many entries take the reverse sweep factor by factor (_factor_sweep)
-_FACTOR_SWEEP_MAX = 16
 # states up to this many entries (32 MiB) alternate between two buffers (no copies); larger
 # ones are updated in place, since writing a second large array costs memory bandwidth
 _PING_PONG_MAX = 2**22
