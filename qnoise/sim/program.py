@@ -320,8 +320,9 @@ class CompiledCircuit:
         return float(out[0]) if single else out
 
     def prepare(self, observable) -> PreparedObservable:
-        """Snapshot of an observable for repeated :meth:`expectation_batch` calls (its terms
-        on the simulated qubits with readout folded in, and its measurement plan)."""
+        """Snapshot of an observable for repeated :meth:`expectation_batch` calls: its terms
+        on the simulated qubits with readout folded in, and its light cone in this circuit
+        (:mod:`qnoise.sim.cone`)."""
         indices, coeffs, op = self._terms(observable)
         return PreparedObservable(indices, coeffs, op, self._cone(indices))
 

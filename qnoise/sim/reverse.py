@@ -38,6 +38,7 @@ from qnoise.sim.kernels import (
     apply_group,
     factor_product,
     group_matrix,
+    run_from_zero,
     run_groups,
 )
 from qnoise.sim.simd import apply_two_groups_keeping, reverse_head_runs
@@ -351,9 +352,10 @@ def _forward_phase(states, groups, kstore, n, counts, positions, inserted):
             off,
         )
         g += 1
-    if count < n:  # no groups at all: the zero state
-        for q in range(n):
-            _insert_zero_qubit(states[g], 4**count, q)
+    for q in range(n):  # qubits no group touches (only when there are no groups)
+        if not touched[q]:
+            _insert_zero_qubit(states[g], 4**count, _rank(touched, q))
+            touched[q] = True
             count += 1
     return g
 
@@ -518,12 +520,8 @@ def adjoint_gradient(
             ckpts[growing:], growing, n_groups + 1 - growing, kstore, groups, n, tmp, fm, kt, off
         )
     else:
-        x = ckpts[0]
-        x[:] = 0.0
-        x[0] = 1.0
-        for q in range(n):
-            _insert_zero_qubit(x, 4**q, q)
-        x = x.copy()
+        run_from_zero(ckpts[0], seg[0], 0, groups, factors, mats, angles, n)  # |0…0⟩
+        x = ckpts[0].copy()
         for s in range(n_ckpt):
             g_start = s * stride
             g_end = min(g_start + stride, n_groups)
