@@ -309,21 +309,22 @@ def _forward_states(states, g_first, count, kstore, groups, n, k1c, k2c, kt, off
 
 
 @njit(cache=_CACHE, nogil=True)
-def _forward_phase(states, groups, kstore, n, counts, positions, inserted):
+def _forward_phase(states, g_end, groups, kstore, n, counts, positions, inserted, filled):
     """The forward sweep while the state grows (see
-    :func:`qnoise.sim.kernels.run_from_zero`), keeping each group's input: for groups
-    g < p (returned), ``states[g, :4**counts[g]]`` is the state on the qubits touched up to
-    and including group g, ``positions[g]`` the group's qubits in it and ``inserted[g]``
-    the positions at which its new qubits were inserted (in order; -1 for none).
-    ``states[p]`` is then the full state before group p."""
-    n_groups = groups.shape[0]
+    :func:`qnoise.sim.kernels.run_from_zero`) among groups ``0 .. g_end-1``, keeping each
+    group's input: for groups g < p (returned), ``states[g, :4**counts[g]]`` is the state on
+    the qubits touched up to and including group g, ``positions[g]`` the group's qubits in
+    it and ``inserted[g]`` the positions at which its new qubits were inserted (in order;
+    -1 for none). ``states[p]`` is then the full state before group p: when the groups up
+    to ``g_end`` leave qubits untouched, they are filled in as |0⟩ at the positions
+    ``filled`` lists (in order; -1 after the last)."""
     touched = np.zeros(n, dtype=np.bool_)
     kt = np.empty((16, 16))
     off = np.empty(16, dtype=np.int64)
     count = 0
     states[0, 0] = 1.0
     g = 0
-    while g < n_groups and count < n:
+    while g < g_end and count < n:
         qa = groups[g, 2]
         qb = groups[g, 3]
         inserted[g, 0] = -1
@@ -352,9 +353,13 @@ def _forward_phase(states, groups, kstore, n, counts, positions, inserted):
             off,
         )
         g += 1
-    for q in range(n):  # qubits no group touches (only when there are no groups)
+    filled[:] = -1
+    j = 0
+    for q in range(n):  # qubits no group before g_end touches
         if not touched[q]:
-            _insert_zero_qubit(states[g], 4**count, _rank(touched, q))
+            filled[j] = _rank(touched, q)
+            _insert_zero_qubit(states[g], 4**count, filled[j])
+            j += 1
             touched[q] = True
             count += 1
     return g
@@ -371,10 +376,30 @@ def _remove_zero_qubit(lam, length, position):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _cone_step(lam, x, k, qa, qb, n, blocks, first, end, corr, off, v):
-    """Reverse step on the listed blocks only (where λ is non-zero, see
-    :mod:`qnoise.sim.cone`): ``corr += Σ λ_loc x_locᵀ`` and ``λ_loc <- Kᵀ λ_loc`` in
-    place."""
+def _cone_forward(y, k, qa, qb, n, blocks, first, end, kept, off, v):
+    """Forward step of a light-cone group on its blocks only: their entries of ``y`` are
+    kept (``kept[(e - first)·d + r]`` for block e and local entry r), then ``y_loc <- K
+    y_loc`` in place. Entries outside the blocks go stale, and no later group of the cone
+    reads them."""
+    _layout(qa, qb, n, off)
+    d = 16 if qb >= 0 else 4
+    for e in range(first, end):
+        base = blocks[e]
+        for c in range(d):
+            v[c] = y[base + off[c]]
+            kept[(e - first) * d + c] = v[c]
+        for r in range(d):
+            acc = 0.0
+            for c in range(d):
+                acc += k[r, c] * v[c]
+            y[base + off[r]] = acc
+
+
+@njit(cache=_CACHE, nogil=True)
+def _cone_step(lam, kept, k, qa, qb, n, blocks, first, end, corr, off, v):
+    """Reverse step of a light-cone group on its blocks only (where λ is non-zero, see
+    :mod:`qnoise.sim.cone`), with the state before it as :func:`_cone_forward` kept it:
+    ``corr += Σ λ_loc x_locᵀ`` and ``λ_loc <- Kᵀ λ_loc`` in place."""
     _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     for e in range(first, end):
@@ -385,7 +410,7 @@ def _cone_step(lam, x, k, qa, qb, n, blocks, first, end, corr, off, v):
             lr = v[r]
             if lr != 0.0:
                 for c in range(d):
-                    corr[r, c] += lr * x[base + off[c]]
+                    corr[r, c] += lr * kept[(e - first) * d + c]
         for r in range(d):
             acc = 0.0
             for c in range(d):
@@ -489,7 +514,7 @@ def adjoint_gradient(
     """Value and gradient w.r.t. every angle slot of ``<O> = Σ_t obs_coeff[t] ·
     x[obs_index[t]]`` (the final Pauli components of the program applied to |0…0⟩) by one
     forward and one reverse sweep; ``cone`` is the observable's light cone
-    (:func:`qnoise.sim.cone.cone_plan`).
+    (:func:`qnoise.sim.cone.cone_plan`), whose groups run on their blocks only, both ways.
 
     The state before every group is kept when ``stride = 1``; otherwise every ``stride``-th
     one is checkpointed and the segments between are recomputed in the reverse sweep.
@@ -498,43 +523,70 @@ def adjoint_gradient(
     """
     n_groups = groups.shape[0]
     dim = 4**n
-    n_ckpt = (n_groups + stride - 1) // stride
+    first, stage_start, blocks = cone  # groups first .. G-1 form the light cone
+    n_ckpt = (first + stride - 1) // stride
     # fused matrices are built once in the forward sweep and reused backwards
     kstore = np.empty((n_groups, 16, 16))
     tmp = np.empty((16, 16))
     fm = np.empty((16, 16))
     kt = np.empty((16, 16))
     off = np.empty(16, dtype=np.int64)
+    v = np.empty(16)
     for g in range(n_groups):
         group_matrix(g, groups, factors, mats, angles, kstore[g], tmp, fm)
     # the groups that run while the state grows (stride 1 only): their qubits and sizes
     counts = np.empty(n_groups, dtype=np.int64)
     positions = np.empty((n_groups, 2), dtype=np.int64)
     inserted = np.empty((n_groups, 2), dtype=np.int64)
+    filled = np.full(n, -1, dtype=np.int64)
     # states[i] holds the state before group (segment start + i); row 0 of a segment is its
     # checkpoint. With stride 1 all states live in `ckpts` and nothing is recomputed.
     growing = 0
     if stride == 1:
-        growing = _forward_phase(ckpts, groups, kstore, n, counts, positions, inserted)
+        growing = _forward_phase(
+            ckpts, first, groups, kstore, n, counts, positions, inserted, filled
+        )
         _forward_states(
-            ckpts[growing:], growing, n_groups + 1 - growing, kstore, groups, n, tmp, fm, kt, off
+            ckpts[growing:], growing, first + 1 - growing, kstore, groups, n, tmp, fm, kt, off
         )
     else:
         run_from_zero(ckpts[0], seg[0], 0, groups, factors, mats, angles, n)  # |0…0⟩
         x = ckpts[0].copy()
         for s in range(n_ckpt):
             g_start = s * stride
-            g_end = min(g_start + stride, n_groups)
+            g_end = min(g_start + stride, first)
             run_groups(x, seg[0], g_start, g_end, groups, factors, mats, angles, n)
             ckpts[s + 1] = x
-    final = ckpts[n_ckpt]
+    # the light cone forward on its blocks, from the state before it (changed in place)
+    y = ckpts[n_ckpt]
+    n_stages = n_groups - first
+    d_stage = np.empty(n_stages + 1, dtype=np.int64)  # where each stage's kept entries start
+    d_stage[0] = 0
+    for stage in range(n_stages):
+        d = 16 if groups[n_groups - 1 - stage, 3] >= 0 else 4
+        d_stage[stage + 1] = d_stage[stage] + d * (stage_start[stage + 1] - stage_start[stage])
+    kept = np.empty(d_stage[n_stages])
+    for g in range(first, n_groups):
+        stage = n_groups - 1 - g
+        _cone_forward(
+            y,
+            kstore[g],
+            groups[g, 2],
+            groups[g, 3],
+            n,
+            blocks,
+            stage_start[stage],
+            stage_start[stage + 1],
+            kept[d_stage[stage] : d_stage[stage + 1]],
+            off,
+            v,
+        )
     value = 0.0
     lam = np.zeros(dim)
     for t in range(obs_index.shape[0]):
-        value += obs_coeff[t] * final[obs_index[t]]
+        value += obs_coeff[t] * y[obs_index[t]]
         lam[obs_index[t]] += obs_coeff[t]
     grad = np.zeros(n_slots)
-    lam_out = scratch
     max_factors = 1
     for g in range(n_groups):
         max_factors = max(max_factors, groups[g, 1] - groups[g, 0])
@@ -542,41 +594,43 @@ def adjoint_gradient(
     sweep = np.empty((max_factors + 1, _FACTOR_SWEEP_MAX))
     heads = np.empty((2 * max_factors + 4, 4, 4))
     corr = np.empty((16, 16))
-    v = np.empty(16)
-    cone_first, stage_start, blocks = cone
-    cone_first = max(cone_first, growing)
+    for g in range(n_groups - 1, first - 1, -1):
+        stage = n_groups - 1 - g
+        corr[:, :] = 0.0
+        _cone_step(
+            lam,
+            kept[d_stage[stage] : d_stage[stage + 1]],
+            kstore[g],
+            groups[g, 2],
+            groups[g, 3],
+            n,
+            blocks,
+            stage_start[stage],
+            stage_start[stage + 1],
+            corr,
+            off,
+            v,
+        )
+        _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
+    size = dim  # λ on the qubits touched before the light cone
+    for j in range(n - 1, -1, -1):
+        if filled[j] >= 0:
+            _remove_zero_qubit(lam, size, filled[j])
+            size //= 4
+    lam_out = scratch
     for s in range(n_ckpt - 1, -1, -1):
         g_start = s * stride
-        g_end = min(g_start + stride, n_groups)
+        g_end = min(g_start + stride, first)
         if stride > 1:
             seg[0] = ckpts[s]
             _forward_states(seg, g_start, g_end - g_start, kstore, groups, n, tmp, fm, kt, off)
         for g in range(g_end - 1, g_start - 1, -1):
             before = seg[g - g_start] if stride > 1 else ckpts[s]
-            if g >= cone_first:
-                stage = n_groups - 1 - g
-                corr[:, :] = 0.0
-                _cone_step(
-                    lam,
-                    before,
-                    kstore[g],
-                    groups[g, 2],
-                    groups[g, 3],
-                    n,
-                    blocks,
-                    stage_start[stage],
-                    stage_start[stage + 1],
-                    corr,
-                    off,
-                    v,
-                )
-                _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
-                continue
             if g >= growing:
-                qa, qb, size, n_sub = groups[g, 2], groups[g, 3], dim, n
+                qa, qb, n_sub = groups[g, 2], groups[g, 3], n
             else:
                 qa, qb, n_sub = positions[g, 0], positions[g, 1], counts[g]
-                size = 4**n_sub
+            size = 4**n_sub
             _reverse_step(
                 g,
                 qa,

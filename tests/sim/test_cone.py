@@ -17,7 +17,7 @@ def _circuit() -> QuantumCircuit:
     qc = QuantumCircuit(8)
     qc.compose(crlqas_circuit(7, 60, 11), range(7), inplace=True)
     qc.h(7)
-    qc.rx(0.3, 7)
+    qc.ry(0.3, 7)
     return qc
 
 
