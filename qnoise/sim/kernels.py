@@ -94,6 +94,35 @@ def group_matrix(g, groups, factors, mats, angles, k_out, tmp, fm):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _factor_times(kind, fac, src, dst, d, transpose):
+    """``dst = F src`` (or ``Fᵀ src``) for a factor stored dense (d×d) or, for 1-qubit
+    rotations in a pair, as its 4×4 block (embedded without forming the 16×16)."""
+    if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
+        for a in range(16):
+            for col in range(16):
+                dst[a, col] = 0.0
+        for r in range(4):
+            for c in range(4):
+                m = fac[c, r] if transpose else fac[r, c]
+                if m == 0.0:
+                    continue
+                for o in range(4):
+                    row = _local_index(kind, r, o)
+                    src_row = _local_index(kind, c, o)
+                    for col in range(16):
+                        dst[row, col] += m * src[src_row, col]
+        return
+    for r in range(d):
+        for col in range(d):
+            dst[r, col] = 0.0
+        for j in range(d):
+            m = fac[j, r] if transpose else fac[r, j]
+            if m != 0.0:
+                for col in range(d):
+                    dst[r, col] += m * src[j, col]
+
+
+@njit(cache=_CACHE, nogil=True)
 def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
     """Product of factors ``f0 .. f_end-1`` (first applied first; the identity when there
     are none) as a d×d matrix into ``k_out``. Consecutive 1-qubit rotations on the same local
@@ -111,9 +140,6 @@ def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
     f = f0 + 1
     while f < f_end:
         kind = factors[f, 0]
-        for r in range(d):
-            for c in range(d):
-                tmp[r, c] = 0.0
         if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
             _factor_block(f, factors, mats, angles, 4, m, False)
             while f + 1 < f_end and factors[f + 1, 0] == kind:
@@ -128,25 +154,10 @@ def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
                 for r in range(4):
                     for c in range(4):
                         m[r, c] = product[r, c]
-            for r in range(4):
-                for c in range(4):
-                    mrc = m[r, c]
-                    if mrc == 0.0:
-                        continue
-                    for o in range(4):
-                        row = _local_index(kind, r, o)
-                        src = _local_index(kind, c, o)
-                        for col in range(16):
-                            tmp[row, col] += mrc * k_out[src, col]
+            _factor_times(kind, m, k_out, tmp, d, False)
         else:
             _factor_matrix(f, factors, mats, angles, d, fm)
-            for r in range(d):
-                for j in range(d):
-                    mrj = fm[r, j]
-                    if mrj == 0.0:
-                        continue
-                    for c in range(d):
-                        tmp[r, c] += mrj * k_out[j, c]
+            _factor_times(kind, fm, k_out, tmp, d, False)
         for r in range(d):
             for c in range(d):
                 k_out[r, c] = tmp[r, c]

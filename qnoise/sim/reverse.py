@@ -28,6 +28,7 @@ from qnoise.sim.kernels import (
     KIND_LOCAL1,
     _block_bases,
     _factor_block,
+    _factor_times,
     _insert_zero_qubit,
     _layout,
     _local_index,
@@ -136,35 +137,6 @@ def _head_gradient(f0, h, factors, mats, angles, q, grad, blocks, prefix, t, der
         for r in range(4):
             for c in range(4):
                 t[r, c] = deriv[r, c]
-
-
-@njit(cache=_CACHE, nogil=True)
-def _factor_times(kind, fac, src, dst, d, transpose):
-    """``dst = F src`` (or ``Fᵀ src``) for a factor stored dense (d×d) or, for 1-qubit
-    rotations in a pair, as its 4×4 block (embedded without forming the 16×16)."""
-    if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
-        for a in range(16):
-            for col in range(16):
-                dst[a, col] = 0.0
-        for r in range(4):
-            for c in range(4):
-                m = fac[c, r] if transpose else fac[r, c]
-                if m == 0.0:
-                    continue
-                for o in range(4):
-                    row = _local_index(kind, r, o)
-                    src_row = _local_index(kind, c, o)
-                    for col in range(16):
-                        dst[row, col] += m * src[src_row, col]
-        return
-    for r in range(d):
-        for col in range(d):
-            dst[r, col] = 0.0
-        for j in range(d):
-            m = fac[j, r] if transpose else fac[r, j]
-            if m != 0.0:
-                for col in range(d):
-                    dst[r, col] += m * src[j, col]
 
 
 @njit(cache=_CACHE, nogil=True)

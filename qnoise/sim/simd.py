@@ -74,6 +74,24 @@ def _broadcast(builder, value, vector):
     )
 
 
+def _combination(builder, vector, matrix_ptr, row, width, inputs):
+    """``Σ_c m[row, c] · inputs[c]`` (``m`` a C-contiguous ``(·, width)`` matrix of doubles
+    at ``matrix_ptr``, each entry broadcast to ``vector``) as one multiply and a chain of
+    multiply-adds."""
+    fma = _fmuladd(builder, vector)
+    i64 = ir.IntType(64)
+    total = None
+    for c, value in enumerate(inputs):
+        entry = builder.load(builder.gep(matrix_ptr, [ir.Constant(i64, width * row + c)]))
+        splat = _broadcast(builder, entry, vector)
+        total = (
+            builder.fmul(splat, value)
+            if total is None
+            else builder.call(fma, [splat, value, total])
+        )
+    return total
+
+
 def _fmuladd(builder, vector):
     """The ``llvm.fmuladd`` intrinsic on ``vector`` (declared once per module)."""
     name = f"llvm.fmuladd.v{vector.count}f64"
@@ -104,7 +122,6 @@ def _chunk_kernel(width: int):
             base_src_value, base_dst_value = args[5], args[6]
             i64 = ir.IntType(64)
             vector = ir.VectorType(ir.DoubleType(), width)
-            fma = _fmuladd(builder, vector)
 
             def vector_address(pointer, offsets, row, base_value):
                 offset = builder.load(builder.gep(offsets, [ir.Constant(i64, row)]))
@@ -115,14 +132,7 @@ def _chunk_kernel(width: int):
                 for c in range(16)
             ]
             for r in range(16):
-                acc = None
-                for c in range(16):
-                    entry = builder.load(builder.gep(k_ptr, [ir.Constant(i64, 16 * r + c)]))
-                    splat = _broadcast(builder, entry, vector)
-                    if acc is None:
-                        acc = builder.fmul(splat, inputs[c])
-                    else:
-                        acc = builder.call(fma, [splat, inputs[c], acc])
+                acc = _combination(builder, vector, k_ptr, r, 16, inputs)
                 _store(builder, acc, vector_address(dst_ptr, dst_off_ptr, r, base_dst_value))
             return context.get_dummy_value()
 
@@ -325,10 +335,6 @@ def _head_reverse_kernel(width: int):
             vector = ir.VectorType(ir.DoubleType(), width)
             fma = _fmuladd(builder, vector)
 
-            def entry(pointer, index):
-                value = builder.load(builder.gep(pointer, [ir.Constant(i64, index)]))
-                return _broadcast(builder, value, vector)
-
             offsets = [builder.load(builder.gep(off_ptr, [ir.Constant(i64, r)])) for r in range(16)]
             acc_addresses = [
                 _vector_pointer(builder, acc_ptr, ir.Constant(i64, width * i), vector)
@@ -345,12 +351,7 @@ def _head_reverse_kernel(width: int):
                 lams = [
                     _load(builder, _vector_pointer(builder, lam_ptr, a, vector)) for a in addresses
                 ]
-                w = []
-                for r in range(16):
-                    total = builder.fmul(entry(tt_ptr, 16 * r), lams[0])
-                    for c in range(1, 16):
-                        total = builder.call(fma, [entry(tt_ptr, 16 * r + c), lams[c], total])
-                    w.append(total)
+                w = [_combination(builder, vector, tt_ptr, r, 16, lams) for r in range(16)]
                 for o in range(4):
                     xs = [
                         _load(
@@ -364,11 +365,7 @@ def _head_reverse_kernel(width: int):
                             total = builder.call(fma, [w[h + 4 * o], xs[hp], builder.load(slot)])
                             builder.store(total, slot)
                     for c in range(4):
-                        total = builder.fmul(entry(ht_ptr, 4 * c), w[4 * o])
-                        for h in range(1, 4):
-                            total = builder.call(
-                                fma, [entry(ht_ptr, 4 * c + h), w[h + 4 * o], total]
-                            )
+                        total = _combination(builder, vector, ht_ptr, c, 4, w[4 * o : 4 * o + 4])
                         _store(
                             builder,
                             total,
