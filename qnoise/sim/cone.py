@@ -90,14 +90,7 @@ def cone_value(x, lam, groups, factors, mats, angles, n, obs_index, obs_coeff, c
         _layout(groups[g, 2], groups[g, 3], n, off)
         d = 16 if groups[g, 3] >= 0 else 4
         for e in range(stage_start[s], stage_start[s + 1]):
-            base = blocks[e]
-            for c in range(d):
-                v[c] = lam[base + off[c]]
-            for r in range(d):
-                acc = 0.0
-                for c in range(d):
-                    acc += k[c, r] * v[c]
-                lam[base + off[r]] = acc
+            block_product(lam, blocks[e], off, d, k, True, v)
     # every entry written lies in the last stage's blocks: read them and zero them
     value = 0.0
     last = n_groups - first - 1
@@ -108,3 +101,16 @@ def cone_value(x, lam, groups, factors, mats, angles, n, obs_index, obs_coeff, c
             value += lam[i] * x[i]
             lam[i] = 0.0
     return value
+
+
+@njit(cache=_CACHE, nogil=True)
+def block_product(vec, base, off, d, k, transpose, v):
+    """``vec_loc <- K vec_loc`` (or ``Kᵀ vec_loc``) in place for the block whose local entry
+    r is ``vec[base + off[r]]``; ``v`` (16) receives the block's entries from before."""
+    for c in range(d):
+        v[c] = vec[base + off[c]]
+    for r in range(d):
+        acc = 0.0
+        for c in range(d):
+            acc += (k[c, r] if transpose else k[r, c]) * v[c]
+        vec[base + off[r]] = acc

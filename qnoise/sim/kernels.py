@@ -51,6 +51,17 @@ def _factor_matrix(f, factors, mats, angles, d, out):
 
 
 @njit(cache=_CACHE, nogil=True)
+def _rotation_weights(a, derivative):
+    """Weights of the parts ``M0, M1, M2`` of a rotation factor at angle ``a``:
+    ``F = M0 + cos a·M1 + sin a·M2``, ``dF/da = cos a·M2 - sin a·M1``."""
+    cs = np.cos(a)
+    sn = np.sin(a)
+    if derivative:
+        return 0.0, -sn, cs
+    return 1.0, cs, sn
+
+
+@njit(cache=_CACHE, nogil=True)
 def _embedded(f, factors, mats, angles, d, out, derivative):
     """Embedded d×d matrix of factor ``f``, or of its angle derivative ``dF/da`` (rotation
     factors only), into ``out``."""
@@ -60,13 +71,7 @@ def _embedded(f, factors, mats, angles, d, out, derivative):
             for c in range(d):
                 out[r, c] = mats[f, 0, r, c]
         return
-    a = angles[factors[f, 1]]
-    cs = np.cos(a)
-    sn = np.sin(a)
-    # F = M0 + cos·M1 + sin·M2, dF/da = cos·M2 - sin·M1
-    w0 = 0.0 if derivative else 1.0
-    w1 = -sn if derivative else cs
-    w2 = cs if derivative else sn
+    w0, w1, w2 = _rotation_weights(angles[factors[f, 1]], derivative)
     if kind == KIND_FULL:
         for r in range(d):
             for c in range(d):
@@ -123,6 +128,28 @@ def _factor_times(kind, fac, src, dst, d, transpose):
 
 
 @njit(cache=_CACHE, nogil=True)
+def local_run(f, f_end, factors, mats, angles, m, step, product):
+    """Product (4×4, into ``m``; first applied first) of the run of 1-qubit rotations on one
+    local qubit that starts at factor ``f`` and ends at ``f_end`` at the latest; returns the
+    index of the run's last factor. ``step`` and ``product`` are 4×4 work buffers."""
+    kind = factors[f, 0]
+    _factor_block(f, factors, mats, angles, 4, m, False)
+    while f + 1 < f_end and factors[f + 1, 0] == kind:
+        f += 1
+        _factor_block(f, factors, mats, angles, 4, step, False)
+        for r in range(4):
+            for c in range(4):
+                acc = 0.0
+                for j in range(4):
+                    acc += step[r, j] * m[j, c]
+                product[r, c] = acc
+        for r in range(4):
+            for c in range(4):
+                m[r, c] = product[r, c]
+    return f
+
+
+@njit(cache=_CACHE, nogil=True)
 def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
     """Product of factors ``f0 .. f_end-1`` (first applied first; the identity when there
     are none) as a d×d matrix into ``k_out``. Consecutive 1-qubit rotations on the same local
@@ -141,19 +168,7 @@ def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
     while f < f_end:
         kind = factors[f, 0]
         if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
-            _factor_block(f, factors, mats, angles, 4, m, False)
-            while f + 1 < f_end and factors[f + 1, 0] == kind:
-                f += 1
-                _factor_block(f, factors, mats, angles, 4, step, False)
-                for r in range(4):
-                    for c in range(4):
-                        acc = 0.0
-                        for j in range(4):
-                            acc += step[r, j] * m[j, c]
-                        product[r, c] = acc
-                for r in range(4):
-                    for c in range(4):
-                        m[r, c] = product[r, c]
+            f = local_run(f, f_end, factors, mats, angles, m, step, product)
             _factor_times(kind, m, k_out, tmp, d, False)
         else:
             _factor_matrix(f, factors, mats, angles, d, fm)
@@ -506,33 +521,61 @@ def run_from_zero(x, scratch, g_end, groups, factors, mats, angles, n):
     instead of ``n - 1``. The remaining groups go through :func:`run_groups`.
     """
     touched = np.zeros(n, dtype=np.bool_)
+    inserted = np.empty(max(n, 2), dtype=np.int64)  # positions (touch_qubits: 2, touch_all: n)
     k = np.empty((16, 16))
     tmp = np.empty((16, 16))
     fm = np.empty((16, 16))
     kt = np.empty((16, 16))
     off = np.empty(16, dtype=np.int64)
-    count = 0  # qubits touched; the state holds 4**count entries, lowest qubit last digit
+    count = 0  # qubits touched; the state holds 4**count entries
     x[0] = 1.0
     g = 0
     while g < g_end and count < n:
         qa = groups[g, 2]
         qb = groups[g, 3]
-        for q in (qa, qb):
-            if q >= 0 and not touched[q]:
-                _insert_zero_qubit(x, 4**count, _rank(touched, q))
-                touched[q] = True
-                count += 1
+        count = touch_qubits(x, touched, count, qa, qb, inserted)
         group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
         pb = _rank(touched, qb) if qb >= 0 else -1
         size = 4**count
         apply_group(x[:size], x[:size], k, _rank(touched, qa), pb, count, kt, off)
         g += 1
-    for q in range(n):  # qubits no group touches
-        if not touched[q]:
-            _insert_zero_qubit(x, 4**count, _rank(touched, q))
+    touch_all(x, touched, count, inserted)  # qubits no group before g_end touches
+    run_groups(x, scratch, g, g_end, groups, factors, mats, angles, n)
+
+
+@njit(cache=_CACHE, nogil=True)
+def touch_qubits(x, touched, count, qa, qb, inserted):
+    """Insert |0⟩ into the state ``x[:4**count]`` (on the ``touched`` qubits) for each of
+    ``qa, qb`` not touched yet (``qb = -1`` for none), in that order, and mark them; the
+    positions they were inserted at go to ``inserted[0], inserted[1]`` (-1 for none).
+    Returns the new number of touched qubits."""
+    inserted[0] = -1
+    inserted[1] = -1
+    j = 0
+    for q in (qa, qb):
+        if q >= 0 and not touched[q]:
+            inserted[j] = _rank(touched, q)
+            _insert_zero_qubit(x, 4**count, inserted[j])
+            j += 1
             touched[q] = True
             count += 1
-    run_groups(x, scratch, g, g_end, groups, factors, mats, angles, n)
+    return count
+
+
+@njit(cache=_CACHE, nogil=True)
+def touch_all(x, touched, count, inserted):
+    """:func:`touch_qubits` for every qubit not touched yet, in increasing order; the
+    positions go to ``inserted`` (at least n long; -1 after the last). Returns n."""
+    inserted[:] = -1
+    j = 0
+    for q in range(touched.shape[0]):
+        if not touched[q]:
+            inserted[j] = _rank(touched, q)
+            _insert_zero_qubit(x, 4**count, inserted[j])
+            j += 1
+            touched[q] = True
+            count += 1
+    return count
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -574,15 +617,10 @@ def _factor_block(f, factors, mats, angles, d, out, derivative):
     """Factor ``f`` (or its angle derivative) as stored for ``_factor_times``."""
     kind = factors[f, 0]
     if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
-        a = angles[factors[f, 1]]
-        cs = np.cos(a)
-        sn = np.sin(a)
+        w0, w1, w2 = _rotation_weights(angles[factors[f, 1]], derivative)
         for r in range(4):
             for c in range(4):
-                if derivative:
-                    out[r, c] = cs * mats[f, 2, r, c] - sn * mats[f, 1, r, c]
-                else:
-                    out[r, c] = mats[f, 0, r, c] + cs * mats[f, 1, r, c] + sn * mats[f, 2, r, c]
+                out[r, c] = w0 * mats[f, 0, r, c] + w1 * mats[f, 1, r, c] + w2 * mats[f, 2, r, c]
     else:
         _embedded(f, factors, mats, angles, d, out, derivative)
 

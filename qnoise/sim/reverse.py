@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from qnoise.sim.cone import block_product
 from qnoise.sim.kernels import (
     KIND_CONST,
     KIND_FULL,
@@ -29,7 +30,6 @@ from qnoise.sim.kernels import (
     _block_bases,
     _factor_block,
     _factor_times,
-    _insert_zero_qubit,
     _layout,
     _local_index,
     _pair_matrices,
@@ -39,8 +39,11 @@ from qnoise.sim.kernels import (
     apply_group,
     factor_product,
     group_matrix,
+    local_run,
     run_from_zero,
     run_groups,
+    touch_all,
+    touch_qubits,
 )
 from qnoise.sim.simd import apply_two_groups_keeping, reverse_head_runs
 
@@ -73,24 +76,6 @@ def head_length(g, groups, factors, qa, qb):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _head_blocks(f0, h, factors, mats, angles, blocks, prefix):
-    """The head's 4×4 factors ``blocks[i]`` (i < h) and the products ``prefix[i]`` of those
-    before factor i; ``prefix[h]`` is the whole head ``H``."""
-    for i in range(h):
-        _factor_block(f0 + i, factors, mats, angles, 4, blocks[i], False)
-    for r in range(4):
-        for c in range(4):
-            prefix[0, r, c] = 1.0 if r == c else 0.0
-    for i in range(h):
-        for r in range(4):
-            for c in range(4):
-                acc = 0.0
-                for j in range(4):
-                    acc += blocks[i, r, j] * prefix[i, j, c]
-                prefix[i + 1, r, c] = acc
-
-
-@njit(cache=_CACHE, nogil=True)
 def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt):
     """Reverse step of a group ``K = tail · (head ⊗ I)`` (see :func:`head_length`; ``head``
     4×4 on local qubit 0 or 1 of the pair as ``kind`` says): ``λ_out = Kᵀ λ`` and
@@ -112,42 +97,23 @@ def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt)
 
 
 @njit(cache=_CACHE, nogil=True)
-def _head_gradient(f0, h, factors, mats, angles, q, grad, blocks, prefix, t, deriv):
-    """``dE/da_i = <F_i', S_iᵀ q P_iᵀ>`` for the head's rotations (4×4 ``blocks`` and
-    ``prefix`` products from :func:`_head_blocks`; ``S_i`` the head factors after i)."""
-    for r in range(4):
-        for c in range(4):
-            t[r, c] = q[r, c]
-    for i in range(h - 1, -1, -1):
-        _factor_block(f0 + i, factors, mats, angles, 4, deriv, True)
-        total = 0.0
-        for r in range(4):
-            for c in range(4):
-                w = 0.0
-                for j in range(4):
-                    w += t[r, j] * prefix[i, c, j]
-                total += deriv[r, c] * w
-        grad[factors[f0 + i, 1]] += total
-        for r in range(4):  # t <- blocks[i]ᵀ t
-            for c in range(4):
-                acc = 0.0
-                for j in range(4):
-                    acc += blocks[i, j, r] * t[j, c]
-                deriv[r, c] = acc
-        for r in range(4):
-            for c in range(4):
-                t[r, c] = deriv[r, c]
+def _group_gradient(g, groups, factors, mats, angles, corr, grad, work):
+    """Accumulate ``dE/d angle`` for the rotation factors of group ``g`` from its
+    correlation ``corr = Σ λ_after x_beforeᵀ`` (see :func:`_chain_gradient`)."""
+    d = 16 if groups[g, 3] >= 0 else 4
+    f0 = groups[g, 0]
+    _chain_gradient(f0, groups[g, 1] - f0, d, False, factors, mats, angles, corr, grad, work)
 
 
 @njit(cache=_CACHE, nogil=True)
-def _group_gradient(g, groups, factors, mats, angles, corr, grad, work):
-    """Accumulate ``dE/d angle`` for the rotation factors of group ``g`` from its
-    correlation ``corr = Σ λ_after x_beforeᵀ``: ``dE/da_i = <F_i', S_iᵀ corr P_iᵀ>`` with
-    ``P_i`` the product of the factors before i and ``S_i`` of those after.
-    ``work`` is a (2·F + 4, 16, 16) buffer."""
-    d = 16 if groups[g, 3] >= 0 else 4
-    f0 = groups[g, 0]
-    m = groups[g, 1] - f0
+def _chain_gradient(f0, m, d, dense, factors, mats, angles, corr, grad, work):
+    """Accumulate ``dE/d angle`` for the rotation factors among ``f0 .. f0+m-1`` (applied in
+    that order) from the correlation ``corr = Σ λ_after x_beforeᵀ`` of their product:
+    ``dE/da_i = <F_i', S_iᵀ corr P_iᵀ>`` with ``P_i`` the product of the factors before i
+    and ``S_i`` of those after. ``dense``: every factor is taken as the dense d×d block
+    :func:`~qnoise.sim.kernels._factor_block` gives (a rotation head's 4×4 factors, with
+    its 4×4 correlation); otherwise 1-qubit rotations in a pair are embedded. ``work`` is a
+    (2·m + 3, 16, 16) buffer."""
     facs = work[:m]
     prefix = work[m : 2 * m]
     t = work[2 * m]
@@ -159,13 +125,16 @@ def _group_gradient(g, groups, factors, mats, angles, corr, grad, work):
         for c in range(d):
             prefix[0, r, c] = 1.0 if r == c else 0.0
     for i in range(1, m):
-        _factor_times(factors[f0 + i - 1, 0], facs[i - 1], prefix[i - 1], prefix[i], d, False)
+        kind = KIND_FULL if dense else factors[f0 + i - 1, 0]
+        _factor_times(kind, facs[i - 1], prefix[i - 1], prefix[i], d, False)
     for r in range(d):
         for c in range(d):
             t[r, c] = corr[r, c]
     for i in range(m - 1, -1, -1):
         f = f0 + i
         kind = factors[f, 0]
+        if dense and kind != KIND_CONST:
+            kind = KIND_FULL
         if kind != KIND_CONST:
             # <F', t prefixᵀ> over the entries where F' can be non-zero
             _factor_block(f, factors, mats, angles, d, deriv, True)
@@ -299,17 +268,7 @@ def _forward_phase(states, g_end, groups, kstore, n, counts, positions, inserted
     while g < g_end and count < n:
         qa = groups[g, 2]
         qb = groups[g, 3]
-        inserted[g, 0] = -1
-        inserted[g, 1] = -1
-        j = 0
-        for q in (qa, qb):
-            if q >= 0 and not touched[q]:
-                rank = _rank(touched, q)
-                _insert_zero_qubit(states[g], 4**count, rank)
-                inserted[g, j] = rank
-                j += 1
-                touched[q] = True
-                count += 1
+        count = touch_qubits(states[g], touched, count, qa, qb, inserted[g])
         positions[g, 0] = _rank(touched, qa)
         positions[g, 1] = _rank(touched, qb) if qb >= 0 else -1
         counts[g] = count
@@ -325,15 +284,7 @@ def _forward_phase(states, g_end, groups, kstore, n, counts, positions, inserted
             off,
         )
         g += 1
-    filled[:] = -1
-    j = 0
-    for q in range(n):  # qubits no group before g_end touches
-        if not touched[q]:
-            filled[j] = _rank(touched, q)
-            _insert_zero_qubit(states[g], 4**count, filled[j])
-            j += 1
-            touched[q] = True
-            count += 1
+    touch_all(states[g], touched, count, filled)  # qubits no group before g_end touches
     return g
 
 
@@ -356,15 +307,9 @@ def _cone_forward(y, k, qa, qb, n, blocks, first, end, kept, off, v):
     _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     for e in range(first, end):
-        base = blocks[e]
+        block_product(y, blocks[e], off, d, k, False, v)
         for c in range(d):
-            v[c] = y[base + off[c]]
             kept[(e - first) * d + c] = v[c]
-        for r in range(d):
-            acc = 0.0
-            for c in range(d):
-                acc += k[r, c] * v[c]
-            y[base + off[r]] = acc
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -375,19 +320,12 @@ def _cone_step(lam, kept, k, qa, qb, n, blocks, first, end, corr, off, v):
     _layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     for e in range(first, end):
-        base = blocks[e]
-        for c in range(d):
-            v[c] = lam[base + off[c]]
+        block_product(lam, blocks[e], off, d, k, True, v)
         for r in range(d):
             lr = v[r]
             if lr != 0.0:
                 for c in range(d):
                     corr[r, c] += lr * kept[(e - first) * d + c]
-        for r in range(d):
-            acc = 0.0
-            for c in range(d):
-                acc += k[c, r] * v[c]
-            lam[base + off[r]] = acc
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -414,7 +352,7 @@ def _reverse_step(
     """The reverse step of group ``g`` (fused matrix ``k``) acting on qubits ``qa, qb`` of
     the ``n``-qubit states ``x`` (before it), ``lam`` (after it): ``lam_out <- Kᵀ λ`` and the
     derivatives of its rotations added to ``grad``. ``work`` ((2·F + 4, 16, 16)), ``sweep``
-    ((F + 1, 16)), ``heads`` ((2·F + 4, 4, 4)), ``corr`` (16×16) and ``off`` are buffers
+    ((F + 1, 16)), ``heads`` ((4, 4, 4)), ``corr`` (16×16) and ``off`` are buffers
     (F the most factors of a group)."""
     if lam.shape[0] <= _FACTOR_SWEEP_MAX:
         _factor_sweep(
@@ -440,27 +378,12 @@ def _reverse_step(
         f0 = groups[g, 0]
         tail = work[0]
         factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, tail, work[1], work[2])
-        blocks = heads[:h]
-        prefix = heads[h : 2 * h + 1]
-        _head_blocks(f0, h, factors, mats, angles, blocks, prefix)
-        q = heads[2 * h + 1]
+        head = heads[0]
+        local_run(f0, f0 + h, factors, mats, angles, head, heads[1], heads[2])
+        q = heads[3]
         q[:, :] = 0.0
-        adjoint_head_group(
-            lam, lam_out, x, tail, prefix[h], factors[f0, 0], qa, qb, n, q, off, work[1]
-        )
-        _head_gradient(
-            f0,
-            h,
-            factors,
-            mats,
-            angles,
-            q,
-            grad,
-            blocks,
-            prefix,
-            heads[2 * h + 2],
-            heads[2 * h + 3],
-        )
+        adjoint_head_group(lam, lam_out, x, tail, head, factors[f0, 0], qa, qb, n, q, off, work[1])
+        _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
         return
     corr[:, :] = 0.0
     adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, work[0])
@@ -564,7 +487,7 @@ def adjoint_gradient(
         max_factors = max(max_factors, groups[g, 1] - groups[g, 0])
     work = np.empty((2 * max_factors + 4, 16, 16))
     sweep = np.empty((max_factors + 1, _FACTOR_SWEEP_MAX))
-    heads = np.empty((2 * max_factors + 4, 4, 4))
+    heads = np.empty((4, 4, 4))
     corr = np.empty((16, 16))
     for g in range(n_groups - 1, first - 1, -1):
         stage = n_groups - 1 - g
