@@ -7,8 +7,9 @@ be shared between sets, so the groups' factors are applied one by one instead: c
 factors (gates and noise, the same for every set) to the whole chunk at once with the
 kernels of :mod:`qnoise.sim.kernels`, and each run of rotations on one qubit as one
 4×4 matrix per set, with the sets innermost (contiguous, vectorized). Larger states, and
-batches of fewer than ``_MIN_BATCH`` sets, run set by set through
-:func:`qnoise.sim.kernels.run_groups`.
+batches of fewer than ``_MIN_BATCH`` sets, run set by set: the growing state of
+:func:`qnoise.sim.kernels.run_from_zero` up to the observable's light cone, then
+:func:`qnoise.sim.cone.cone_value`.
 
 The tables (``groups``, ``factors``, ``mats``) and the state layout are those of
 :mod:`qnoise.sim.kernels`. Both paths compute the same maps; they round differently in the
