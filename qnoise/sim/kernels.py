@@ -553,12 +553,7 @@ def touch_qubits(x, touched, count, qa, qb, inserted):
     inserted[1] = -1
     j = 0
     for q in (qa, qb):
-        if q >= 0 and not touched[q]:
-            inserted[j] = _rank(touched, q)
-            _insert_zero_qubit(x, 4**count, inserted[j])
-            j += 1
-            touched[q] = True
-            count += 1
+        count, j = _touch(x, touched, count, q, inserted, j)
     return count
 
 
@@ -569,13 +564,20 @@ def touch_all(x, touched, count, inserted):
     inserted[:] = -1
     j = 0
     for q in range(touched.shape[0]):
-        if not touched[q]:
-            inserted[j] = _rank(touched, q)
-            _insert_zero_qubit(x, 4**count, inserted[j])
-            j += 1
-            touched[q] = True
-            count += 1
+        count, j = _touch(x, touched, count, q, inserted, j)
     return count
+
+
+@njit(cache=_CACHE, nogil=True)
+def _touch(x, touched, count, q, inserted, j):
+    """Insert qubit ``q`` in |0⟩ into ``x[:4**count]`` unless it is touched already (or
+    -1), recording its position in ``inserted[j]``; returns the new count and next j."""
+    if q < 0 or touched[q]:
+        return count, j
+    inserted[j] = _rank(touched, q)
+    _insert_zero_qubit(x, 4**count, inserted[j])
+    touched[q] = True
+    return count + 1, j + 1
 
 
 @njit(cache=_CACHE, nogil=True)
