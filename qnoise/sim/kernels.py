@@ -403,13 +403,20 @@ def _adjoint_blocks(lam, lam_out, x, kt, off, d, n_blocks, n_mid, s_mid, s_high,
 @njit(cache=_CACHE, nogil=True)
 def _adjoint_lowest_pair(lam, lam_out, x, k, qa_is_0, n, corr, kp):
     """``adjoint_group`` on qubits 0 and 1, on the (4**(n-2), 16) matrices of
-    ``_apply_lowest_pair``."""
+    ``_apply_lowest_pair``, in chunks of rows that stay in cache for both products."""
     _to_low_high_order(k, qa_is_0, kp)
     stacks = 4 ** (n - 2)
-    part = np.empty((16, 16))
+    rows = min(_ROW_CHUNK, stacks)
+    part = np.zeros((16, 16))
+    chunk_part = np.empty((16, 16))
     lam2 = lam.reshape(stacks, 16)
-    np.dot(lam2.T, x.reshape(stacks, 16), part)
-    np.dot(lam2, kp, lam_out.reshape(stacks, 16))
+    x2 = x.reshape(stacks, 16)
+    out2 = lam_out.reshape(stacks, 16)
+    for start in range(0, stacks, rows):
+        lam_rows = lam2[start : start + rows]
+        np.dot(lam_rows.T, x2[start : start + rows], chunk_part)
+        part += chunk_part
+        np.dot(lam_rows, kp, out2[start : start + rows])
     _add_low_high_part(corr, part, qa_is_0)
 
 

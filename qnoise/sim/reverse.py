@@ -80,7 +80,8 @@ def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt)
     """Reverse step of a group ``K = tail · (head ⊗ I)`` (see :func:`head_length`; ``head``
     4×4 on local qubit 0 or 1 of the pair as ``kind`` says): ``λ_out = Kᵀ λ`` and
     ``q[h, h'] += Σ_o w[h, o] x[h', o]`` with ``w = tailᵀ λ``, h the head qubit's digit and o
-    the other's. ``tt`` is a 16×16 work buffer."""
+    the other's (``lam_out`` a different array from ``lam``). ``tt`` is a 16×16 work
+    buffer."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     ht = np.empty((4, 4))
     ordered = np.empty(16, dtype=np.int64)

@@ -300,88 +300,178 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
             corr[r, c] += total
 
 
-def _head_reverse_kernel(width: int):
-    """A numba intrinsic ``head_reverse(lam, lam_out, x, tt, ht, acc, off, base, count)``:
-    the reverse step of a group ``K = T (H ⊗ I)`` whose rotations all sit in ``H``, a 4×4
-    PTM on the local digit ``i % 4`` (``off`` ordered so), over ``count`` chunks from entry
-    ``base``. Per chunk: ``w = Tᵀ λ`` (``tt`` is Tᵀ, C-contiguous), ``λ_out = (Hᵀ ⊗ I) w``
-    (``ht`` is Hᵀ) and ``acc[4h + h', :] += Σ_o w[h + 4o] · x[h' + 4o]`` (lane-wise;
-    ``acc`` is ``(16, width)``), the 4×4 correlation the head's derivatives need. All of a
-    chunk's λ entries are loaded before any output is stored, so ``lam_out`` may be ``lam``.
-    """
+def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots):
+    """The head part of one chunk of a head reverse step for the other digit ``o``, given
+    ``w[h] = (Tᵀ λ)[h + 4o]`` (4 vectors): ``λ_out[c + 4o] = Σ_h Hᵀ[c, h] w[h]`` stored and
+    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']``."""
+    fma = _fmuladd(builder, vector)
+    xs = [
+        _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
+        for h in range(4)
+    ]
+    for h in range(4):
+        for hp in range(4):
+            slot = slots[4 * h + hp]
+            builder.store(builder.call(fma, [w[h], xs[hp], builder.load(slot)]), slot)
+    for c in range(4):
+        total = _combination(builder, vector, ht_ptr, c, 4, w)
+        _store(builder, total, _vector_pointer(builder, out_ptr, addresses[c + 4 * o], vector))
 
-    @intrinsic
-    def head_reverse(typingctx, lam, lam_out, x, tt, ht, acc, off, base, count):
+
+def _sparse_rows(builder, vector, lam_ptr, vals_ptr, nz_off_ptr, starts, rows, position):
+    """Rows ``rows`` of ``w = Tᵀ λ`` for one chunk from the non-zeros of Tᵀ: row j's are
+    ``starts[j] .. starts[j+1]-1`` (loaded values), each a value ``vals[t]`` and the offset
+    ``nz_off[t]`` of the λ entry it multiplies."""
+    fma = _fmuladd(builder, vector)
+    w = []
+    for j in rows:
+        slot = cgutils.alloca_once_value(builder, ir.Constant(vector, [0.0] * vector.count))
+        with cgutils.for_range(builder, builder.sub(starts[j + 1], starts[j])) as loop:
+            t = builder.add(starts[j], loop.index)
+            value = _broadcast(builder, builder.load(builder.gep(vals_ptr, [t])), vector)
+            offset = builder.add(builder.load(builder.gep(nz_off_ptr, [t])), position)
+            lam = _load(builder, _vector_pointer(builder, lam_ptr, offset, vector))
+            builder.store(builder.call(fma, [value, lam, builder.load(slot)]), slot)
+        w.append(builder.load(slot))
+    return w
+
+
+def _head_reverse_kernel(width: int, sparse: bool):
+    """A numba intrinsic for the reverse step of a group ``K = T (H ⊗ I)`` whose rotations
+    all sit in ``H``, a 4×4 PTM on the local digit ``i % 4`` (``off`` ordered so), over
+    ``count`` chunks from entry ``base``. Per chunk: ``w = Tᵀ λ``, ``λ_out = (Hᵀ ⊗ I) w``
+    (``ht`` is Hᵀ) and ``acc[4h + h', :] += Σ_o w[h + 4o] · x[h' + 4o]`` (lane-wise;
+    ``acc`` is ``(16, width)``), the 4×4 correlation the head's derivatives need. Chunks
+    start at the entries ``positions[:count]``.
+
+    Dense (``sparse`` False): ``head_reverse(lam, lam_out, x, tt, ht, acc, off, positions,
+    count)`` with ``tt`` = Tᵀ (16×16, C-contiguous); all of a chunk's λ entries are read
+    before any output is stored, so ``lam_out`` may be ``lam``. Sparse:
+    ``head_reverse(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)``
+    with Tᵀ's non-zeros as :func:`_sparse_rows` reads them (a constant tail of a CX and
+    per-qubit noise has 25), taken four rows at a time, so ``lam_out`` must not be ``lam``.
+    """
+    tail_arrays = 3 if sparse else 1
+
+    def typing(lam, lam_out, x, tail, ht, acc, off, positions):
         f64, i64 = types.float64, types.int64
+        if sparse:
+            tail_specs = ((tail[0], 1, f64), (tail[1], 1, i64), (tail[2], 1, i64))
+        else:
+            tail_specs = ((tail[0], 2, f64),)
         arrays = (
             (lam, 1, f64),
             (lam_out, 1, f64),
             (x, 1, f64),
-            (tt, 2, f64),
+            *tail_specs,
             (ht, 2, f64),
             (acc, 2, f64),
             (off, 1, i64),
+            (positions, 1, i64),
         )
         if not _contiguous_arrays(*arrays):
             return None
-        signature = types.void(lam, lam_out, x, tt, ht, acc, off, types.int64, types.int64)
+        signature = types.void(lam, lam_out, x, *tail, ht, acc, off, positions, types.int64)
+        return signature, codegen
 
-        def codegen(context, builder, sig, args):
-            lam_ptr, out_ptr, x_ptr, tt_ptr, ht_ptr, acc_ptr, off_ptr = _data_pointers(
-                context, builder, sig, args, 7
-            )
-            base, count = args[7], args[8]
-            i64 = ir.IntType(64)
-            vector = ir.VectorType(ir.DoubleType(), width)
-            fma = _fmuladd(builder, vector)
+    def codegen(context, builder, sig, args):
+        n_arrays = 6 + tail_arrays
+        pointers = _data_pointers(context, builder, sig, args, n_arrays + 1)
+        lam_ptr, out_ptr, x_ptr = pointers[:3]
+        tail_ptrs = pointers[3 : 3 + tail_arrays]
+        ht_ptr, acc_ptr, off_ptr, positions_ptr = pointers[3 + tail_arrays :]
+        count = args[n_arrays + 1]
+        i64 = ir.IntType(64)
+        vector = ir.VectorType(ir.DoubleType(), width)
 
-            offsets = [builder.load(builder.gep(off_ptr, [ir.Constant(i64, r)])) for r in range(16)]
-            acc_addresses = [
-                _vector_pointer(builder, acc_ptr, ir.Constant(i64, width * i), vector)
-                for i in range(16)
+        offsets = [builder.load(builder.gep(off_ptr, [ir.Constant(i64, r)])) for r in range(16)]
+        acc_addresses = [
+            _vector_pointer(builder, acc_ptr, ir.Constant(i64, width * i), vector)
+            for i in range(16)
+        ]
+        slots = []
+        for address in acc_addresses:
+            slot = cgutils.alloca_once(builder, vector)
+            builder.store(_load(builder, address), slot)
+            slots.append(slot)
+        if sparse:
+            starts_ptr = tail_ptrs[2]
+            starts = [
+                builder.load(builder.gep(starts_ptr, [ir.Constant(i64, j)])) for j in range(17)
             ]
-            slots = []
-            for address in acc_addresses:
-                slot = cgutils.alloca_once(builder, vector)
-                builder.store(_load(builder, address), slot)
-                slots.append(slot)
-            with cgutils.for_range(builder, count) as loop:
-                position = builder.add(base, builder.mul(loop.index, ir.Constant(i64, width)))
-                addresses = [builder.add(offset, position) for offset in offsets]
+        with cgutils.for_range(builder, count) as loop:
+            position = builder.load(builder.gep(positions_ptr, [loop.index]))
+            addresses = [builder.add(offset, position) for offset in offsets]
+            if sparse:
+                # each o's rows of w, then its head part: a store for o cannot overwrite
+                # the λ entries later rows read, as lam_out is not lam
+                for o in range(4):
+                    rows = range(4 * o, 4 * o + 4)
+                    w = _sparse_rows(
+                        builder, vector, lam_ptr, *tail_ptrs[:2], starts, rows, position
+                    )
+                    _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots)
+            else:
                 lams = [
                     _load(builder, _vector_pointer(builder, lam_ptr, a, vector)) for a in addresses
                 ]
-                w = [_combination(builder, vector, tt_ptr, r, 16, lams) for r in range(16)]
+                w = [_combination(builder, vector, tail_ptrs[0], r, 16, lams) for r in range(16)]
                 for o in range(4):
-                    xs = [
-                        _load(
-                            builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector)
-                        )
-                        for h in range(4)
-                    ]
-                    for h in range(4):
-                        for hp in range(4):
-                            slot = slots[4 * h + hp]
-                            total = builder.call(fma, [w[h + 4 * o], xs[hp], builder.load(slot)])
-                            builder.store(total, slot)
-                    for c in range(4):
-                        total = _combination(builder, vector, ht_ptr, c, 4, w[4 * o : 4 * o + 4])
-                        _store(
-                            builder,
-                            total,
-                            _vector_pointer(builder, out_ptr, addresses[c + 4 * o], vector),
-                        )
-            for slot, address in zip(slots, acc_addresses, strict=True):
-                _store(builder, builder.load(slot), address)
-            return context.get_dummy_value()
+                    w_o = w[4 * o : 4 * o + 4]
+                    _head_part(builder, vector, w_o, o, x_ptr, out_ptr, ht_ptr, addresses, slots)
+        for slot, address in zip(slots, acc_addresses, strict=True):
+            _store(builder, builder.load(slot), address)
+        return context.get_dummy_value()
 
-        return signature, codegen
+    if sparse:
+
+        @intrinsic
+        def head_reverse(typingctx, lam, lam_out, x, vals, nz_off, starts, ht, acc, off, pos, c):
+            return typing(lam, lam_out, x, (vals, nz_off, starts), ht, acc, off, pos)
+
+    else:
+
+        @intrinsic
+        def head_reverse(typingctx, lam, lam_out, x, tt, ht, acc, off, positions, count):
+            return typing(lam, lam_out, x, (tt,), ht, acc, off, positions)
 
     return head_reverse
 
 
-_head_reverse8 = _head_reverse_kernel(8)
-_head_reverse4 = _head_reverse_kernel(4)
+_head_reverse8 = _head_reverse_kernel(8, False)
+_head_reverse4 = _head_reverse_kernel(4, False)
+_sparse_head_reverse8 = _head_reverse_kernel(8, True)
+_sparse_head_reverse4 = _head_reverse_kernel(4, True)
+
+
+# a tail with at most this many non-zeros takes the sparse kernel (a dense chunk costs 256
+# multiply-adds held in registers, a sparse one a loop over memory operands per non-zero;
+# measured break-even near 64 at n = 7)
+_SPARSE_TAIL_MAX = 64
+
+
+# chunk positions per call of a head reverse kernel
+_HEAD_TILE = 256
+
+
+@njit(cache=_CACHE, nogil=True, inline="always")
+def _head_chunks(
+    lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, sparse
+):
+    """The head reverse kernel of the right width and form on ``count`` chunk positions."""
+    if sparse:
+        if width == 8:
+            _sparse_head_reverse8(
+                lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count
+            )
+        else:
+            _sparse_head_reverse4(
+                lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count
+            )
+    elif width == 8:
+        _head_reverse8(lam, lam_out, x, tt, ht, acc, off, positions, count)
+    else:
+        _head_reverse4(lam, lam_out, x, tt, ht, acc, off, positions, count)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -389,17 +479,54 @@ def reverse_head_runs(lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_
     """Reverse step of a group ``K = T (H ⊗ I)`` over the blocks of a pair layout (runs
     ``n_low``, 4 or multiples of 8; ``off`` ordered so that the head's digit is ``i % 4``):
     ``λ_out = Kᵀ λ`` and ``q[h, h'] += Σ w[h + 4o] x[h' + 4o]`` with ``w = Tᵀ λ`` summed over
-    every block and ``o``. ``tt`` = Tᵀ (16×16) and ``ht`` = Hᵀ (4×4), C-contiguous."""
+    every block and ``o``. ``tt`` = Tᵀ (16×16) and ``ht`` = Hᵀ (4×4), C-contiguous. A sparse
+    Tᵀ (at most ``_SPARSE_TAIL_MAX`` non-zeros) is applied by its non-zeros only.
+    ``lam_out`` must be a different array from ``lam``."""
     width = _chunk_width(n_low)
     acc = np.zeros((16, width))
-    count = n_low // width
+    vals = np.empty(256)
+    nz_off = np.empty(256, dtype=np.int64)
+    starts = np.empty(17, dtype=np.int64)
+    nnz = 0
+    for j in range(16):
+        starts[j] = nnz
+        for i in range(16):
+            if tt[j, i] != 0.0:
+                vals[nnz] = tt[j, i]
+                nz_off[nnz] = off[i]
+                nnz += 1
+    starts[16] = nnz
+    sparse = nnz <= _SPARSE_TAIL_MAX
+    positions = np.empty(_HEAD_TILE, dtype=np.int64)
+    count = 0
     for h in range(n_high):
         for m in range(n_mid):
             base = h * s_high + m * s_mid
-            if width == 8:
-                _head_reverse8(lam, lam_out, x, tt, ht, acc, off, base, count)
-            else:
-                _head_reverse4(lam, lam_out, x, tt, ht, acc, off, base, count)
+            for start in range(base, base + n_low, width):
+                positions[count] = start
+                count += 1
+                if count == _HEAD_TILE:
+                    _head_chunks(
+                        lam,
+                        lam_out,
+                        x,
+                        tt,
+                        vals,
+                        nz_off,
+                        starts,
+                        ht,
+                        acc,
+                        off,
+                        positions,
+                        count,
+                        width,
+                        sparse,
+                    )
+                    count = 0
+    if count:
+        _head_chunks(
+            lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, sparse
+        )
     for i in range(16):
         total = 0.0
         for lane in range(width):

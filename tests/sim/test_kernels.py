@@ -77,6 +77,25 @@ def test_reverse_step_every_layout(n):
         np.testing.assert_allclose(corr, expected, rtol=0, atol=1e-11)
 
 
+@pytest.mark.parametrize(("qa", "qb"), [(0, 1), (1, 0)])
+def test_reverse_step_of_the_lowest_pair_in_row_chunks(qa, qb):
+    """Qubits 0 and 1 at n = 8: 4096 rows of 16, taken in several chunks (both products
+    of a chunk while it is in cache)."""
+    n = 8
+    rng = np.random.default_rng(20 + qa)
+    lam, x = rng.normal(size=(2, 4**n))
+    k = rng.normal(size=(16, 16))
+    start = rng.normal(size=(16, 16))
+    corr = start.copy()
+    lam_out = np.empty_like(lam)
+    kt = np.empty((16, 16))
+    off = np.empty(16, dtype=np.int64)
+    kernels.adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt)
+    np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-11)
+    expected = start + _local_rows(lam, qa, qb, n) @ _local_rows(x, qa, qb, n).T
+    np.testing.assert_allclose(corr, expected, rtol=0, atol=1e-9)
+
+
 def _triples(n, low):
     return [
         (a, s, b)
@@ -130,18 +149,21 @@ def _embedded(head, kind):
 
 @pytest.mark.parametrize("n", [3, 5, 6])
 @pytest.mark.parametrize("kind", [kernels.KIND_LOCAL0, kernels.KIND_LOCAL1])
-def test_reverse_step_of_a_rotation_head(n, kind):
+@pytest.mark.parametrize("tail_nonzeros", [256, 65, 64, 25, 1])
+def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros):
     """``K = T (H ⊗ I)``: ``λ_out = Kᵀ λ`` and the head's 4×4 correlation
     ``Σ_o (Tᵀλ)[h, o] x[h', o]`` added to what ``q`` held, on every pair of qubits >= 1
-    (runs of 4 entries and of 16 and more)."""
-    rng = np.random.default_rng(40 + n + kind)
+    (runs of 4 entries and of 16 and more), for dense tails and for sparse ones (up to
+    64 non-zeros, the sparse kernel's limit; rows of T without any included)."""
+    rng = np.random.default_rng(40 + n + kind + tail_nonzeros)
     off = np.empty(16, dtype=np.int64)
     tt = np.empty((16, 16))
     for qa, qb in _pairs(n):
         if min(qa, qb) < 1:
             continue
         lam, x = rng.normal(size=(2, 4**n))
-        tail = rng.normal(size=(16, 16))
+        tail = np.zeros((16, 16))
+        tail.flat[rng.choice(256, tail_nonzeros, replace=False)] = rng.normal(size=tail_nonzeros)
         head = rng.normal(size=(4, 4))
         start = rng.normal(size=(4, 4))
         q = start.copy()
