@@ -77,11 +77,13 @@ def _broadcast(builder, value, vector):
 def _combination(builder, vector, matrix_ptr, row, width, inputs):
     """``Σ_c m[row, c] · inputs[c]`` (``m`` a C-contiguous ``(·, width)`` matrix of doubles
     at ``matrix_ptr``, each entry broadcast to ``vector``) as one multiply and a chain of
-    multiply-adds."""
+    multiply-adds; ``None`` inputs are zeros."""
     fma = _fmuladd(builder, vector)
     i64 = ir.IntType(64)
     total = None
     for c, value in enumerate(inputs):
+        if value is None:  # a structural zero
+            continue
         entry = builder.load(builder.gep(matrix_ptr, [ir.Constant(i64, width * row + c)]))
         splat = _broadcast(builder, entry, vector)
         total = (
@@ -300,21 +302,29 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
             corr[r, c] += total
 
 
-def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots):
+def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, unital):
     """The head part of one chunk of a head reverse step for the other digit ``o``, given
     ``w[h] = (Tᵀ λ)[h + 4o]`` (4 vectors): ``λ_out[c + 4o] = Σ_h Hᵀ[c, h] w[h]`` stored and
-    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']``."""
+    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']``. ``unital``: H is
+    ``1 ⊕ R`` (a rotation's PTM), so ``λ_out[4o] = w[0]`` and the correlation's row and
+    column 0, which no rotation's derivative reads, are skipped."""
     fma = _fmuladd(builder, vector)
-    xs = [
-        _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
-        for h in range(4)
-    ]
-    for h in range(4):
-        for hp in range(4):
+    digits = range(1, 4) if unital else range(4)
+    xs = {
+        h: _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
+        for h in digits
+    }
+    for h in digits:
+        for hp in digits:
             slot = slots[4 * h + hp]
             builder.store(builder.call(fma, [w[h], xs[hp], builder.load(slot)]), slot)
     for c in range(4):
-        total = _combination(builder, vector, ht_ptr, c, 4, w)
+        if unital and c == 0:
+            total = w[0]
+        elif unital:
+            total = _combination(builder, vector, ht_ptr, c, 4, [None, *w[1:]])
+        else:
+            total = _combination(builder, vector, ht_ptr, c, 4, w)
         _store(builder, total, _vector_pointer(builder, out_ptr, addresses[c + 4 * o], vector))
 
 
@@ -349,7 +359,8 @@ def _head_reverse_kernel(width: int, sparse: bool):
     before any output is stored, so ``lam_out`` may be ``lam``. Sparse:
     ``head_reverse(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)``
     with Tᵀ's non-zeros as :func:`_sparse_rows` reads them (a constant tail of a CX and
-    per-qubit noise has 25), taken four rows at a time, so ``lam_out`` must not be ``lam``.
+    per-qubit noise has 25), taken four rows at a time, so ``lam_out`` must not be ``lam``;
+    H must be unital, ``1 ⊕ R`` (see :func:`_head_part`).
     """
     tail_arrays = 3 if sparse else 1
 
@@ -410,7 +421,9 @@ def _head_reverse_kernel(width: int, sparse: bool):
                     w = _sparse_rows(
                         builder, vector, lam_ptr, *tail_ptrs[:2], starts, rows, position
                     )
-                    _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots)
+                    _head_part(
+                        builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, True
+                    )
             else:
                 lams = [
                     _load(builder, _vector_pointer(builder, lam_ptr, a, vector)) for a in addresses
@@ -418,7 +431,9 @@ def _head_reverse_kernel(width: int, sparse: bool):
                 w = [_combination(builder, vector, tail_ptrs[0], r, 16, lams) for r in range(16)]
                 for o in range(4):
                     w_o = w[4 * o : 4 * o + 4]
-                    _head_part(builder, vector, w_o, o, x_ptr, out_ptr, ht_ptr, addresses, slots)
+                    _head_part(
+                        builder, vector, w_o, o, x_ptr, out_ptr, ht_ptr, addresses, slots, False
+                    )
         for slot, address in zip(slots, acc_addresses, strict=True):
             _store(builder, builder.load(slot), address)
         return context.get_dummy_value()
@@ -479,9 +494,11 @@ def reverse_head_runs(lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_
     """Reverse step of a group ``K = T (H ⊗ I)`` over the blocks of a pair layout (runs
     ``n_low``, 4 or multiples of 8; ``off`` ordered so that the head's digit is ``i % 4``):
     ``λ_out = Kᵀ λ`` and ``q[h, h'] += Σ w[h + 4o] x[h' + 4o]`` with ``w = Tᵀ λ`` summed over
-    every block and ``o``. ``tt`` = Tᵀ (16×16) and ``ht`` = Hᵀ (4×4), C-contiguous. A sparse
-    Tᵀ (at most ``_SPARSE_TAIL_MAX`` non-zeros) is applied by its non-zeros only.
-    ``lam_out`` must be a different array from ``lam``."""
+    every block and ``o``. ``tt`` = Tᵀ (16×16) and ``ht`` = Hᵀ (4×4), C-contiguous. When Tᵀ
+    is sparse (at most ``_SPARSE_TAIL_MAX`` non-zeros) and H unital (a product of rotations,
+    as heads are), a kernel that takes only Tᵀ's non-zeros and H's rotation block runs, and
+    ``q``'s row and column 0 are left as they were. ``lam_out`` must be a different array
+    from ``lam``."""
     width = _chunk_width(n_low)
     acc = np.zeros((16, width))
     vals = np.empty(256)
@@ -496,7 +513,10 @@ def reverse_head_runs(lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_
                 nz_off[nnz] = off[i]
                 nnz += 1
     starts[16] = nnz
-    sparse = nnz <= _SPARSE_TAIL_MAX
+    unital = ht[0, 0] == 1.0
+    for i in range(1, 4):
+        unital = unital and ht[0, i] == 0.0 and ht[i, 0] == 0.0
+    sparse = nnz <= _SPARSE_TAIL_MAX and unital
     positions = np.empty(_HEAD_TILE, dtype=np.int64)
     count = 0
     for h in range(n_high):
