@@ -229,24 +229,27 @@ def _apply_factor(src, dst, kind, mat, index, d, v, transpose):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _forward_states(states, g_first, count, kstore, groups, n, k1c, k2c, kt, off):
-    """``states[i + 1] <- K_{g_first + i} states[i]`` for i < count - 1 (fused matrices from
-    ``kstore``): every intermediate state is kept, two groups that share a qubit still go
+def _forward_states(first, states, g_first, count, kstore, groups, n, k1c, k2c, kt, off):
+    """The states before groups ``g_first .. g_first + count - 1`` (fused matrices from
+    ``kstore``), from ``first``, the state before ``g_first``: ``states[i]`` for i >= 1
+    becomes the state before group ``g_first + i`` (``states[0]`` is not used; it may be
+    ``first``). Every intermediate state is kept, two groups that share a qubit still go
     through the state in one pass. ``k1c``, ``k2c``, ``kt`` (16×16) and ``off`` are work
     buffers."""
     last = g_first + count - 1  # groups before `last` are applied
     i = 0
     while i < count - 1:
         g = g_first + i
+        source = first if i == 0 else states[i]
         shared = _shared_qubit(groups, g, last)
         if shared >= 0:
             a, b = _pair_matrices(groups, g, shared, kstore[g], kstore[g + 1], k1c, k2c)
             apply_two_groups_keeping(
-                states[i], states[i + 1], states[i + 2], k1c, k2c, a, shared, b, n
+                source, states[i + 1], states[i + 2], k1c, k2c, a, shared, b, n
             )
             i += 2
         else:
-            apply_group(states[i], states[i + 1], kstore[g], groups[g, 2], groups[g, 3], n, kt, off)
+            apply_group(source, states[i + 1], kstore[g], groups[g, 2], groups[g, 3], n, kt, off)
             i += 1
 
 
@@ -443,7 +446,17 @@ def adjoint_gradient(
             ckpts, first, groups, kstore, n, counts, positions, inserted, filled
         )
         _forward_states(
-            ckpts[growing:], growing, first + 1 - growing, kstore, groups, n, tmp, fm, kt, off
+            ckpts[growing],
+            ckpts[growing:],
+            growing,
+            first + 1 - growing,
+            kstore,
+            groups,
+            n,
+            tmp,
+            fm,
+            kt,
+            off,
         )
     else:
         run_from_zero(ckpts[0], seg[0], 0, groups, factors, mats, angles, n)  # |0…0⟩
@@ -517,11 +530,11 @@ def adjoint_gradient(
     for s in range(n_ckpt - 1, -1, -1):
         g_start = s * stride
         g_end = min(g_start + stride, first)
-        if stride > 1:
-            seg[0] = ckpts[s]
-            _forward_states(seg, g_start, g_end - g_start, kstore, groups, n, tmp, fm, kt, off)
+        if stride > 1:  # the segment from its checkpoint, kept in seg[1:]
+            count = g_end - g_start
+            _forward_states(ckpts[s], seg, g_start, count, kstore, groups, n, tmp, fm, kt, off)
         for g in range(g_end - 1, g_start - 1, -1):
-            before = seg[g - g_start] if stride > 1 else ckpts[s]
+            before = seg[g - g_start] if g > g_start else ckpts[s]
             if g >= growing:
                 qa, qb, n_sub = groups[g, 2], groups[g, 3], n
             else:

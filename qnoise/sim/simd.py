@@ -346,7 +346,7 @@ def _sparse_rows(builder, vector, lam_ptr, vals_ptr, nz_off_ptr, starts, rows, p
     return w
 
 
-def _head_reverse_kernel(width: int, sparse: bool):
+def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
     """A numba intrinsic for the reverse step of a group ``K = T (H ⊗ I)`` whose rotations
     all sit in ``H``, a 4×4 PTM on the local digit ``i % 4`` (``off`` ordered so), over
     ``count`` chunks from entry ``base``. Per chunk: ``w = Tᵀ λ``, ``λ_out = (Hᵀ ⊗ I) w``
@@ -359,8 +359,8 @@ def _head_reverse_kernel(width: int, sparse: bool):
     before any output is stored, so ``lam_out`` may be ``lam``. Sparse:
     ``head_reverse(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)``
     with Tᵀ's non-zeros as :func:`_sparse_rows` reads them (a constant tail of a CX and
-    per-qubit noise has 25), taken four rows at a time, so ``lam_out`` must not be ``lam``;
-    H must be unital, ``1 ⊕ R`` (see :func:`_head_part`).
+    per-qubit noise has 25), taken four rows at a time, so ``lam_out`` must not be ``lam``.
+    ``unital`` (sparse only): H is ``1 ⊕ R`` (see :func:`_head_part`).
     """
     tail_arrays = 3 if sparse else 1
 
@@ -422,7 +422,7 @@ def _head_reverse_kernel(width: int, sparse: bool):
                         builder, vector, lam_ptr, *tail_ptrs[:2], starts, rows, position
                     )
                     _head_part(
-                        builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, True
+                        builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, unital
                     )
             else:
                 lams = [
@@ -440,23 +440,23 @@ def _head_reverse_kernel(width: int, sparse: bool):
 
     if sparse:
 
-        @intrinsic
         def head_reverse(typingctx, lam, lam_out, x, vals, nz_off, starts, ht, acc, off, pos, c):
             return typing(lam, lam_out, x, (vals, nz_off, starts), ht, acc, off, pos)
 
     else:
 
-        @intrinsic
         def head_reverse(typingctx, lam, lam_out, x, tt, ht, acc, off, positions, count):
             return typing(lam, lam_out, x, (tt,), ht, acc, off, positions)
 
-    return head_reverse
+    return intrinsic(head_reverse)
 
 
-_head_reverse8 = _head_reverse_kernel(8, False)
-_head_reverse4 = _head_reverse_kernel(4, False)
-_sparse_head_reverse8 = _head_reverse_kernel(8, True)
-_sparse_head_reverse4 = _head_reverse_kernel(4, True)
+_head_reverse8 = _head_reverse_kernel(8, False, False)
+_head_reverse4 = _head_reverse_kernel(4, False, False)
+_sparse_head_reverse8 = _head_reverse_kernel(8, True, False)
+_sparse_head_reverse4 = _head_reverse_kernel(4, True, False)
+_sparse_unital_head_reverse8 = _head_reverse_kernel(8, True, True)
+_sparse_unital_head_reverse4 = _head_reverse_kernel(4, True, True)
 
 
 # a tail with at most this many non-zeros takes the sparse kernel (a dense chunk costs 256
@@ -469,20 +469,29 @@ _SPARSE_TAIL_MAX = 64
 _HEAD_TILE = 256
 
 
+# the forms of a head reverse kernel
+_DENSE = 0
+_SPARSE = 1
+_SPARSE_UNITAL = 2
+
+
 @njit(cache=_CACHE, nogil=True, inline="always")
 def _head_chunks(
-    lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, sparse
+    lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, form
 ):
     """The head reverse kernel of the right width and form on ``count`` chunk positions."""
-    if sparse:
-        if width == 8:
-            _sparse_head_reverse8(
-                lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count
-            )
-        else:
-            _sparse_head_reverse4(
-                lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count
-            )
+    if form == _SPARSE_UNITAL and width == 8:
+        _sparse_unital_head_reverse8(
+            lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count
+        )
+    elif form == _SPARSE_UNITAL:
+        _sparse_unital_head_reverse4(
+            lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count
+        )
+    elif form == _SPARSE and width == 8:
+        _sparse_head_reverse8(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)
+    elif form == _SPARSE:
+        _sparse_head_reverse4(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)
     elif width == 8:
         _head_reverse8(lam, lam_out, x, tt, ht, acc, off, positions, count)
     else:
@@ -495,10 +504,10 @@ def reverse_head_runs(lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_
     ``n_low``, 4 or multiples of 8; ``off`` ordered so that the head's digit is ``i % 4``):
     ``λ_out = Kᵀ λ`` and ``q[h, h'] += Σ w[h + 4o] x[h' + 4o]`` with ``w = Tᵀ λ`` summed over
     every block and ``o``. ``tt`` = Tᵀ (16×16) and ``ht`` = Hᵀ (4×4), C-contiguous. When Tᵀ
-    is sparse (at most ``_SPARSE_TAIL_MAX`` non-zeros) and H unital (a product of rotations,
-    as heads are), a kernel that takes only Tᵀ's non-zeros and H's rotation block runs, and
-    ``q``'s row and column 0 are left as they were. ``lam_out`` must be a different array
-    from ``lam``."""
+    is sparse (at most ``_SPARSE_TAIL_MAX`` non-zeros), a kernel that takes only its
+    non-zeros runs; when H is moreover unital, ``1 ⊕ R`` (rotations with unital noise such
+    as depolarizing, or none), only H's rotation block is applied and ``q``'s row and column
+    0 are left as they were. ``lam_out`` must be a different array from ``lam``."""
     width = _chunk_width(n_low)
     acc = np.zeros((16, width))
     vals = np.empty(256)
@@ -516,7 +525,9 @@ def reverse_head_runs(lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_
     unital = ht[0, 0] == 1.0
     for i in range(1, 4):
         unital = unital and ht[0, i] == 0.0 and ht[i, 0] == 0.0
-    sparse = nnz <= _SPARSE_TAIL_MAX and unital
+    form = _DENSE
+    if nnz <= _SPARSE_TAIL_MAX:
+        form = _SPARSE_UNITAL if unital else _SPARSE
     positions = np.empty(_HEAD_TILE, dtype=np.int64)
     count = 0
     for h in range(n_high):
@@ -540,12 +551,12 @@ def reverse_head_runs(lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_
                         positions,
                         count,
                         width,
-                        sparse,
+                        form,
                     )
                     count = 0
     if count:
         _head_chunks(
-            lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, sparse
+            lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, form
         )
     for i in range(16):
         total = 0.0

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from qnoise.noise import amplitude_damping
 from qnoise.sim import kernels, reverse
 
 
@@ -159,16 +160,17 @@ def _rotation_ptm(rng) -> np.ndarray:
 @pytest.mark.parametrize("n", [3, 5, 6])
 @pytest.mark.parametrize("kind", [kernels.KIND_LOCAL0, kernels.KIND_LOCAL1])
 @pytest.mark.parametrize("tail_nonzeros", [256, 65, 64, 25, 1])
-@pytest.mark.parametrize("rotation", [True, False])
-def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, rotation):
+@pytest.mark.parametrize("head_form", ["rotation", "trace-preserving", "general"])
+def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, head_form):
     """``K = T (H ⊗ I)``: ``λ_out = Kᵀ λ`` and the head's 4×4 correlation
     ``Σ_o (Tᵀλ)[h, o] x[h', o]`` added to what ``q`` held, on every pair of qubits >= 1
     (runs of 4 entries and of 16 and more), for dense tails and for sparse ones (up to
     64 non-zeros, the sparse kernel's limit; rows of T without any included), and for a
-    rotation head ``1 ⊕ R`` and a general 4×4 one. With a rotation head and a sparse tail,
-    the correlation's row and column 0 (which no rotation's derivative reads) may be left
-    as they were."""
-    rng = np.random.default_rng(40 + n + kind + tail_nonzeros + 7 * rotation)
+    unital rotation head ``1 ⊕ R``, a rotation after amplitude damping (not unital) and a
+    general 4×4 head. With a unital head and a sparse tail, the correlation's row and
+    column 0 (which no rotation's derivative reads) may be left as they were."""
+    forms = ["rotation", "trace-preserving", "general"]
+    rng = np.random.default_rng(40 + n + kind + tail_nonzeros + 7 * forms.index(head_form))
     off = np.empty(16, dtype=np.int64)
     tt = np.empty((16, 16))
     for qa, qb in _pairs(n):
@@ -177,7 +179,11 @@ def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, rotation):
         lam, x = rng.normal(size=(2, 4**n))
         tail = np.zeros((16, 16))
         tail.flat[rng.choice(256, tail_nonzeros, replace=False)] = rng.normal(size=tail_nonzeros)
-        head = _rotation_ptm(rng) if rotation else rng.normal(size=(4, 4))
+        head = rng.normal(size=(4, 4))
+        if head_form == "rotation":
+            head = _rotation_ptm(rng)
+        elif head_form == "trace-preserving":
+            head = amplitude_damping(0.3).ptm @ _rotation_ptm(rng)
         start = rng.normal(size=(4, 4))
         q = start.copy()
         lam_out = np.empty_like(lam)
@@ -191,7 +197,7 @@ def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, rotation):
         else:
             expected = start + np.einsum("hor,cor->hc", w, xs)
         np.testing.assert_allclose(q[1:, 1:], expected[1:, 1:], rtol=0, atol=1e-11)
-        if not (rotation and tail_nonzeros <= 64):
+        if not (head_form == "rotation" and tail_nonzeros <= 64):
             np.testing.assert_allclose(q, expected, rtol=0, atol=1e-11)
 
 
