@@ -6,7 +6,8 @@ group, from which the derivatives of the group's rotation factors follow by smal
 algebra (:func:`_group_gradient`). Three cheaper forms of the same step:
 
 * a group ``K = T (H ⊗ I)`` whose rotations form a 1-qubit *head* needs only a 4×4
-  correlation, taken in the same SIMD pass as ``Kᵀ λ`` (:func:`adjoint_head_group`);
+  correlation, taken in the same SIMD pass as ``Kᵀ λ`` (:func:`adjoint_head_group`; a
+  sparse tail T is applied by its non-zeros);
 * states of at most 2 qubits go through a group factor by factor (:func:`_factor_sweep`);
 * the groups of the observable's light cone (:mod:`qnoise.sim.cone`) take their steps on
   the few blocks where λ is non-zero, and the groups that run while the state is still

@@ -12,6 +12,10 @@ entries at offsets ``off[c]``. The kernels walk the runs in chunks of 8 (or 4) e
 * :func:`apply_two_groups`: two groups that share a qubit in one pass over the state, the
   first product going to a cached buffer and the second from there, which halves the memory
   traffic of states that do not fit in cache.
+* :func:`reverse_head_runs`: the reverse step of a group ``K = T (H ⊗ I)`` whose
+  rotations form a 1-qubit head H, in one pass. A sparse constant tail T (a CX with
+  per-qubit noise has 25 non-zeros of 256) is applied by its non-zeros, and a unital head
+  by its 3×3 rotation block.
 
 The chunk kernels are LLVM vector IR (``<8 x double>``, ``llvm.fmuladd``) emitted through
 numba intrinsics. numba compiles them for the host CPU, so they become AVX-512, AVX2 or
