@@ -77,12 +77,13 @@ def head_length(g, groups, factors, qa, qb):
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt):
+def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt, unital):
     """Reverse step of a group ``K = tail · (head ⊗ I)`` (see :func:`head_length`; ``head``
     4×4 on local qubit 0 or 1 of the pair as ``kind`` says): ``λ_out = Kᵀ λ`` and
     ``q[h, h'] += Σ_o w[h, o] x[h', o]`` with ``w = tailᵀ λ``, h the head qubit's digit and o
-    the other's (``lam_out`` a different array from ``lam``). ``tt`` is a 16×16 work
-    buffer."""
+    the other's (``lam_out`` a different array from ``lam``). ``unital``: every factor of
+    the head is unital (:func:`_unital_factors`), so ``q``'s row and column 0 may be left
+    as they were. ``tt`` is a 16×16 work buffer."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     ht = np.empty((4, 4))
     ordered = np.empty(16, dtype=np.int64)
@@ -95,7 +96,24 @@ def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt)
     for r in range(4):
         for c in range(4):
             ht[c, r] = head[r, c]
-    reverse_head_runs(lam, lam_out, x, tt, ht, q, ordered, n_high, s_high, n_mid, s_mid, n_low)
+    reverse_head_runs(
+        lam, lam_out, x, tt, ht, q, ordered, n_high, s_high, n_mid, s_mid, n_low, unital
+    )
+
+
+@njit(cache=_CACHE, nogil=True)
+def _unital_factors(f0, f_end, mats):
+    """Whether the 1-qubit rotation factors ``f0 .. f_end-1`` (``A + cos a B + sin a C``
+    from ``mats``) are unital at every angle: row and column 0 of A are e0 and those of B
+    and C zero. Then so are their products, and their derivatives have a zero row and
+    column 0, so a head made of them never needs its correlation's row and column 0."""
+    for f in range(f0, f_end):
+        for t in range(3):
+            for i in range(4):
+                expected = 1.0 if t == 0 and i == 0 else 0.0
+                if mats[f, t, 0, i] != expected or mats[f, t, i, 0] != expected:
+                    return False
+    return True
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -387,7 +405,9 @@ def _reverse_step(
         local_run(f0, f0 + h, factors, mats, angles, head, heads[1], heads[2])
         q = heads[3]
         q[:, :] = 0.0
-        adjoint_head_group(lam, lam_out, x, tail, head, factors[f0, 0], qa, qb, n, q, off, work[1])
+        unital = _unital_factors(f0, f0 + h, mats)
+        kind = factors[f0, 0]
+        adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, work[1], unital)
         _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
         return
     corr[:, :] = 0.0

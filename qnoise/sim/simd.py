@@ -353,10 +353,10 @@ def _sparse_rows(builder, vector, lam_ptr, vals_ptr, nz_off_ptr, starts, rows, p
 def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
     """A numba intrinsic for the reverse step of a group ``K = T (H ⊗ I)`` whose rotations
     all sit in ``H``, a 4×4 PTM on the local digit ``i % 4`` (``off`` ordered so), over
-    ``count`` chunks from entry ``base``. Per chunk: ``w = Tᵀ λ``, ``λ_out = (Hᵀ ⊗ I) w``
-    (``ht`` is Hᵀ) and ``acc[4h + h', :] += Σ_o w[h + 4o] · x[h' + 4o]`` (lane-wise;
-    ``acc`` is ``(16, width)``), the 4×4 correlation the head's derivatives need. Chunks
-    start at the entries ``positions[:count]``.
+    the chunks that start at the entries ``positions[:count]``. Per chunk: ``w = Tᵀ λ``,
+    ``λ_out = (Hᵀ ⊗ I) w`` (``ht`` is Hᵀ) and ``acc[4h + h', :] += Σ_o w[h + 4o] ·
+    x[h' + 4o]`` (lane-wise; ``acc`` is ``(16, width)``), the 4×4 correlation the head's
+    derivatives need.
 
     Dense (``sparse`` False): ``head_reverse(lam, lam_out, x, tt, ht, acc, off, positions,
     count)`` with ``tt`` = Tᵀ (16×16, C-contiguous); all of a chunk's λ entries are read
@@ -364,7 +364,8 @@ def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
     ``head_reverse(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)``
     with Tᵀ's non-zeros as :func:`_sparse_rows` reads them (a constant tail of a CX and
     per-qubit noise has 25), taken four rows at a time, so ``lam_out`` must not be ``lam``.
-    ``unital`` (sparse only): H is ``1 ⊕ R`` (see :func:`_head_part`).
+    ``unital`` (sparse only): H is ``1 ⊕ R``, and so is every factor of it (see
+    :func:`_head_part`).
     """
     tail_arrays = 3 if sparse else 1
 
@@ -503,15 +504,19 @@ def _head_chunks(
 
 
 @njit(cache=_CACHE, nogil=True)
-def reverse_head_runs(lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_mid, n_low):
+def reverse_head_runs(
+    lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_mid, n_low, rotations_unital
+):
     """Reverse step of a group ``K = T (H ⊗ I)`` over the blocks of a pair layout (runs
     ``n_low``, 4 or multiples of 8; ``off`` ordered so that the head's digit is ``i % 4``):
     ``λ_out = Kᵀ λ`` and ``q[h, h'] += Σ w[h + 4o] x[h' + 4o]`` with ``w = Tᵀ λ`` summed over
     every block and ``o``. ``tt`` = Tᵀ (16×16) and ``ht`` = Hᵀ (4×4), C-contiguous. When Tᵀ
     is sparse (at most ``_SPARSE_TAIL_MAX`` non-zeros), a kernel that takes only its
-    non-zeros runs; when H is moreover unital, ``1 ⊕ R`` (rotations with unital noise such
-    as depolarizing, or none), only H's rotation block is applied and ``q``'s row and column
-    0 are left as they were. ``lam_out`` must be a different array from ``lam``."""
+    non-zeros runs. When moreover ``rotations_unital`` (the caller's word that every factor
+    of H is unital, ``1 ⊕ R``: rotations with unital noise such as depolarizing, or none;
+    then no rotation's derivative reads ``q``'s row and column 0) and H is, only H's
+    rotation block is applied and ``q``'s row and column 0 are left as they were.
+    ``lam_out`` must be a different array from ``lam``."""
     width = _chunk_width(n_low)
     acc = np.zeros((16, width))
     vals = np.empty(256)
@@ -526,7 +531,7 @@ def reverse_head_runs(lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_
                 nz_off[nnz] = off[i]
                 nnz += 1
     starts[16] = nnz
-    unital = ht[0, 0] == 1.0
+    unital = rotations_unital and ht[0, 0] == 1.0
     for i in range(1, 4):
         unital = unital and ht[0, i] == 0.0 and ht[i, 0] == 0.0
     form = _DENSE

@@ -187,7 +187,8 @@ def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, head_form):
         start = rng.normal(size=(4, 4))
         q = start.copy()
         lam_out = np.empty_like(lam)
-        reverse.adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt)
+        unital = head_form == "rotation"
+        reverse.adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt, unital)
         k = tail @ _embedded(head, kind)
         np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-11)
         w = _local_rows(_reference(lam, tail.T, qa, qb, n), qa, qb, n).reshape(4, 4, -1)
