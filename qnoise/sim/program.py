@@ -28,6 +28,14 @@ _WORK_BUFFERS = threading.local()
 _REUSED_STATE_ENTRIES = 2**22
 
 
+def _operator_key(op: SparsePauliOp) -> tuple:
+    """A hashable fingerprint of ``op``'s content: its Paulis' x and z bits and its
+    coefficients (a SparsePauliOp keeps every phase in its coefficients, its ``paulis.phase``
+    being 0, so these determine it; computing that phase would cost several µs per call)."""
+    paulis = op.paulis
+    return (op.num_qubits, paulis.x.tobytes(), paulis.z.tobytes(), op.coeffs.tobytes())
+
+
 def _thread_block(name: str, size: int, zeros: bool = False) -> np.ndarray:
     """``size`` floats of a per-thread, grow-only block shared by all compiled circuits
     (memory is the largest request, not the sum; reuse avoids the page faults of fresh
@@ -156,14 +164,7 @@ class CompiledCircuit:
         if isinstance(observable, str):
             key = observable
         elif isinstance(observable, SparsePauliOp):
-            paulis = observable.paulis
-            key = (
-                observable.num_qubits,
-                paulis.x.tobytes(),
-                paulis.z.tobytes(),
-                paulis.phase.tobytes(),
-                observable.coeffs.tobytes(),
-            )
+            key = _operator_key(observable)
         else:
             key = None
         cached = self._observables.get(key) if key is not None else None
@@ -418,13 +419,7 @@ class CompiledCircuit:
 
     def _measurement_plan(self, op: SparsePauliOp) -> tuple[list[int], MeasurementPlan]:
         """Sampled qubits and the measurement plan of ``op`` (cached by content)."""
-        key = (
-            op.paulis.x.tobytes(),
-            op.paulis.z.tobytes(),
-            op.paulis.phase.tobytes(),
-            op.coeffs.tobytes(),
-            op.num_qubits,
-        )
+        key = _operator_key(op)
         cached = self._plans.get(key)
         if cached is None:
             qubits, sub_op = self._subsystem(op)
