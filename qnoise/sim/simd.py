@@ -391,12 +391,12 @@ def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
         return signature, codegen
 
     def codegen(context, builder, sig, args):
-        n_arrays = 6 + tail_arrays
-        pointers = _data_pointers(context, builder, sig, args, n_arrays + 1)
+        n_arrays = 7 + tail_arrays  # every argument but the count
+        pointers = _data_pointers(context, builder, sig, args, n_arrays)
         lam_ptr, out_ptr, x_ptr = pointers[:3]
         tail_ptrs = pointers[3 : 3 + tail_arrays]
         ht_ptr, acc_ptr, off_ptr, positions_ptr = pointers[3 + tail_arrays :]
-        count = args[n_arrays + 1]
+        count = args[n_arrays]
         i64 = ir.IntType(64)
         vector = ir.VectorType(ir.DoubleType(), width)
 
