@@ -20,6 +20,7 @@ from qnoise.sim.lowering import ElementaryOp, LoweredCircuit, lower_circuit
 from qnoise.sim.observable import as_sparse_pauli_op, observable_terms, with_readout
 from qnoise.sim.pauli import pauli_vector_to_density_matrix, zero_state
 from qnoise.sim.shots import MeasurementPlan, basis_probabilities, check_shots
+from qnoise.sim.simd import aligned_empty, aligned_zeros
 
 __all__ = ["CompiledCircuit", "compile_circuit"]
 
@@ -39,10 +40,11 @@ def _operator_key(op: SparsePauliOp) -> tuple:
 def _thread_block(name: str, size: int, zeros: bool = False) -> np.ndarray:
     """``size`` floats of a per-thread, grow-only block shared by all compiled circuits
     (memory is the largest request, not the sum; reuse avoids the page faults of fresh
-    memory on every call). A ``zeros`` block is created zero, and its users leave it so."""
+    memory on every call). A ``zeros`` block is created zero, and its users leave it so.
+    Blocks start on a cache line (:func:`~qnoise.sim.simd.aligned_empty`)."""
     block = getattr(_WORK_BUFFERS, name, None)
     if block is None or block.size < size:
-        block = np.zeros(size) if zeros else np.empty(size)
+        block = aligned_zeros(size) if zeros else aligned_empty(size)
         setattr(_WORK_BUFFERS, name, block)
     return block[:size]
 
@@ -243,7 +245,7 @@ class CompiledCircuit:
 
     def _pauli_vectors(self, values: np.ndarray) -> np.ndarray:
         angles = self._angles.angles(values)
-        out = np.empty((values.shape[0], self._x0.size))
+        out = aligned_empty(values.shape[0] * self._x0.size).reshape(values.shape[0], -1)
         kernels.states_batch(self._groups, self._factors, self._mats, angles, self._num_active, out)
         return out
 
@@ -482,7 +484,7 @@ class CompiledCircuit:
         entries, fresh memory for larger ones (not kept alive between calls)."""
         dim = self._x0.size
         if dim > _REUSED_STATE_ENTRIES:
-            return np.empty((2, dim)), np.zeros(dim)
+            return aligned_empty(2 * dim).reshape(2, dim), aligned_zeros(dim)
         work = _thread_block("evaluation", 2 * dim).reshape(2, dim)
         return work, _thread_block("cone", dim, zeros=True)
 

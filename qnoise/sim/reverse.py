@@ -46,7 +46,12 @@ from qnoise.sim.kernels import (
     touch_all,
     touch_qubits,
 )
-from qnoise.sim.simd import apply_two_groups_keeping, reverse_head_runs
+from qnoise.sim.simd import (
+    aligned_empty,
+    aligned_zeros,
+    apply_two_groups_keeping,
+    reverse_head_runs,
+)
 
 _CACHE = True
 # states up to this many entries take the reverse sweep factor by factor (_factor_sweep)
@@ -481,7 +486,8 @@ def adjoint_gradient(
         )
     else:
         run_from_zero(ckpts[0], seg[0], 0, groups, factors, mats, angles, n)  # |0…0⟩
-        x = ckpts[0].copy()
+        x = aligned_empty(dim)
+        x[:] = ckpts[0]
         for s in range(n_ckpt):
             g_start = s * stride
             g_end = min(g_start + stride, first)
@@ -512,7 +518,7 @@ def adjoint_gradient(
             v,
         )
     value = 0.0
-    lam = np.zeros(dim)
+    lam = aligned_zeros(dim)
     for t in range(obs_index.shape[0]):
         value += obs_coeff[t] * y[obs_index[t]]
         lam[obs_index[t]] += obs_coeff[t]

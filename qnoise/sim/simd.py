@@ -35,6 +35,30 @@ from numba.extending import intrinsic
 _CACHE = True
 
 
+# 64-byte cache lines hold 8 doubles
+_LINE_ENTRIES = 8
+
+
+@njit(cache=_CACHE, nogil=True)
+def aligned_empty(size):
+    """Uninitialised float64 array of ``size`` entries whose first entry starts a 64-byte
+    cache line. The kernels load and store 8 (or 4) doubles from multiples of 8 (or 4)
+    entries, so in such an array no vector straddles two lines. numpy and numba align
+    only to 16 or 32 bytes; on misaligned states the head reverse step took up to 1.4× as
+    long on pairs of high qubits (n = 7, 8)."""
+    raw = np.empty(size + _LINE_ENTRIES - 1)
+    start = (_LINE_ENTRIES - (raw.ctypes.data // 8) % _LINE_ENTRIES) % _LINE_ENTRIES
+    return raw[start : start + size]
+
+
+@njit(cache=_CACHE, nogil=True)
+def aligned_zeros(size):
+    """:func:`aligned_empty`, filled with zeros."""
+    out = aligned_empty(size)
+    out[:] = 0.0
+    return out
+
+
 def _contiguous_arrays(*specs) -> bool:
     """Whether every ``(numba type, ndim, dtype)`` is a C-contiguous array of that shape."""
     return all(
@@ -592,7 +616,7 @@ def apply_two_groups(src, dst, k1, k2, a, s, b, n):
     segment is fully read before any of it is written, so ``dst`` may be ``src``.
     """
     segment = min(_TWO_GROUP_SEGMENT, 4 ** min(a, s, b))
-    _two_group_pass(src, np.empty(64 * segment), dst, k1, k2, a, s, b, n, False)
+    _two_group_pass(src, aligned_empty(64 * segment), dst, k1, k2, a, s, b, n, False)
 
 
 @njit(cache=_CACHE, nogil=True)

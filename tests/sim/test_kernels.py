@@ -304,3 +304,22 @@ def test_circuit_without_operations_is_the_zero_state():
         PTMSimulator().compile(qc).pauli_vector(),
         np.kron(np.kron([1, 0, 0, 1], [1, 0, 0, 1]), [1, 0, 0, 1]),
     )
+
+
+@pytest.mark.parametrize("size", [1, 7, 8, 4**5 + 3])
+def test_aligned_arrays_start_on_a_cache_line(size):
+    """State buffers start on a 64-byte line, so no 8-double vector straddles two lines."""
+    from qnoise.sim.simd import aligned_empty, aligned_zeros
+
+    for array in (aligned_empty(size), aligned_zeros(size)):
+        assert array.shape == (size,)
+        assert array.flags.c_contiguous
+        assert array.ctypes.data % 64 == 0
+    assert not aligned_zeros(size).any()
+
+
+def test_evaluation_and_gradient_buffers_are_aligned():
+    from qnoise.sim.program import _thread_block
+
+    for size in (16, 4**6, 4**6 + 5):
+        assert _thread_block(f"aligned_test_{size}", size).ctypes.data % 64 == 0
