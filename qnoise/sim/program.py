@@ -245,7 +245,7 @@ class CompiledCircuit:
 
     def _pauli_vectors(self, values: np.ndarray) -> np.ndarray:
         angles = self._angles.angles(values)
-        out = aligned_empty(values.shape[0] * self._x0.size).reshape(values.shape[0], -1)
+        out = aligned_empty(values.shape[0] * self._x0.size).reshape(values.shape[0], self._x0.size)
         kernels.states_batch(self._groups, self._factors, self._mats, angles, self._num_active, out)
         return out
 
