@@ -32,7 +32,7 @@ from qnoise.sim.kernels import (
     apply_group,
     run_from_zero,
 )
-from qnoise.sim.simd import aligned_empty, aligned_zeros
+from qnoise.sim.simd import aligned_rows, aligned_zeros
 
 _CACHE = True
 # batch-major evaluation for states of at most this many qubits ...
@@ -167,8 +167,8 @@ def _evaluate_chunk(x0, groups, factors, mats, angles, n, w, obs_index, obs_coef
             cs[s, b] = np.cos(angles[b, s])
             sn[s, b] = np.sin(angles[b, s])
     dim = x0.shape[0]
-    x = aligned_empty(dim * width).reshape(dim, width)
-    y = aligned_empty(dim * width).reshape(dim, width)
+    x = aligned_rows(dim, width)
+    y = aligned_rows(dim, width)
     for i in range(dim):
         for b in range(width):
             x[i, b] = x0[i]
@@ -253,7 +253,7 @@ def evaluate_points(program, points, out):
     start, parameter, coefficient = angle_map
     angles = np.empty((points.shape[0], offset.shape[0]))
     affine_angles(points, start, parameter, coefficient, offset, angles)
-    work = aligned_empty(2 * x0.shape[0]).reshape(2, x0.shape[0])
+    work = aligned_rows(2, x0.shape[0])
     lam = aligned_zeros(x0.shape[0])
     evaluate_batch(x0, groups, factors, mats, angles, n, obs_index, obs_coeff, cone, out, work, lam)
     for b in range(out.shape[0]):

@@ -20,7 +20,7 @@ from qnoise.sim.lowering import ElementaryOp, LoweredCircuit, lower_circuit
 from qnoise.sim.observable import as_sparse_pauli_op, observable_terms, with_readout
 from qnoise.sim.pauli import pauli_vector_to_density_matrix, zero_state
 from qnoise.sim.shots import MeasurementPlan, basis_probabilities, check_shots
-from qnoise.sim.simd import aligned_empty, aligned_zeros
+from qnoise.sim.simd import aligned_empty, aligned_rows, aligned_zeros
 
 __all__ = ["CompiledCircuit", "compile_circuit"]
 
@@ -245,7 +245,7 @@ class CompiledCircuit:
 
     def _pauli_vectors(self, values: np.ndarray) -> np.ndarray:
         angles = self._angles.angles(values)
-        out = aligned_empty(values.shape[0] * self._x0.size).reshape(values.shape[0], self._x0.size)
+        out = aligned_rows(values.shape[0], self._x0.size)
         kernels.states_batch(self._groups, self._factors, self._mats, angles, self._num_active, out)
         return out
 
@@ -484,7 +484,7 @@ class CompiledCircuit:
         entries, fresh memory for larger ones (not kept alive between calls)."""
         dim = self._x0.size
         if dim > _REUSED_STATE_ENTRIES:
-            return aligned_empty(2 * dim).reshape(2, dim), aligned_zeros(dim)
+            return aligned_rows(2, dim), aligned_zeros(dim)
         work = _thread_block("evaluation", 2 * dim).reshape(2, dim)
         return work, _thread_block("cone", dim, zeros=True)
 

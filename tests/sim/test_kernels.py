@@ -318,6 +318,15 @@ def test_aligned_arrays_start_on_a_cache_line(size):
     assert not aligned_zeros(size).any()
 
 
+def test_aligned_rows_each_start_on_a_cache_line():
+    from qnoise.sim.simd import aligned_rows
+
+    rows = aligned_rows(3, 16)
+    assert rows.shape == (3, 16) and rows.flags.c_contiguous
+    assert all(row.ctypes.data % 64 == 0 for row in rows)
+    assert aligned_rows(0, 16).shape == (0, 16)
+
+
 def test_evaluation_and_gradient_buffers_are_aligned():
     from qnoise.sim.program import _thread_block
 
