@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
@@ -48,6 +49,16 @@ def _thread_block(name: str, size: int, zeros: bool = False) -> np.ndarray:
         setattr(_WORK_BUFFERS, name, block)
     return block[:size]
 
+
+# gradients uncompute states (instead of keeping them) from this many simulated qubits on;
+# a result whose uncomputed state is off by more than the tolerance is taken again with
+# kept states (the entries of a Pauli vector are at most 1 in magnitude)
+_UNCOMPUTE_MIN_QUBITS = 9
+_UNCOMPUTE_TOLERANCE = 1e-11
+# ... and when at least this many full-size groups come before the light cone: the
+# uncomputing sweep copies a few states and checks one (CRLQAS-like n = 10, two such
+# groups: 2.6 ms keeping states, 5.2 ms uncomputing)
+_UNCOMPUTE_MIN_GROUPS = 8
 
 #: largest Pauli vector compiled (8·4ⁿ bytes): 14 active qubits
 _MAX_STATE_BYTES = 2**31
@@ -108,6 +119,7 @@ class CompiledCircuit:
         self._readout = [readout[q] for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
         self._plans: OrderedDict = OrderedDict()
+        self._uncompute: bool | None = None  # decided at the first gradient
         self._cones: OrderedDict = OrderedDict()
         # a compile that extends ``prefix`` (same simulated qubits) fuses only the new ops and
         # shares its observable cache (terms depend only on the qubits and readout)
@@ -435,48 +447,105 @@ class CompiledCircuit:
         """Exact expectation and its gradient by reverse mode (one forward, one backward sweep).
 
         Returns ``(value, gradient)`` with gradient shape ``(P,)``, or ``(B,)`` and ``(B, P)``
-        for a batch. Memory: states are checkpointed so that at most ``gradient_memory`` bytes
-        (constructor argument) hold intermediate states; beyond that segments are recomputed.
+        for a batch.
+
+        Memory: up to 8 simulated qubits every state between groups is kept (they stay in
+        cache), within ``gradient_memory`` bytes (constructor argument); beyond that states
+        are checkpointed and segments recomputed. From 9 qubits on, the reverse sweep
+        *uncomputes* each state from the state after it by the group's inverse, keeping
+        only a few states (HEA, 10 qubits: 31 % less time than with kept states, ~110 MiB
+        instead of ~500 MiB). Inverting noise amplifies rounding, so the uncomputed state is
+        checked against a kept one at the end: where it is off by more than
+        ``_UNCOMPUTE_TOLERANCE`` (strong noise), or a group has no inverse (a reset), the
+        gradient is taken again with kept states, and so are the circuit's later ones.
         """
         values, single = self.parameter_batch(parameter_values)
         prepared = self.prepare(observable)
         angles = self._angles.angles(values)
-        stride = self._checkpoint_stride()
-        ckpts, seg, scratch = self._gradient_buffers(stride)
         results, grads = [], []
         for row, params in zip(angles, values, strict=True):
-            value, slot_grad = reverse.adjoint_gradient(
-                prepared.indices,
-                prepared.coeffs,
-                prepared.cone,
-                self._groups,
-                self._factors,
-                self._mats,
-                row,
-                self._num_active,
-                angles.shape[1],
-                stride,
-                ckpts,
-                seg,
-                scratch,
-            )
+            value, slot_grad = self._adjoint(prepared, row)
             results.append(value)
             grads.append(self._angles.chain(params, slot_grad))
         if single:
             return float(results[0]), grads[0]
         return np.array(results), np.array(grads)
 
+    def _adjoint(
+        self, prepared: PreparedObservable, angles: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Value and gradient w.r.t. the angle slots at one point
+        (:func:`qnoise.sim.reverse.adjoint_gradient`), uncomputing states where that is
+        allowed and accurate (:meth:`_uncomputes`) and the circuit has enough full-size
+        groups before the observable's light cone, else keeping them."""
+        full_size = prepared.cone[0] - self._growing_end  # groups before the light cone
+        uncompute = self._uncomputes() and full_size >= _UNCOMPUTE_MIN_GROUPS
+        if uncompute:
+            stride = 1
+            ckpts, seg, scratch = self._gradient_buffers(self._growing_end + 4, 0)
+        else:
+            stride = self._checkpoint_stride()
+            ckpts, seg, scratch = self._gradient_buffers(-(-self.num_groups // stride) + 1, stride)
+        try:
+            value, slot_grad, drift = reverse.adjoint_gradient(
+                prepared.indices,
+                prepared.coeffs,
+                prepared.cone,
+                self._groups,
+                self._factors,
+                self._mats,
+                angles,
+                self._num_active,
+                angles.size,
+                stride,
+                ckpts,
+                seg,
+                scratch,
+                uncompute,
+            )
+        except np.linalg.LinAlgError:  # a group without an inverse at these angles
+            value, drift = 0.0, np.inf
+        if drift > _UNCOMPUTE_TOLERANCE:
+            self._uncompute = False  # from now on, and for this point, keep states instead
+            return self._adjoint(prepared, angles)
+        return value, slot_grad
+
     def gradient(self, observable, parameter_values) -> np.ndarray:
         """Exact gradient of :meth:`expectation` (reverse mode); see :meth:`value_and_gradient`."""
         return self.value_and_gradient(observable, parameter_values)[1]
 
-    def _gradient_buffers(self, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """State buffers of the reverse sweep (checkpoints, segment, scratch), in the
-        per-thread gradient block."""
-        num_ckpt = -(-self.num_groups // stride)
-        rows = num_ckpt + 1 + stride + 1
+    def _gradient_buffers(
+        self, checkpoints: int, segment: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """State buffers of the reverse sweep (``checkpoints`` rows, a segment of
+        ``segment`` rows, a scratch state), in the per-thread gradient block."""
+        rows = checkpoints + segment + 1
         states = _thread_block("gradient", rows * self._x0.size).reshape(rows, self._x0.size)
-        return states[: num_ckpt + 1], states[num_ckpt + 1 : -1], states[-1]
+        return states[:checkpoints], states[checkpoints:-1], states[-1]
+
+    @cached_property
+    def _growing_end(self) -> int:
+        """The number of groups that run while the state grows (see
+        :func:`qnoise.sim.kernels.run_from_zero`): up to the first that has touched every
+        simulated qubit."""
+        touched: set[int] = set()
+        for g, (qa, qb) in enumerate(self._groups[:, 2:4]):
+            touched.update(int(q) for q in (qa, qb) if q >= 0)
+            if len(touched) == self._num_active:
+                return g + 1
+        return self.num_groups
+
+    def _uncomputes(self) -> bool:
+        """Whether gradients uncompute states instead of keeping them: on states of at
+        least ``_UNCOMPUTE_MIN_QUBITS`` qubits (smaller ones stay in cache), until a
+        gradient finds a group without an inverse or the uncomputed state off by more than
+        ``_UNCOMPUTE_TOLERANCE`` (strong noise makes the inverses amplify rounding)."""
+        if self._uncompute is None:
+            self._uncompute = (
+                self._num_active >= _UNCOMPUTE_MIN_QUBITS
+                and (self._growing_end + 5) * 8 * self._x0.size <= self._gradient_memory
+            )
+        return self._uncompute
 
     def _evaluation_buffers(self) -> tuple[np.ndarray, np.ndarray]:
         """The two state buffers ``(2, 4**n)`` one evaluation runs in and the zero vector of

@@ -3,12 +3,17 @@
 The reverse sweep carries ``λ = K_{g+1}ᵀ ⋯ K_{G-1}ᵀ O`` (the observable seen before group
 g + 1) and, for each group, accumulates the correlation of λ with the state before the
 group, from which the derivatives of the group's rotation factors follow by small matrix
-algebra (:func:`_group_gradient`). Three cheaper forms of the same step:
+algebra (:func:`_group_gradient`). Cheaper forms of the same step:
 
 * a group ``K = T (H ⊗ I)`` whose rotations form a 1-qubit *head* needs only a 4×4
   correlation, taken in the same SIMD pass as ``Kᵀ λ`` (:func:`adjoint_head_group`; a
   sparse tail T is applied by its non-zeros);
 * states of at most 2 qubits go through a group factor by factor (:func:`_factor_sweep`);
+* on large states the reverse sweep may *uncompute* each state from the one after it by
+  the group's inverse instead of reading a kept state (:func:`_uncompute_step`; for a
+  rotation head on a sparse tail in the same pass as the step): the forward sweep then
+  runs in place like an evaluation and keeps nothing, and the reverse sweep reads and
+  writes two states per group instead of reading three and writing one;
 * the groups of the observable's light cone (:mod:`qnoise.sim.cone`) take their steps on
   the few blocks where λ is non-zero, and the groups that run while the state is still
   growing (:func:`qnoise.sim.kernels.run_from_zero`) take theirs on that smaller state,
@@ -51,6 +56,7 @@ from qnoise.sim.simd import (
     aligned_zeros,
     apply_two_groups_keeping,
     reverse_head_runs,
+    uncompute_head_runs,
 )
 
 _CACHE = True
@@ -82,17 +88,27 @@ def head_length(g, groups, factors, qa, qb):
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt, unital):
+def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt, mode):
     """Reverse step of a group ``K = tail · (head ⊗ I)`` (see :func:`head_length`; ``head``
     4×4 on local qubit 0 or 1 of the pair as ``kind`` says): ``λ_out = Kᵀ λ`` and
     ``q[h, h'] += Σ_o w[h, o] x[h', o]`` with ``w = tailᵀ λ``, h the head qubit's digit and o
-    the other's (``lam_out`` a different array from ``lam``). ``unital``: every factor of
-    the head is unital (:func:`_unital_factors`), so ``q``'s row and column 0 may be left
-    as they were. ``tt`` is a 16×16 work buffer."""
+    the other's (``lam_out`` a different array from ``lam``). ``mode``: what every factor
+    of the head is (:func:`_head_mode`); for unital heads ``q``'s row and column 0, for
+    trace-preserving ones its row 0, may be left as they were. ``tt`` is a 16×16 work
+    buffer."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     ht = np.empty((4, 4))
     ordered = np.empty(16, dtype=np.int64)
-    # local index j = d_head + 4·d_other, in K's order _local_index(kind, d_head, d_other)
+    _head_operands(tail, head, kind, off, tt, ht, ordered)
+    reverse_head_runs(
+        lam, lam_out, x, tt, ht, q, ordered, n_high, s_high, n_mid, s_mid, n_low, mode
+    )
+
+
+@njit(cache=_CACHE, nogil=True)
+def _head_operands(tail, head, kind, off, tt, ht, ordered):
+    """``tt = tailᵀ``, ``ht = headᵀ`` and the group's offsets ``off`` (K's order) in the
+    order ``d_head + 4·d_other`` that the head kernels take."""
     for j in range(16):
         i = _local_index(kind, j % 4, j // 4)
         ordered[j] = off[i]
@@ -101,24 +117,103 @@ def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt,
     for r in range(4):
         for c in range(4):
             ht[c, r] = head[r, c]
-    reverse_head_runs(
-        lam, lam_out, x, tt, ht, q, ordered, n_high, s_high, n_mid, s_mid, n_low, unital
+
+
+@njit(cache=_CACHE, nogil=True)
+def uncompute_head_group(lam, lam_out, x, tail, head, kinv, kind, qa, qb, n, q, off, mode):
+    """:func:`adjoint_head_group` that first uncomputes, in the same pass, the state before
+    the group: ``x`` holds the state after it and becomes ``K⁻¹ x`` (``kinv``, K's
+    order), the state the correlation is taken with
+    (:func:`qnoise.sim.simd.uncompute_head_runs`; ``lam_out`` may be ``lam``). Returns
+    False, having done nothing, where that kernel does not apply (a tail with many
+    non-zeros, a head not trace-preserving)."""
+    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    tt = np.empty((16, 16))
+    ht = np.empty((4, 4))
+    ordered = np.empty(16, dtype=np.int64)
+    _head_operands(tail, head, kind, off, tt, ht, ordered)
+    kinv_ordered = np.empty((16, 16))
+    for j in range(16):
+        for j2 in range(16):
+            kinv_ordered[j, j2] = kinv[
+                _local_index(kind, j % 4, j // 4), _local_index(kind, j2 % 4, j2 // 4)
+            ]
+    return uncompute_head_runs(
+        lam, lam_out, x, tt, ht, kinv_ordered, q, ordered, n_high, s_high, n_mid, s_mid, n_low, mode
     )
 
 
 @njit(cache=_CACHE, nogil=True)
-def _unital_factors(f0, f_end, mats):
-    """Whether the 1-qubit rotation factors ``f0 .. f_end-1`` (``A + cos a B + sin a C``
-    from ``mats``) are unital at every angle: row and column 0 of A are e0 and those of B
-    and C zero. Then so are their products, and their derivatives have a zero row and
-    column 0, so a head made of them never needs its correlation's row and column 0."""
+def _uncompute_step(
+    g, n, lam, lam_out, x, k, groups, factors, mats, angles, grad, work, sweep, heads, corr, off
+):
+    """The state before group ``g`` from the state after it, in place (``x <- K⁻¹ x``),
+    and the reverse step of ``g`` (:func:`_reverse_step`, same buffers) with it: in one
+    pass for a trace-preserving rotation head on a sparse tail
+    (:func:`uncompute_head_group`, λ updated in place; returns False), else by a dense
+    ``K⁻¹`` first (``λ_out = Kᵀ λ`` into ``lam_out``; returns True). Raises
+    ``LinAlgError`` when ``K`` is singular."""
+    qa, qb = groups[g, 2], groups[g, 3]
+    d = 16 if qb >= 0 else 4
+    kinv = np.zeros((16, 16))
+    kinv[:d, :d] = np.linalg.inv(k[:d, :d])
+    h = head_length(g, groups, factors, qa, qb)
+    if h > 0 and lam.shape[0] > _FACTOR_SWEEP_MAX:
+        f0 = groups[g, 0]
+        mode = _head_mode(f0, f0 + h, mats)
+        if mode > 0:
+            tail = work[0]
+            factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, tail, work[1], work[2])
+            head = heads[0]
+            local_run(f0, f0 + h, factors, mats, angles, head, heads[1], heads[2])
+            q = heads[3]
+            q[:, :] = 0.0
+            kind = factors[f0, 0]
+            if uncompute_head_group(lam, lam, x, tail, head, kinv, kind, qa, qb, n, q, off, mode):
+                _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
+                return False
+    apply_group(x, x, kinv, qa, qb, n, work[0], off)
+    _reverse_step(
+        g,
+        qa,
+        qb,
+        n,
+        lam,
+        lam_out,
+        x,
+        k,
+        groups,
+        factors,
+        mats,
+        angles,
+        grad,
+        work,
+        sweep,
+        heads,
+        corr,
+        off,
+    )
+    return True
+
+
+@njit(cache=_CACHE, nogil=True)
+def _head_mode(f0, f_end, mats):
+    """What the 1-qubit rotation factors ``f0 .. f_end-1`` (``A + cos a B + sin a C`` from
+    ``mats``) are at every angle: 2 unital (row and column 0 of A are e0 and those of B
+    and C zero), 1 trace-preserving (their rows 0 so), 0 neither. Their products are then
+    the same, and their derivatives have a zero row 0 (and column 0), so a head made of
+    them never needs its correlation's row 0 (and column 0): with ``S`` the product of
+    the factors after one and ``C`` the correlation, rows 1-3 of ``Sᵀ C`` do not read
+    row 0 of ``C``."""
+    unital = True
     for f in range(f0, f_end):
         for t in range(3):
             for i in range(4):
                 expected = 1.0 if t == 0 and i == 0 else 0.0
-                if mats[f, t, 0, i] != expected or mats[f, t, i, 0] != expected:
-                    return False
-    return True
+                if mats[f, t, 0, i] != expected:
+                    return 0
+                unital = unital and mats[f, t, i, 0] == expected
+    return 2 if unital else 1
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -410,9 +505,9 @@ def _reverse_step(
         local_run(f0, f0 + h, factors, mats, angles, head, heads[1], heads[2])
         q = heads[3]
         q[:, :] = 0.0
-        unital = _unital_factors(f0, f0 + h, mats)
+        mode = _head_mode(f0, f0 + h, mats)
         kind = factors[f0, 0]
-        adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, work[1], unital)
+        adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, work[1], mode)
         _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
         return
     corr[:, :] = 0.0
@@ -435,6 +530,7 @@ def adjoint_gradient(
     ckpts,
     seg,
     scratch,
+    uncompute,
 ):
     """Value and gradient w.r.t. every angle slot of ``<O> = Σ_t obs_coeff[t] ·
     x[obs_index[t]]`` (the final Pauli components of the program applied to |0…0⟩) by one
@@ -445,6 +541,15 @@ def adjoint_gradient(
     one is checkpointed and the segments between are recomputed in the reverse sweep.
     ``ckpts`` (ceil(G/stride) + 1, 4**n), ``seg`` (stride, 4**n) and ``scratch`` (4**n) are
     caller-owned buffers (reused across calls: fresh memory would cost page faults).
+
+    With ``uncompute`` (``stride`` 1, every group invertible), no full-size state is kept
+    but the one before the first full-size group: the forward sweep runs in place like an
+    evaluation, and the reverse sweep *uncomputes* each state before a group from the
+    state after it, ``x = K⁻¹ y`` (:func:`_uncompute_step`), in the pass that takes the
+    group's reverse step. ``ckpts`` then needs (growing groups + 4) rows. The third value
+    returned is the largest deviation of the uncomputed state from the kept one, where
+    they meet (0 without ``uncompute``); it bounds the rounding that the inverses
+    amplified, and the caller discards a result whose deviation is not negligible.
     """
     n_groups = groups.shape[0]
     dim = 4**n
@@ -471,6 +576,13 @@ def adjoint_gradient(
         growing = _forward_phase(
             ckpts, first, groups, kstore, n, counts, positions, inserted, filled
         )
+    if uncompute:
+        after = ckpts[growing + 1]  # the state after the full-size groups (then ping-pong)
+        after[:] = ckpts[growing]
+        run_groups(after, ckpts[growing + 2], growing, first, groups, factors, mats, angles, n)
+        ckpts[growing + 3] = after  # the light cone runs on this copy
+        n_ckpt = growing + 3
+    elif stride == 1:
         _forward_states(
             ckpts[growing],
             ckpts[growing:],
@@ -554,6 +666,33 @@ def adjoint_gradient(
             _remove_zero_qubit(lam, size, filled[j])
             size //= 4
     lam_out = scratch
+    drift = 0.0
+    if uncompute:
+        state = ckpts[growing + 1]  # the state after the full-size groups, uncomputed
+        for g in range(first - 1, growing - 1, -1):
+            if _uncompute_step(
+                g,
+                n,
+                lam,
+                lam_out,
+                state,
+                kstore[g],
+                groups,
+                factors,
+                mats,
+                angles,
+                grad,
+                work,
+                sweep,
+                heads,
+                corr,
+                off,
+            ):
+                lam, lam_out = lam_out, lam
+        start = ckpts[growing]  # kept by the forward sweep
+        for j in range(dim):
+            drift = max(drift, abs(state[j] - start[j]))
+        n_ckpt = growing  # the growing groups' states, one per group
     for s in range(n_ckpt - 1, -1, -1):
         g_start = s * stride
         g_end = min(g_start + stride, first)
@@ -593,4 +732,4 @@ def adjoint_gradient(
                     if inserted[g, j] >= 0:
                         _remove_zero_qubit(lam, size, inserted[g, j])
                         size //= 4
-    return value, grad
+    return value, grad, drift

@@ -337,29 +337,42 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
             corr[r, c] += total
 
 
-def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, unital):
+def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode, xs=None):
     """The head part of one chunk of a head reverse step for the other digit ``o``, given
     ``w[h] = (Tᵀ λ)[h + 4o]`` (4 vectors): ``λ_out[c + 4o] = Σ_h Hᵀ[c, h] w[h]`` stored and
-    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']``. ``unital``: H is
-    ``1 ⊕ R`` (a rotation's PTM), so ``λ_out[4o] = w[0]`` and the correlation's row and
-    column 0, which no rotation's derivative reads, are skipped."""
+    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']`` (``x[h' + 4o]``
+    loaded, or ``xs[h']`` when given).
+
+    ``mode`` says what H and its derivatives are known to be:
+
+    * ``_GENERAL``: anything;
+    * ``_TRACE_PRESERVING``: H's row 0 is e0 (``Hᵀ[c, 0] = δ_c0``) and so is that of every
+      factor of it at every angle, so no derivative reads the correlation's row 0, which
+      is skipped;
+    * ``_UNITAL``: H is ``1 ⊕ R`` (a rotation's PTM, or one after unital noise), so
+      ``λ_out[4o] = w[0]`` and the correlation's row and column 0 are skipped.
+    """
     fma = _fmuladd(builder, vector)
-    digits = range(1, 4) if unital else range(4)
-    xs = {
-        h: _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
-        for h in digits
-    }
-    for h in digits:
-        for hp in digits:
+    rows = range(4) if mode == _GENERAL else range(1, 4)
+    columns = range(1, 4) if mode == _UNITAL else range(4)
+    if xs is None:
+        xs = {
+            h: _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
+            for h in columns
+        }
+    for h in rows:
+        for hp in columns:
             slot = slots[4 * h + hp]
             builder.store(builder.call(fma, [w[h], xs[hp], builder.load(slot)]), slot)
     for c in range(4):
-        if unital and c == 0:
-            total = w[0]
-        elif unital:
-            total = _combination(builder, vector, ht_ptr, c, 4, [None, *w[1:]])
-        else:
+        if mode == _GENERAL:
             total = _combination(builder, vector, ht_ptr, c, 4, w)
+        elif c > 0:
+            total = _combination(builder, vector, ht_ptr, c, 4, [None, *w[1:]])
+        elif mode == _UNITAL:
+            total = w[0]
+        else:
+            total = builder.fadd(_combination(builder, vector, ht_ptr, 0, 4, [None, *w[1:]]), w[0])
         _store(builder, total, _vector_pointer(builder, out_ptr, addresses[c + 4 * o], vector))
 
 
@@ -381,7 +394,13 @@ def _sparse_rows(builder, vector, lam_ptr, vals_ptr, nz_off_ptr, starts, rows, p
     return w
 
 
-def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
+# what a head H and its derivatives are known to be (see _head_part)
+_GENERAL = 0
+_TRACE_PRESERVING = 1
+_UNITAL = 2
+
+
+def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = False):
     """A numba intrinsic for the reverse step of a group ``K = T (H ⊗ I)`` whose rotations
     all sit in ``H``, a 4×4 PTM on the local digit ``i % 4`` (``off`` ordered so), over
     the chunks that start at the entries ``positions[:count]``. Per chunk: ``w = Tᵀ λ``,
@@ -395,12 +414,21 @@ def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
     ``head_reverse(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)``
     with Tᵀ's non-zeros as :func:`_sparse_rows` reads them (a constant tail of a CX and
     per-qubit noise has 25), taken four rows at a time, so ``lam_out`` must not be ``lam``.
-    ``unital`` (sparse only): H is ``1 ⊕ R``, and so is every factor of it (see
-    :func:`_head_part`).
+    ``mode`` (sparse only; ``_GENERAL`` for dense) as :func:`_head_part` takes it.
+
+    With ``uncompute`` (sparse only): ``head_reverse(lam, lam_out, x, vals, nz_off, starts,
+    ht, kinv, acc, off, positions, count)``, where ``x`` holds the state *after* the group
+    and each chunk first becomes ``K⁻¹ x`` in place (``kinv`` = K⁻¹, 16×16, C-contiguous,
+    in the order of ``off``; all 16 entries read before any is written): the state before
+    the group is uncomputed in the pass that takes its reverse step, which a separate
+    uncompute would cost another read and write of the state. The chunk's λ is copied to
+    a buffer first, which the tail's non-zeros address (``nz_off`` = local index ·
+    ``width``), so ``lam_out`` may be ``lam``: λ too is updated in place.
     """
     tail_arrays = 3 if sparse else 1
+    extra = 1 if uncompute else 0  # K⁻¹ after Hᵀ
 
-    def typing(lam, lam_out, x, tail, ht, acc, off, positions):
+    def typing(lam, lam_out, x, tail, ht, acc, off, positions, kinv=None):
         f64, i64 = types.float64, types.int64
         if sparse:
             tail_specs = ((tail[0], 1, f64), (tail[1], 1, i64), (tail[2], 1, i64))
@@ -412,21 +440,24 @@ def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
             (x, 1, f64),
             *tail_specs,
             (ht, 2, f64),
+            *(((kinv, 2, f64),) if uncompute else ()),
             (acc, 2, f64),
             (off, 1, i64),
             (positions, 1, i64),
         )
         if not _contiguous_arrays(*arrays):
             return None
-        signature = types.void(lam, lam_out, x, *tail, ht, acc, off, positions, types.int64)
+        signature = types.void(*(spec[0] for spec in arrays), types.int64)
         return signature, codegen
 
     def codegen(context, builder, sig, args):
-        n_arrays = 7 + tail_arrays  # every argument but the count
+        n_arrays = 7 + tail_arrays + extra  # every argument but the count
         pointers = _data_pointers(context, builder, sig, args, n_arrays)
         lam_ptr, out_ptr, x_ptr = pointers[:3]
         tail_ptrs = pointers[3 : 3 + tail_arrays]
-        ht_ptr, acc_ptr, off_ptr, positions_ptr = pointers[3 + tail_arrays :]
+        ht_ptr = pointers[3 + tail_arrays]
+        kinv_ptr = pointers[4 + tail_arrays] if uncompute else None
+        acc_ptr, off_ptr, positions_ptr = pointers[4 + tail_arrays + extra :]
         count = args[n_arrays]
         i64 = ir.IntType(64)
         vector = ir.VectorType(ir.DoubleType(), width)
@@ -441,6 +472,10 @@ def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
             slot = cgutils.alloca_once(builder, vector)
             builder.store(_load(builder, address), slot)
             slots.append(slot)
+        if uncompute:
+            lam_buffer = cgutils.alloca_once(
+                builder, ir.DoubleType(), size=ir.Constant(i64, 16 * width)
+            )
         if sparse:
             starts_ptr = tail_ptrs[2]
             starts = [
@@ -449,16 +484,38 @@ def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
         with cgutils.for_range(builder, count) as loop:
             position = builder.load(builder.gep(positions_ptr, [loop.index]))
             addresses = [builder.add(offset, position) for offset in offsets]
+            if uncompute:  # x <- K⁻¹ x on the chunk, in place: every entry read first
+                pointers_x = [_vector_pointer(builder, x_ptr, a, vector) for a in addresses]
+                ys = [_load(builder, pointer) for pointer in pointers_x]
+                for r in range(16):
+                    _store(
+                        builder, _combination(builder, vector, kinv_ptr, r, 16, ys), pointers_x[r]
+                    )
+                # the chunk's λ to a buffer on the stack, which the rows of w read: λ_out
+                # may then be λ (the tail's non-zeros address the buffer, entry i at i·width)
+                for i in range(16):
+                    value = _load(builder, _vector_pointer(builder, lam_ptr, addresses[i], vector))
+                    _store(
+                        builder,
+                        value,
+                        _vector_pointer(builder, lam_buffer, ir.Constant(i64, i * width), vector),
+                    )
             if sparse:
                 # each o's rows of w, then its head part: a store for o cannot overwrite
-                # the λ entries later rows read, as lam_out is not lam
+                # the λ entries later rows read, as lam_out is not lam (or λ is buffered)
                 for o in range(4):
                     rows = range(4 * o, 4 * o + 4)
                     w = _sparse_rows(
-                        builder, vector, lam_ptr, *tail_ptrs[:2], starts, rows, position
+                        builder,
+                        vector,
+                        lam_buffer if uncompute else lam_ptr,
+                        *tail_ptrs[:2],
+                        starts,
+                        rows,
+                        ir.Constant(i64, 0) if uncompute else position,
                     )
                     _head_part(
-                        builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, unital
+                        builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode
                     )
             else:
                 lams = [
@@ -468,13 +525,20 @@ def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
                 for o in range(4):
                     w_o = w[4 * o : 4 * o + 4]
                     _head_part(
-                        builder, vector, w_o, o, x_ptr, out_ptr, ht_ptr, addresses, slots, False
+                        builder, vector, w_o, o, x_ptr, out_ptr, ht_ptr, addresses, slots, _GENERAL
                     )
         for slot, address in zip(slots, acc_addresses, strict=True):
             _store(builder, builder.load(slot), address)
         return context.get_dummy_value()
 
-    if sparse:
+    if uncompute:
+
+        def head_reverse(
+            typingctx, lam, lam_out, x, vals, nz_off, starts, ht, kinv, acc, off, pos, c
+        ):
+            return typing(lam, lam_out, x, (vals, nz_off, starts), ht, acc, off, pos, kinv)
+
+    elif sparse:
 
         def head_reverse(typingctx, lam, lam_out, x, vals, nz_off, starts, ht, acc, off, pos, c):
             return typing(lam, lam_out, x, (vals, nz_off, starts), ht, acc, off, pos)
@@ -487,12 +551,18 @@ def _head_reverse_kernel(width: int, sparse: bool, unital: bool):
     return intrinsic(head_reverse)
 
 
-_head_reverse8 = _head_reverse_kernel(8, False, False)
-_head_reverse4 = _head_reverse_kernel(4, False, False)
-_sparse_head_reverse8 = _head_reverse_kernel(8, True, False)
-_sparse_head_reverse4 = _head_reverse_kernel(4, True, False)
-_sparse_unital_head_reverse8 = _head_reverse_kernel(8, True, True)
-_sparse_unital_head_reverse4 = _head_reverse_kernel(4, True, True)
+_head_reverse8 = _head_reverse_kernel(8, False, _GENERAL)
+_head_reverse4 = _head_reverse_kernel(4, False, _GENERAL)
+_sparse_head_reverse8 = _head_reverse_kernel(8, True, _GENERAL)
+_sparse_head_reverse4 = _head_reverse_kernel(4, True, _GENERAL)
+_sparse_tp_head_reverse8 = _head_reverse_kernel(8, True, _TRACE_PRESERVING)
+_sparse_tp_head_reverse4 = _head_reverse_kernel(4, True, _TRACE_PRESERVING)
+_sparse_unital_head_reverse8 = _head_reverse_kernel(8, True, _UNITAL)
+_sparse_unital_head_reverse4 = _head_reverse_kernel(4, True, _UNITAL)
+_uncompute_tp8 = _head_reverse_kernel(8, True, _TRACE_PRESERVING, uncompute=True)
+_uncompute_tp4 = _head_reverse_kernel(4, True, _TRACE_PRESERVING, uncompute=True)
+_uncompute_unital8 = _head_reverse_kernel(8, True, _UNITAL, uncompute=True)
+_uncompute_unital4 = _head_reverse_kernel(4, True, _UNITAL, uncompute=True)
 
 
 # a tail with at most this many non-zeros takes the sparse kernel (a dense chunk costs 256
@@ -509,25 +579,38 @@ _HEAD_TILE = 256
 _DENSE = 0
 _SPARSE = 1
 _SPARSE_UNITAL = 2
+_SPARSE_TRACE_PRESERVING = 3
+_UNCOMPUTE_TRACE_PRESERVING = 4
+_UNCOMPUTE_UNITAL = 5
 
 
 @njit(cache=_CACHE, nogil=True, inline="always")
 def _head_chunks(
-    lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, form
+    lam, lam_out, x, tt, vals, nz_off, starts, ht, kinv, acc, off, positions, count, width, form
 ):
-    """The head reverse kernel of the right width and form on ``count`` chunk positions."""
-    if form == _SPARSE_UNITAL and width == 8:
-        _sparse_unital_head_reverse8(
-            lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count
-        )
+    """The head reverse kernel of the right width and form on ``count`` chunk positions
+    (``kinv`` is read by the uncomputing forms only)."""
+    sparse = (lam, lam_out, x, vals, nz_off, starts, ht)
+    if form == _UNCOMPUTE_UNITAL and width == 8:
+        _uncompute_unital8(*sparse, kinv, acc, off, positions, count)
+    elif form == _UNCOMPUTE_UNITAL:
+        _uncompute_unital4(*sparse, kinv, acc, off, positions, count)
+    elif form == _UNCOMPUTE_TRACE_PRESERVING and width == 8:
+        _uncompute_tp8(*sparse, kinv, acc, off, positions, count)
+    elif form == _UNCOMPUTE_TRACE_PRESERVING:
+        _uncompute_tp4(*sparse, kinv, acc, off, positions, count)
+    elif form == _SPARSE_UNITAL and width == 8:
+        _sparse_unital_head_reverse8(*sparse, acc, off, positions, count)
     elif form == _SPARSE_UNITAL:
-        _sparse_unital_head_reverse4(
-            lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count
-        )
+        _sparse_unital_head_reverse4(*sparse, acc, off, positions, count)
+    elif form == _SPARSE_TRACE_PRESERVING and width == 8:
+        _sparse_tp_head_reverse8(*sparse, acc, off, positions, count)
+    elif form == _SPARSE_TRACE_PRESERVING:
+        _sparse_tp_head_reverse4(*sparse, acc, off, positions, count)
     elif form == _SPARSE and width == 8:
-        _sparse_head_reverse8(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)
+        _sparse_head_reverse8(*sparse, acc, off, positions, count)
     elif form == _SPARSE:
-        _sparse_head_reverse4(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)
+        _sparse_head_reverse4(*sparse, acc, off, positions, count)
     elif width == 8:
         _head_reverse8(lam, lam_out, x, tt, ht, acc, off, positions, count)
     else:
@@ -535,39 +618,119 @@ def _head_chunks(
 
 
 @njit(cache=_CACHE, nogil=True)
+def _sparse_tables(m, off, vals, nz_off, starts):
+    """The non-zeros of the 16×16 ``m`` as :func:`_sparse_rows` reads them: row j's are
+    ``vals[starts[j]:starts[j+1]]``, multiplying the entries at offsets ``nz_off`` (from
+    ``off``, by column). Returns their number."""
+    nnz = 0
+    for j in range(16):
+        starts[j] = nnz
+        for i in range(16):
+            if m[j, i] != 0.0:
+                vals[nnz] = m[j, i]
+                nz_off[nnz] = off[i]
+                nnz += 1
+    starts[16] = nnz
+    return nnz
+
+
+@njit(cache=_CACHE, nogil=True)
+def _sparse_form(ht, factors_mode):
+    """The sparse kernel form for a head with ``ht`` = Hᵀ, given the caller's word
+    ``factors_mode`` on its factors (see :func:`reverse_head_runs`)."""
+    row_e0 = ht[0, 0] == 1.0  # H's row 0 (Hᵀ's column 0) is e0
+    column_e0 = ht[0, 0] == 1.0
+    for i in range(1, 4):
+        row_e0 = row_e0 and ht[i, 0] == 0.0
+        column_e0 = column_e0 and ht[0, i] == 0.0
+    if factors_mode == _UNITAL and row_e0 and column_e0:
+        return _SPARSE_UNITAL
+    if factors_mode >= _TRACE_PRESERVING and row_e0:
+        return _SPARSE_TRACE_PRESERVING
+    return _SPARSE
+
+
+@njit(cache=_CACHE, nogil=True)
 def reverse_head_runs(
-    lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_mid, n_low, rotations_unital
+    lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_mid, n_low, factors_mode
 ):
     """Reverse step of a group ``K = T (H ⊗ I)`` over the blocks of a pair layout (runs
     ``n_low``, 4 or multiples of 8; ``off`` ordered so that the head's digit is ``i % 4``):
     ``λ_out = Kᵀ λ`` and ``q[h, h'] += Σ w[h + 4o] x[h' + 4o]`` with ``w = Tᵀ λ`` summed over
     every block and ``o``. ``tt`` = Tᵀ (16×16) and ``ht`` = Hᵀ (4×4), C-contiguous. When Tᵀ
     is sparse (at most ``_SPARSE_TAIL_MAX`` non-zeros), a kernel that takes only its
-    non-zeros runs. When moreover ``rotations_unital`` (the caller's word that every factor
-    of H is unital, ``1 ⊕ R``: rotations with unital noise such as depolarizing, or none;
-    then no rotation's derivative reads ``q``'s row and column 0) and H is, only H's
-    rotation block is applied and ``q``'s row and column 0 are left as they were.
+    non-zeros runs, and it skips what the head's form lets it skip. ``factors_mode`` is the
+    caller's word on every factor of H at every angle:
+
+    * ``_UNITAL`` (2): ``1 ⊕ R`` (rotations with unital noise such as depolarizing, or
+      none). No rotation's derivative then reads ``q``'s row and column 0, and when H is
+      ``1 ⊕ R`` too, only its rotation block is applied and ``q``'s row and column 0 are
+      left as they were;
+    * ``_TRACE_PRESERVING`` (1): row 0 is e0 (any channel after a rotation). No
+      derivative then reads ``q``'s row 0, and when H's row 0 is e0, that row is left as
+      it was;
+    * ``_GENERAL`` (0): anything; all of ``q`` is accumulated.
+
     ``lam_out`` must be a different array from ``lam``."""
+    _head_runs(
+        lam,
+        lam_out,
+        x,
+        tt,
+        ht,
+        tt,
+        q,
+        off,
+        n_high,
+        s_high,
+        n_mid,
+        s_mid,
+        n_low,
+        factors_mode,
+        False,
+    )
+
+
+@njit(cache=_CACHE, nogil=True)
+def uncompute_head_runs(
+    lam, lam_out, x, tt, ht, kinv, q, off, n_high, s_high, n_mid, s_mid, n_low, mode
+):
+    """:func:`reverse_head_runs` that first uncomputes, in the same pass, the state before
+    the group from the state after it: ``x`` holds the state after the group and is
+    overwritten with ``K⁻¹ x`` (``kinv`` indexed like ``tt``), with which the correlation
+    is taken. Only for a sparse tail (at most ``_SPARSE_TAIL_MAX`` non-zeros) and a head
+    whose factors are trace-preserving or unital (``mode``, as ``factors_mode`` there) and
+    whose row 0 is e0; returns False, having done nothing, otherwise. ``lam_out`` may be
+    ``lam``."""
+    return _head_runs(
+        lam, lam_out, x, tt, ht, kinv, q, off, n_high, s_high, n_mid, s_mid, n_low, mode, True
+    )
+
+
+@njit(cache=_CACHE, nogil=True)
+def _head_runs(
+    lam, lam_out, x, tt, ht, kinv, q, off, n_high, s_high, n_mid, s_mid, n_low, mode, uncompute
+):
+    """:func:`reverse_head_runs` (``uncompute`` False) and :func:`uncompute_head_runs`:
+    the kernel's form and tables, then the kernel over every chunk in tiles of
+    ``_HEAD_TILE`` chunk positions, its lane-wise correlation summed into ``q``. Returns
+    False, having done nothing, where an uncomputing form does not apply."""
     width = _chunk_width(n_low)
-    acc = np.zeros((16, width))
     vals = np.empty(256)
     nz_off = np.empty(256, dtype=np.int64)
     starts = np.empty(17, dtype=np.int64)
-    nnz = 0
-    for j in range(16):
-        starts[j] = nnz
-        for i in range(16):
-            if tt[j, i] != 0.0:
-                vals[nnz] = tt[j, i]
-                nz_off[nnz] = off[i]
-                nnz += 1
-    starts[16] = nnz
-    unital = rotations_unital and ht[0, 0] == 1.0
-    for i in range(1, 4):
-        unital = unital and ht[0, i] == 0.0 and ht[i, 0] == 0.0
-    form = _DENSE
-    if nnz <= _SPARSE_TAIL_MAX:
-        form = _SPARSE_UNITAL if unital else _SPARSE
+    # the uncomputing kernels read a chunk's λ from a buffer, entry i at i·width
+    columns = np.arange(16) * width if uncompute else off
+    nnz = _sparse_tables(tt, columns, vals, nz_off, starts)
+    form = _DENSE if nnz > _SPARSE_TAIL_MAX else _sparse_form(ht, mode)
+    if uncompute:
+        if form == _SPARSE_UNITAL:
+            form = _UNCOMPUTE_UNITAL
+        elif form == _SPARSE_TRACE_PRESERVING:
+            form = _UNCOMPUTE_TRACE_PRESERVING
+        else:
+            return False
+    acc = np.zeros((16, width))
     positions = np.empty(_HEAD_TILE, dtype=np.int64)
     count = 0
     for h in range(n_high):
@@ -576,7 +739,8 @@ def reverse_head_runs(
             for start in range(base, base + n_low, width):
                 positions[count] = start
                 count += 1
-                if count == _HEAD_TILE:
+                last = h == n_high - 1 and m == n_mid - 1 and start + width >= base + n_low
+                if count == _HEAD_TILE or last:
                     _head_chunks(
                         lam,
                         lam_out,
@@ -586,6 +750,7 @@ def reverse_head_runs(
                         nz_off,
                         starts,
                         ht,
+                        kinv,
                         acc,
                         off,
                         positions,
@@ -594,15 +759,12 @@ def reverse_head_runs(
                         form,
                     )
                     count = 0
-    if count:
-        _head_chunks(
-            lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, form
-        )
     for i in range(16):
         total = 0.0
         for lane in range(width):
             total += acc[i, lane]
         q[i // 4, i % 4] += total
+    return True
 
 
 # entries of a run processed per step of a two-group pass: the step's 64 intermediate rows

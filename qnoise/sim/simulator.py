@@ -51,7 +51,10 @@ class PTMSimulator:
         Number of compiled circuit structures kept.
     gradient_memory : int
         Bytes of intermediate states a reverse-mode gradient may keep (default 1 GiB); beyond
-        that states are checkpointed and segments recomputed (slower, never wrong).
+        that states are checkpointed and segments recomputed (slower, never wrong). From 9
+        simulated qubits on, gradients keep only a few states and uncompute the others by
+        the inverse groups, checked against a kept state (see
+        :meth:`~qnoise.sim.program.CompiledCircuit.value_and_gradient`).
 
     Examples
     --------

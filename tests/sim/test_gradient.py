@@ -88,13 +88,21 @@ def test_random_circuits_with_random_noise(num_qubits):
     sim = PTMSimulator(from_aer(random_aer_noise(num_qubits, rng, GATES)))
     obs = SparsePauliOp.from_list([("Z" * num_qubits, 1.0), ("X" + "I" * (num_qubits - 1), 0.4)])
     grad = sim.gradient(qc, obs, values)
-    eps = 1e-6
-    numeric = [
-        (sim.expectation(qc, obs, values + eps * e) - sim.expectation(qc, obs, values - eps * e))
-        / (2 * eps)
-        for e in np.eye(values.size)
-    ]
-    np.testing.assert_allclose(grad, numeric, atol=1e-7)
+    np.testing.assert_allclose(grad, central_differences(sim, qc, obs, values), atol=1e-7)
+
+
+def central_differences(sim, circuit, observable, values, eps=1e-6):
+    """The gradient by central differences of step ``eps``."""
+    return np.array(
+        [
+            (
+                sim.expectation(circuit, observable, values + eps * e)
+                - sim.expectation(circuit, observable, values - eps * e)
+            )
+            / (2 * eps)
+            for e in np.eye(values.size)
+        ]
+    )
 
 
 @pytest.mark.parametrize("states", [4, 7, 12])
@@ -173,3 +181,95 @@ def test_nonlinear_expressions_of_parameter_vector_elements():
         for e in np.eye(2)
     ]
     np.testing.assert_allclose(sim.gradient(qc, "Z", values), numeric, atol=1e-8)
+
+
+@pytest.fixture
+def uncompute_everywhere(monkeypatch):
+    """Gradients uncompute states at every size and length (by default only from 9 qubits
+    and 8 full-size groups on)."""
+    monkeypatch.setattr("qnoise.sim.program._UNCOMPUTE_MIN_QUBITS", 1)
+    monkeypatch.setattr("qnoise.sim.program._UNCOMPUTE_MIN_GROUPS", 1)
+
+
+def _stored_gradient(sim, circuit, observable, values):
+    """The gradient with every state kept (no uncomputing)."""
+    compiled = sim.compile(circuit)
+    compiled._uncompute = False
+    return compiled.gradient(observable, values)
+
+
+@pytest.mark.parametrize("num_qubits", [3, 5, 6])
+def test_uncomputed_gradient_of_random_circuits(uncompute_everywhere, num_qubits):
+    """Every gate (pairs with qubit 0, 1-qubit groups, parametric 2-qubit gates) under random
+    noise of every channel type: states uncomputed by the inverse groups give the gradient
+    that kept states give, and central differences agree."""
+    rng = np.random.default_rng(30 + num_qubits)
+    qc, values = random_circuit(num_qubits, 40, rng)
+    sim = PTMSimulator(from_aer(random_aer_noise(num_qubits, rng, GATES)))
+    obs = SparsePauliOp.from_list([("Z" * num_qubits, 1.0), ("X" + "Y" * (num_qubits - 1), 0.4)])
+    compiled = sim.compile(qc)
+    grad = compiled.gradient(obs, values)
+    assert compiled._uncompute is True  # the path ran and its check passed
+    np.testing.assert_allclose(grad, _stored_gradient(sim, qc, obs, values), atol=1e-12, rtol=0)
+    np.testing.assert_allclose(grad, central_differences(sim, qc, obs, values), atol=1e-7)
+
+
+@pytest.mark.parametrize("noise", ["fake_mumbai:median", "depolarizing:p1=1e-2,p2=3e-2"])
+def test_uncomputed_gradient_through_rotation_heads(uncompute_everywhere, noise):
+    """Hardware-efficient layers: rotation heads after thermal relaxation (trace-preserving)
+    or depolarizing noise (unital) take the one-pass uncomputing step; against parameter
+    shift."""
+    qc = hardware_efficient(6, 4)
+    obs = SparsePauliOp.from_list([("ZZIIIZ", 0.8), ("IXXIII", -0.5), ("YIIIYI", 0.3)])
+    values = np.random.default_rng(6).uniform(-np.pi, np.pi, qc.num_parameters)
+    sim = PTMSimulator(noise)
+    compiled = sim.compile(qc)
+    value, grad = compiled.value_and_gradient(obs, values)
+    assert compiled._uncompute is True
+    assert value == pytest.approx(sim.expectation(qc, obs, values), abs=1e-13)
+    np.testing.assert_allclose(
+        grad, shifted_parameters_gradient(sim, qc, obs, values), atol=1e-10, rtol=0
+    )
+
+
+def test_uncompute_falls_back_to_kept_states(uncompute_everywhere):
+    """A group without an inverse (a reset), or noise so strong that the inverses amplify
+    rounding beyond the tolerance: the gradient is taken again with kept states, and later
+    gradients of that circuit keep states from the start."""
+    layers = hardware_efficient(3, 3)
+    with_reset = QuantumCircuit(3)  # the reset after every qubit is reached: full-size groups
+    for i, instruction in enumerate(layers.data):
+        with_reset.append(instruction)
+        if i == len(layers.data) // 2:
+            with_reset.reset(1)
+    strong = hardware_efficient(4, 12)
+    cases = [(with_reset, "depolarizing:p1=1e-2,p2=3e-2"), (strong, "depolarizing:p1=0.3,p2=0.8")]
+    for qc, noise in cases:
+        obs = SparsePauliOp.from_list([("Z" * qc.num_qubits, 1.0), ("X" * qc.num_qubits, 0.5)])
+        values = np.random.default_rng(9).uniform(-3, 3, qc.num_parameters)
+        sim = PTMSimulator(noise)
+        compiled = sim.compile(qc)
+        grad = compiled.gradient(obs, values)
+        assert compiled._uncompute is False
+        np.testing.assert_allclose(grad, _stored_gradient(sim, qc, obs, values), atol=1e-14, rtol=0)
+        shifts = np.pi / 2 * np.eye(qc.num_parameters)
+        expected = (
+            compiled.expectation(obs, values + shifts) - compiled.expectation(obs, values - shifts)
+        ) / 2
+        np.testing.assert_allclose(grad, expected, atol=1e-10, rtol=0)
+
+
+def test_gradients_uncompute_from_nine_qubits():
+    """The default: states kept up to 8 qubits (they stay in cache), uncomputed from 9 on,
+    where keeping them would cost memory traffic; both give the same gradient."""
+    obs = SparsePauliOp.from_list([("Z" * 9, 1.0), ("IXXIIIIIY", 0.5)])
+    small = PTMSimulator("fake_mumbai:median").compile(hardware_efficient(8, 1))
+    small.gradient("Z" * 8, np.zeros(16))
+    assert small._uncompute is False
+    qc = hardware_efficient(9, 2)
+    values = np.random.default_rng(5).uniform(-3, 3, qc.num_parameters)
+    sim = PTMSimulator("fake_mumbai:median")
+    compiled = sim.compile(qc)
+    grad = compiled.gradient(obs, values)
+    assert compiled._uncompute is True
+    np.testing.assert_allclose(grad, _stored_gradient(sim, qc, obs, values), atol=1e-13, rtol=0)

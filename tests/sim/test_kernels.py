@@ -160,17 +160,18 @@ def _rotation_ptm(rng) -> np.ndarray:
 @pytest.mark.parametrize("n", [3, 5, 6, 8])
 @pytest.mark.parametrize("kind", [kernels.KIND_LOCAL0, kernels.KIND_LOCAL1])
 @pytest.mark.parametrize("tail_nonzeros", [256, 65, 64, 25, 1])
-@pytest.mark.parametrize("head_form", ["rotation", "trace-preserving", "general"])
+@pytest.mark.parametrize("head_form", ["general", "trace-preserving", "rotation"])
 def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, head_form):
     """``K = T (H ⊗ I)``: ``λ_out = Kᵀ λ`` and the head's 4×4 correlation
     ``Σ_o (Tᵀλ)[h, o] x[h', o]`` added to what ``q`` held, on every pair of qubits >= 1
     (runs of 4 entries and of 16 and more), for dense tails and for sparse ones (up to
     64 non-zeros, the sparse kernel's limit; rows of T without any included), and for a
-    unital rotation head ``1 ⊕ R``, a rotation after amplitude damping (not unital) and a
-    general 4×4 head. With a unital head and a sparse tail, the correlation's row and
-    column 0 (which no rotation's derivative reads) may be left as they were. At n = 8 (a
+    unital rotation head ``1 ⊕ R``, a rotation after amplitude damping (trace-preserving,
+    not unital) and a general 4×4 head. With a sparse tail,
+    the correlation's row and column 0 of a unital head, and row 0 of a trace-preserving
+    one (which no rotation's derivative reads), may be left as they were. At n = 8 (a
     few pairs) the chunk positions fill several of the kernel's tiles."""
-    forms = ["rotation", "trace-preserving", "general"]
+    forms = ["general", "trace-preserving", "rotation"]  # in the order of the modes
     rng = np.random.default_rng(40 + n + kind + tail_nonzeros + 7 * forms.index(head_form))
     off = np.empty(16, dtype=np.int64)
     tt = np.empty((16, 16))
@@ -188,8 +189,8 @@ def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, head_form):
         start = rng.normal(size=(4, 4))
         q = start.copy()
         lam_out = np.empty_like(lam)
-        unital = head_form == "rotation"
-        reverse.adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt, unital)
+        mode = forms.index(head_form)  # the caller's word on the head's factors
+        reverse.adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt, mode)
         k = tail @ _embedded(head, kind)
         np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-11)
         w = _local_rows(_reference(lam, tail.T, qa, qb, n), qa, qb, n).reshape(4, 4, -1)
@@ -198,9 +199,79 @@ def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, head_form):
             expected = start + np.einsum("ohr,ocr->hc", w, xs)
         else:
             expected = start + np.einsum("hor,cor->hc", w, xs)
-        np.testing.assert_allclose(q[1:, 1:], expected[1:, 1:], rtol=0, atol=1e-11)
-        if not (head_form == "rotation" and tail_nonzeros <= 64):
-            np.testing.assert_allclose(q, expected, rtol=0, atol=1e-11)
+        skipped_row = mode > 0 and tail_nonzeros <= 64
+        first = 1 if skipped_row else 0
+        np.testing.assert_allclose(q[first:, 1:], expected[first:, 1:], rtol=0, atol=1e-11)
+        if not (mode == 2 and skipped_row):
+            np.testing.assert_allclose(q[first:, 0], expected[first:, 0], rtol=0, atol=1e-11)
+        if skipped_row:
+            np.testing.assert_array_equal(q[0], start[0])
+
+
+@pytest.mark.parametrize("n", [3, 5, 8])
+@pytest.mark.parametrize("kind", [kernels.KIND_LOCAL0, kernels.KIND_LOCAL1])
+@pytest.mark.parametrize("head_form", ["trace-preserving", "rotation"])
+def test_reverse_step_that_uncomputes_the_state(n, kind, head_form):
+    """The gradient's uncomputing step of ``K = T (H ⊗ I)`` (sparse T, 25 non-zeros): the
+    state after the group becomes the state before it, ``K⁻¹ y``, in place; λ becomes
+    ``Kᵀ λ`` in place; and the head's correlation is taken with the state before the
+    group. On every pair of qubits >= 1 (4-wide and 8-wide chunks; at n = 8 a few pairs,
+    whose chunk positions fill several tiles)."""
+    rng = np.random.default_rng(60 + n + kind + len(head_form))
+    off = np.empty(16, dtype=np.int64)
+    mode = 1 if head_form == "trace-preserving" else 2
+    for qa, qb in _pairs(n) if n < 8 else [(1, 2), (2, 1), (4, 7)]:
+        if min(qa, qb) < 1:
+            continue
+        tail = np.zeros((16, 16))
+        tail.flat[rng.choice(256, 25, replace=False)] = rng.normal(size=25)
+        tail += np.diag(3.0 + rng.random(16))  # invertible; at most 41 non-zeros
+        head = _rotation_ptm(rng)
+        if head_form == "trace-preserving":
+            head = amplitude_damping(0.3).ptm @ head
+        k = tail @ _embedded(head, kind)
+        x_before, lam = rng.normal(size=(2, 4**n))
+        lam_after = lam.copy()
+        y = _reference(x_before, k, qa, qb, n)
+        start = rng.normal(size=(4, 4))
+        q = start.copy()
+        expected_lam = _reference(lam, k.T, qa, qb, n)
+        done = reverse.uncompute_head_group(
+            lam, lam, y, tail, head, np.linalg.inv(k), kind, qa, qb, n, q, off, mode
+        )
+        assert done
+        np.testing.assert_allclose(y, x_before, rtol=0, atol=1e-11)
+        np.testing.assert_allclose(lam, expected_lam, rtol=0, atol=1e-11)
+        w = _local_rows(_reference(lam_after, tail.T, qa, qb, n), qa, qb, n).reshape(4, 4, -1)
+        xs = _local_rows(x_before, qa, qb, n).reshape(4, 4, -1)  # [d_qb, d_qa, rest]
+        if kind == kernels.KIND_LOCAL0:
+            expected = start + np.einsum("ohr,ocr->hc", w, xs)
+        else:
+            expected = start + np.einsum("hor,cor->hc", w, xs)
+        first = 1 if mode == 2 else 0  # a unital head's column 0 is not accumulated
+        np.testing.assert_allclose(q[1:, first:], expected[1:, first:], rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(q[0], start[0])  # row 0: no derivative reads it
+
+
+def test_uncomputing_step_declines_dense_tails_and_general_heads():
+    """Where the one-pass kernel does not apply, the step says so and changes nothing."""
+    rng = np.random.default_rng(70)
+    n, off = 4, np.empty(16, dtype=np.int64)
+    dense_tail = rng.normal(size=(16, 16))
+    sparse_tail = np.diag(1.0 + rng.random(16))
+    rotation = _rotation_ptm(rng)
+    general = rng.normal(size=(4, 4))
+    for tail, head in ((dense_tail, rotation), (sparse_tail, general)):
+        lam, y = rng.normal(size=(2, 4**n))
+        before = (lam.copy(), y.copy())
+        q = np.zeros((4, 4))
+        kinv = np.linalg.inv(tail @ _embedded(head, kernels.KIND_LOCAL0))
+        assert not reverse.uncompute_head_group(
+            lam, lam, y, tail, head, kinv, kernels.KIND_LOCAL0, 1, 2, n, q, off, 1
+        )
+        np.testing.assert_array_equal(lam, before[0])
+        np.testing.assert_array_equal(y, before[1])
+        assert not q.any()
 
 
 def test_head_length_finds_rotation_heads():
