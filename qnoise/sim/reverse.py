@@ -548,7 +548,7 @@ def adjoint_gradient(
     state after it, ``x = K⁻¹ y`` (:func:`_uncompute_step`), in the pass that takes the
     group's reverse step. ``ckpts`` then needs (growing groups + 4) rows. The third value
     returned is the largest deviation of the uncomputed state from the kept one, where
-    they meet (0 without ``uncompute``); it bounds the rounding that the inverses
+    they meet (0 without ``uncompute``); it measures the rounding that the inverses
     amplified, and the caller discards a result whose deviation is not negligible.
     """
     n_groups = groups.shape[0]

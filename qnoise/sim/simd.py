@@ -14,8 +14,10 @@ entries at offsets ``off[c]``. The kernels walk the runs in chunks of 8 (or 4) e
   traffic of states that do not fit in cache.
 * :func:`reverse_head_runs`: the reverse step of a group ``K = T (H ⊗ I)`` whose
   rotations form a 1-qubit head H, in one pass. A sparse constant tail T (a CX with
-  per-qubit noise has 25 non-zeros of 256) is applied by its non-zeros, and a unital head
-  by its 3×3 rotation block.
+  per-qubit noise has 25 non-zeros of 256) is applied by its non-zeros, a unital head by
+  its 3×3 rotation block, and a trace-preserving one without its known row.
+  :func:`uncompute_head_runs` also uncomputes the state before the group from the state
+  after it, in place, in the same pass.
 
 The chunk kernels are LLVM vector IR (``<8 x double>``, ``llvm.fmuladd``) emitted through
 numba intrinsics. numba compiles them for the host CPU, so they become AVX-512, AVX2 or
