@@ -191,6 +191,22 @@ def uncompute_everywhere(monkeypatch):
     monkeypatch.setattr("qnoise.sim.program._UNCOMPUTE_MIN_GROUPS", 1)
 
 
+@pytest.fixture
+def sweeps(monkeypatch):
+    """The ``uncompute`` argument of every reverse-mode sweep run, in order."""
+    from qnoise.sim import reverse
+
+    calls = []
+    sweep = reverse.adjoint_gradient
+
+    def recorded(*args):
+        calls.append(args[-1])
+        return sweep(*args)
+
+    monkeypatch.setattr(reverse, "adjoint_gradient", recorded)
+    return calls
+
+
 def _stored_gradient(sim, circuit, observable, values):
     """The gradient with every state kept (no uncomputing)."""
     compiled = sim.compile(circuit)
@@ -199,7 +215,7 @@ def _stored_gradient(sim, circuit, observable, values):
 
 
 @pytest.mark.parametrize("num_qubits", [3, 5, 6])
-def test_uncomputed_gradient_of_random_circuits(uncompute_everywhere, num_qubits):
+def test_uncomputed_gradient_of_random_circuits(uncompute_everywhere, sweeps, num_qubits):
     """Every gate (pairs with qubit 0, 1-qubit groups, parametric 2-qubit gates) under random
     noise of every channel type: states uncomputed by the inverse groups give the gradient
     that kept states give, and central differences agree."""
@@ -209,13 +225,13 @@ def test_uncomputed_gradient_of_random_circuits(uncompute_everywhere, num_qubits
     obs = SparsePauliOp.from_list([("Z" * num_qubits, 1.0), ("X" + "Y" * (num_qubits - 1), 0.4)])
     compiled = sim.compile(qc)
     grad = compiled.gradient(obs, values)
-    assert compiled._uncompute is True  # the path ran and its check passed
+    assert sweeps == [True]  # uncomputed, and its check passed
     np.testing.assert_allclose(grad, _stored_gradient(sim, qc, obs, values), atol=1e-12, rtol=0)
     np.testing.assert_allclose(grad, central_differences(sim, qc, obs, values), atol=1e-7)
 
 
 @pytest.mark.parametrize("noise", ["fake_mumbai:median", "depolarizing:p1=1e-2,p2=3e-2"])
-def test_uncomputed_gradient_through_rotation_heads(uncompute_everywhere, noise):
+def test_uncomputed_gradient_through_rotation_heads(uncompute_everywhere, sweeps, noise):
     """Hardware-efficient layers: rotation heads after thermal relaxation (trace-preserving)
     or depolarizing noise (unital) take the one-pass uncomputing step; against parameter
     shift."""
@@ -225,14 +241,14 @@ def test_uncomputed_gradient_through_rotation_heads(uncompute_everywhere, noise)
     sim = PTMSimulator(noise)
     compiled = sim.compile(qc)
     value, grad = compiled.value_and_gradient(obs, values)
-    assert compiled._uncompute is True
+    assert sweeps == [True]
     assert value == pytest.approx(sim.expectation(qc, obs, values), abs=1e-13)
     np.testing.assert_allclose(
         grad, shifted_parameters_gradient(sim, qc, obs, values), atol=1e-10, rtol=0
     )
 
 
-def test_uncompute_falls_back_to_kept_states(uncompute_everywhere):
+def test_uncompute_falls_back_to_kept_states(uncompute_everywhere, sweeps):
     """A group without an inverse (a reset), or noise so strong that the inverses amplify
     rounding beyond the tolerance: the gradient is taken again with kept states, and later
     gradients of that circuit keep states from the start."""
@@ -249,8 +265,11 @@ def test_uncompute_falls_back_to_kept_states(uncompute_everywhere):
         values = np.random.default_rng(9).uniform(-3, 3, qc.num_parameters)
         sim = PTMSimulator(noise)
         compiled = sim.compile(qc)
+        sweeps.clear()
         grad = compiled.gradient(obs, values)
-        assert compiled._uncompute is False
+        assert sweeps == [True, False]  # uncomputed, rejected, taken again with kept states
+        compiled.gradient(obs, values)
+        assert sweeps == [True, False, False]
         np.testing.assert_allclose(grad, _stored_gradient(sim, qc, obs, values), atol=1e-14, rtol=0)
         shifts = np.pi / 2 * np.eye(qc.num_parameters)
         expected = (
@@ -259,17 +278,18 @@ def test_uncompute_falls_back_to_kept_states(uncompute_everywhere):
         np.testing.assert_allclose(grad, expected, atol=1e-10, rtol=0)
 
 
-def test_gradients_uncompute_from_nine_qubits():
-    """The default: states kept up to 8 qubits (they stay in cache), uncomputed from 9 on,
-    where keeping them would cost memory traffic; both give the same gradient."""
-    obs = SparsePauliOp.from_list([("Z" * 9, 1.0), ("IXXIIIIIY", 0.5)])
-    small = PTMSimulator("fake_mumbai:median").compile(hardware_efficient(8, 1))
-    small.gradient("Z" * 8, np.zeros(16))
-    assert small._uncompute is False
-    qc = hardware_efficient(9, 2)
-    values = np.random.default_rng(5).uniform(-3, 3, qc.num_parameters)
+def test_gradients_uncompute_from_nine_qubits(sweeps):
+    """The default: states kept up to 8 qubits (they stay in cache), uncomputed from 9 on
+    when 8 or more full-size groups come before the light cone, where keeping them would
+    cost memory traffic; both give the same gradient."""
     sim = PTMSimulator("fake_mumbai:median")
-    compiled = sim.compile(qc)
-    grad = compiled.gradient(obs, values)
-    assert compiled._uncompute is True
+    for n, layers in ((8, 3), (9, 1)):  # 8 qubits; 9 qubits, every group on the growing state
+        shallow = hardware_efficient(n, layers)
+        sim.compile(shallow).gradient("Z" * n, np.zeros(shallow.num_parameters))
+    assert sweeps == [False, False]
+    qc = hardware_efficient(9, 3)
+    obs = SparsePauliOp.from_list([("Z" * 9, 1.0), ("IXXIIIIIY", 0.5)])
+    values = np.random.default_rng(5).uniform(-3, 3, qc.num_parameters)
+    grad = sim.compile(qc).gradient(obs, values)
+    assert sweeps[2:] == [True]
     np.testing.assert_allclose(grad, _stored_gradient(sim, qc, obs, values), atol=1e-13, rtol=0)
