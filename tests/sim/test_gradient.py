@@ -233,13 +233,15 @@ def test_uncomputed_gradient_of_random_circuits(uncompute_everywhere, sweeps, nu
 @pytest.mark.parametrize("noise", ["fake_mumbai:median", "depolarizing:p1=1e-2,p2=3e-2"])
 def test_uncomputed_gradient_through_rotation_heads(uncompute_everywhere, sweeps, noise):
     """Hardware-efficient layers: rotation heads after thermal relaxation (trace-preserving)
-    or depolarizing noise (unital) take the one-pass uncomputing step; against parameter
-    shift."""
+    or depolarizing noise (unital) take the one-pass uncomputing step, between the groups
+    on the growing state and the light cone's; against parameter shift."""
     qc = hardware_efficient(6, 4)
     obs = SparsePauliOp.from_list([("ZZIIIZ", 0.8), ("IXXIII", -0.5), ("YIIIYI", 0.3)])
     values = np.random.default_rng(6).uniform(-np.pi, np.pi, qc.num_parameters)
     sim = PTMSimulator(noise)
     compiled = sim.compile(qc)
+    first = compiled.prepare(obs).cone[0]
+    assert 0 < compiled._growing_end < first < compiled.num_groups
     value, grad = compiled.value_and_gradient(obs, values)
     assert sweeps == [True]
     assert value == pytest.approx(sim.expectation(qc, obs, values), abs=1e-13)
