@@ -454,8 +454,8 @@ class CompiledCircuit:
         recomputed. From 9 qubits on (with at least 8 groups
         before the observable's light cone), the reverse sweep *uncomputes* each state from
         the state after it by the group's inverse, keeping only a few states (HEA, 10
-        qubits: 343 instead of 507 ms, 112 instead of 520 MiB of states; see
-        ``docs/benchmarks.md``). Inverting noise amplifies rounding, so the uncomputed state is
+        qubits: 343 instead of 507 ms, 112 instead of 520 MiB of states; 12 qubits: 12 instead
+        of 24 s, within the default 1 GiB; see ``docs/benchmarks.md``). Inverting noise amplifies rounding, so the uncomputed state is
         checked against a kept one at the end: where it is off by more than
         ``_UNCOMPUTE_TOLERANCE`` (strong noise), or a group has no inverse (a reset), the
         gradient is taken again with kept states, and so are the circuit's later ones.
@@ -538,15 +538,29 @@ class CompiledCircuit:
 
     def _uncomputes(self) -> bool:
         """Whether gradients uncompute states instead of keeping them: on states of at
-        least ``_UNCOMPUTE_MIN_QUBITS`` qubits (smaller ones stay in cache), until a
-        gradient finds a group without an inverse or the uncomputed state off by more than
+        least ``_UNCOMPUTE_MIN_QUBITS`` qubits (smaller ones stay in cache) whose states fit
+        in ``gradient_memory`` (:meth:`_uncompute_bytes`), until a gradient finds a group
+        without an inverse or the uncomputed state off by more than
         ``_UNCOMPUTE_TOLERANCE`` (strong noise makes the inverses amplify rounding)."""
         if self._uncompute is None:
             self._uncompute = (
                 self._num_active >= _UNCOMPUTE_MIN_QUBITS
-                and (self._growing_end + 5) * 8 * self._x0.size <= self._gradient_memory
+                and self._uncompute_bytes() <= self._gradient_memory
             )
         return self._uncompute
+
+    def _uncompute_bytes(self) -> int:
+        """Bytes of states an uncomputing gradient writes: the growing groups' inputs, each
+        on the qubits touched so far (their rows are full-size, but only that prefix is
+        written, and untouched memory is not committed), and six full states (the one kept,
+        the one uncomputed in place, the forward sweep's scratch, the light cone's copy, λ
+        and λ_out)."""
+        touched: set[int] = set()
+        entries = 6 * self._x0.size
+        for qa, qb in self._groups[: self._growing_end, 2:4]:
+            touched.update(int(q) for q in (qa, qb) if q >= 0)
+            entries += 4 ** len(touched)
+        return 8 * entries
 
     def _evaluation_buffers(self) -> tuple[np.ndarray, np.ndarray]:
         """The two state buffers ``(2, 4**n)`` one evaluation runs in and the zero vector of

@@ -295,3 +295,22 @@ def test_gradients_uncompute_from_nine_qubits(sweeps):
     grad = sim.compile(qc).gradient(obs, values)
     assert sweeps[2:] == [True]
     np.testing.assert_allclose(grad, _stored_gradient(sim, qc, obs, values), atol=1e-13, rtol=0)
+
+
+def test_uncomputing_needs_only_the_states_it_writes(sweeps):
+    """The memory an uncomputing gradient needs counts six full states and the growing
+    groups' small states, not a full row for each: a budget of exactly that uncomputes, a
+    byte less keeps states."""
+    qc = hardware_efficient(9, 3)
+    obs = SparsePauliOp.from_list([("Z" * 9, 1.0), ("IXXIIIIIY", 0.5)])
+    values = np.random.default_rng(7).uniform(-3, 3, qc.num_parameters)
+    probe = PTMSimulator("fake_mumbai:median").compile(qc)
+    needed = probe._uncompute_bytes()
+    full = 8 * 4**9
+    assert 6 * full < needed < (probe._growing_end + 6) * full
+    gradients = []
+    for memory in (needed, needed - 1):
+        compiled = PTMSimulator("fake_mumbai:median", gradient_memory=memory).compile(qc)
+        gradients.append(compiled.gradient(obs, values))
+    assert sweeps == [True, False]
+    np.testing.assert_allclose(gradients[0], gradients[1], atol=1e-13, rtol=0)
