@@ -458,8 +458,8 @@ class CompiledCircuit:
         instead of 24 s, within the default 1 GiB (see ``docs/benchmarks.md``). Inverting
         noise amplifies rounding, so the uncomputed state is checked against a kept one at
         the end: where it is off by more than ``_UNCOMPUTE_TOLERANCE`` (strong noise), or a
-        group has no inverse (a reset), the
-        gradient is taken again with kept states, and so are the circuit's later ones.
+        group has no inverse (a reset), the gradient is taken again with kept states, and
+        so are the circuit's later ones.
         """
         values, single = self.parameter_batch(parameter_values)
         prepared = self.prepare(observable)
