@@ -10,7 +10,7 @@ algebra (:func:`_group_gradient`). Cheaper forms of the same step:
   sparse tail T is applied by its non-zeros);
 * states of at most 2 qubits go through a group factor by factor (:func:`_factor_sweep`);
 * on large states the reverse sweep may *uncompute* each state from the one after it by
-  the group's inverse instead of reading a kept state (:func:`_uncompute_step`; for a
+  the group's inverse instead of reading a kept state (:func:`_reverse_step`; for a
   rotation head on a sparse tail in the same pass as the step): the forward sweep then
   runs in place like an evaluation and keeps nothing, and the reverse sweep reads and
   writes two states per group instead of reading three and writing one;
@@ -144,56 +144,13 @@ def uncompute_head_group(lam, lam_out, x, tail, head, kinv, kind, qa, qb, n, q, 
 
 
 @njit(cache=_CACHE, nogil=True)
-def _uncompute_step(
-    g, n, lam, lam_out, x, k, groups, factors, mats, angles, grad, work, sweep, heads, corr, off
-):
-    """The state before group ``g`` from the state after it, in place (``x <- K⁻¹ x``),
-    and the reverse step of ``g`` (:func:`_reverse_step`, same buffers) with it: in one
-    pass for a trace-preserving rotation head on a sparse tail
-    (:func:`uncompute_head_group`, λ updated in place; returns False), else by a dense
-    ``K⁻¹`` first (``λ_out = Kᵀ λ`` into ``lam_out``; returns True). Raises
-    ``LinAlgError`` when ``K`` is singular."""
-    qa, qb = groups[g, 2], groups[g, 3]
+def _group_inverse(k, qb):
+    """``K⁻¹`` of a fused group matrix in its layout (16×16, or 4×4 in the top-left corner
+    for a 1-qubit group, ``qb = -1``). Raises ``LinAlgError`` when ``K`` is singular."""
     d = 16 if qb >= 0 else 4
     kinv = np.zeros((16, 16))
     kinv[:d, :d] = np.linalg.inv(k[:d, :d])
-    h = head_length(g, groups, factors, qa, qb)
-    if h > 0 and lam.shape[0] > _FACTOR_SWEEP_MAX:
-        f0 = groups[g, 0]
-        mode = _head_mode(f0, f0 + h, mats)
-        if mode > 0:
-            tail = work[0]
-            factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, tail, work[1], work[2])
-            head = heads[0]
-            local_run(f0, f0 + h, factors, mats, angles, head, heads[1], heads[2])
-            q = heads[3]
-            q[:, :] = 0.0
-            kind = factors[f0, 0]
-            if uncompute_head_group(lam, lam, x, tail, head, kinv, kind, qa, qb, n, q, off, mode):
-                _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
-                return False
-    apply_group(x, x, kinv, qa, qb, n, work[0], off)
-    _reverse_step(
-        g,
-        qa,
-        qb,
-        n,
-        lam,
-        lam_out,
-        x,
-        k,
-        groups,
-        factors,
-        mats,
-        angles,
-        grad,
-        work,
-        sweep,
-        heads,
-        corr,
-        off,
-    )
-    return True
+    return kinv
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -461,6 +418,7 @@ def _reverse_step(
     lam_out,
     x,
     k,
+    kinv,
     groups,
     factors,
     mats,
@@ -476,7 +434,34 @@ def _reverse_step(
     the ``n``-qubit states ``x`` (before it), ``lam`` (after it): ``lam_out <- Kᵀ λ`` and the
     derivatives of its rotations added to ``grad``. ``work`` ((2·F + 4, 16, 16)), ``sweep``
     ((F + 1, 16)), ``heads`` ((4, 4, 4)), ``corr`` (16×16) and ``off`` are buffers
-    (F the most factors of a group)."""
+    (F the most factors of a group).
+
+    Uncomputing: with ``kinv`` = K⁻¹ (:func:`_group_inverse`; an empty array otherwise),
+    ``x`` holds the state *after* the group and first becomes the state before it, in
+    place. A rotation head that is trace-preserving, on a sparse tail, takes both in one
+    pass and updates λ in place (:func:`uncompute_head_group`); then False is returned.
+    True means λ went to ``lam_out``."""
+    uncompute = kinv.shape[0] > 0
+    h = head_length(g, groups, factors, qa, qb) if lam.shape[0] > _FACTOR_SWEEP_MAX else 0
+    if h > 0:
+        f0 = groups[g, 0]
+        tail = work[0]
+        factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, tail, work[1], work[2])
+        head = heads[0]
+        local_run(f0, f0 + h, factors, mats, angles, head, heads[1], heads[2])
+        q = heads[3]
+        q[:, :] = 0.0
+        mode = _head_mode(f0, f0 + h, mats)
+        kind = factors[f0, 0]
+        if (
+            uncompute
+            and mode > 0
+            and uncompute_head_group(lam, lam, x, tail, head, kinv, kind, qa, qb, n, q, off, mode)
+        ):
+            _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
+            return False
+    if uncompute:  # corr serves as the kernel's 16×16 scratch: it is set below before use
+        apply_group(x, x, kinv, qa, qb, n, corr, off)
     if lam.shape[0] <= _FACTOR_SWEEP_MAX:
         _factor_sweep(
             g,
@@ -495,24 +480,14 @@ def _reverse_step(
             work[0],
             off,
         )
-        return
-    h = head_length(g, groups, factors, qa, qb)
-    if h > 0:
-        f0 = groups[g, 0]
-        tail = work[0]
-        factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, tail, work[1], work[2])
-        head = heads[0]
-        local_run(f0, f0 + h, factors, mats, angles, head, heads[1], heads[2])
-        q = heads[3]
-        q[:, :] = 0.0
-        mode = _head_mode(f0, f0 + h, mats)
-        kind = factors[f0, 0]
+    elif h > 0:  # tail, head, q, mode and kind as set up above
         adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, work[1], mode)
         _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
-        return
-    corr[:, :] = 0.0
-    adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, work[0])
-    _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
+    else:
+        corr[:, :] = 0.0
+        adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, work[0])
+        _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
+    return True
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -545,7 +520,7 @@ def adjoint_gradient(
     With ``uncompute`` (``stride`` 1, every group invertible), no full-size state is kept
     but the one before the first full-size group: the forward sweep runs in place like an
     evaluation, and the reverse sweep *uncomputes* each state before a group from the
-    state after it, ``x = K⁻¹ y`` (:func:`_uncompute_step`), in the pass that takes the
+    state after it, ``x = K⁻¹ y`` (:func:`_reverse_step`), in the pass that takes the
     group's reverse step. ``ckpts`` then needs (growing groups + 4) rows. The third value
     returned is the largest deviation of the uncomputed state from the kept one, where
     they meet (0 without ``uncompute``); it measures the rounding that the inverses
@@ -666,17 +641,21 @@ def adjoint_gradient(
             _remove_zero_qubit(lam, size, filled[j])
             size //= 4
     lam_out = scratch
+    no_inverse = np.empty((0, 0))  # the kept states' steps do not uncompute
     drift = 0.0
     if uncompute:
         state = ckpts[growing + 1]  # the state after the full-size groups, uncomputed
         for g in range(first - 1, growing - 1, -1):
-            if _uncompute_step(
+            if _reverse_step(
                 g,
+                groups[g, 2],
+                groups[g, 3],
                 n,
                 lam,
                 lam_out,
                 state,
                 kstore[g],
+                _group_inverse(kstore[g], groups[g, 3]),
                 groups,
                 factors,
                 mats,
@@ -715,6 +694,7 @@ def adjoint_gradient(
                 lam_out[:size],
                 before[:size],
                 kstore[g],
+                no_inverse,
                 groups,
                 factors,
                 mats,
