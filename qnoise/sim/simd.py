@@ -339,11 +339,10 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
             corr[r, c] += total
 
 
-def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode, xs=None):
+def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode):
     """The head part of one chunk of a head reverse step for the other digit ``o``, given
     ``w[h] = (Tᵀ λ)[h + 4o]`` (4 vectors): ``λ_out[c + 4o] = Σ_h Hᵀ[c, h] w[h]`` stored and
-    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']`` (``x[h' + 4o]``
-    loaded, or ``xs[h']`` when given).
+    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']``.
 
     ``mode`` says what H and its derivatives are known to be:
 
@@ -357,11 +356,10 @@ def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, 
     fma = _fmuladd(builder, vector)
     rows = range(4) if mode == _GENERAL else range(1, 4)
     columns = range(1, 4) if mode == _UNITAL else range(4)
-    if xs is None:
-        xs = {
-            h: _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
-            for h in columns
-        }
+    xs = {
+        h: _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
+        for h in columns
+    }
     for h in rows:
         for hp in columns:
             slot = slots[4 * h + hp]
