@@ -506,7 +506,7 @@ class CompiledCircuit:
                 uncompute,
             )
         except np.linalg.LinAlgError:  # a group without an inverse at these angles
-            value, drift = 0.0, np.inf
+            drift = np.inf
         if drift > _UNCOMPUTE_TOLERANCE:
             self._uncompute = False  # from now on, and for this point, keep states instead
             return self._adjoint(prepared, angles)
@@ -526,16 +526,23 @@ class CompiledCircuit:
         return states[:checkpoints], states[checkpoints:-1], states[-1]
 
     @cached_property
-    def _growing_end(self) -> int:
-        """The number of groups that run while the state grows (see
-        :func:`qnoise.sim.kernels.run_from_zero`): up to the first that has touched every
-        simulated qubit."""
+    def _growing_counts(self) -> list[int]:
+        """For each group that runs while the state grows (see
+        :func:`qnoise.sim.kernels.run_from_zero`), up to the first that has touched every
+        simulated qubit, the number of qubits touched once it has run."""
         touched: set[int] = set()
-        for g, (qa, qb) in enumerate(self._groups[:, 2:4]):
+        counts = []
+        for qa, qb in self._groups[:, 2:4]:
             touched.update(int(q) for q in (qa, qb) if q >= 0)
+            counts.append(len(touched))
             if len(touched) == self._num_active:
-                return g + 1
-        return self.num_groups
+                break
+        return counts
+
+    @property
+    def _growing_end(self) -> int:
+        """The number of groups that run while the state grows."""
+        return len(self._growing_counts)
 
     def _uncomputes(self) -> bool:
         """Whether gradients uncompute states instead of keeping them: on states of at
@@ -556,12 +563,7 @@ class CompiledCircuit:
         written, and untouched memory is not committed), and six full states (the one kept,
         the one uncomputed in place, the forward sweep's scratch, the light cone's copy, λ
         and λ_out)."""
-        touched: set[int] = set()
-        entries = 6 * self._x0.size
-        for qa, qb in self._groups[: self._growing_end, 2:4]:
-            touched.update(int(q) for q in (qa, qb) if q >= 0)
-            entries += 4 ** len(touched)
-        return 8 * entries
+        return 8 * (6 * self._x0.size + sum(4**count for count in self._growing_counts))
 
     def _evaluation_buffers(self) -> tuple[np.ndarray, np.ndarray]:
         """The two state buffers ``(2, 4**n)`` one evaluation runs in and the zero vector of
