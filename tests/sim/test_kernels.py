@@ -157,6 +157,16 @@ def _rotation_ptm(rng) -> np.ndarray:
     return out
 
 
+def _head_correlation(lam, x, tail, kind, qa, qb, n):
+    """The head's 4×4 correlation ``Σ_o w[h, o] x[h', o]`` with ``w = tailᵀ λ``, h the head
+    qubit's digit (of qa for ``KIND_LOCAL0``, else of qb) and o the other's."""
+    w = _local_rows(_reference(lam, tail.T, qa, qb, n), qa, qb, n).reshape(4, 4, -1)
+    xs = _local_rows(x, qa, qb, n).reshape(4, 4, -1)  # [d_qb, d_qa, rest]
+    if kind == kernels.KIND_LOCAL0:  # head digit d_qa: sum over d_qb and the rest
+        return np.einsum("ohr,ocr->hc", w, xs)
+    return np.einsum("hor,cor->hc", w, xs)
+
+
 @pytest.mark.parametrize("n", [3, 5, 6, 8])
 @pytest.mark.parametrize("kind", [kernels.KIND_LOCAL0, kernels.KIND_LOCAL1])
 @pytest.mark.parametrize("tail_nonzeros", [256, 65, 64, 25, 1])
@@ -193,12 +203,7 @@ def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, head_form):
         reverse.adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt, mode)
         k = tail @ _embedded(head, kind)
         np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-11)
-        w = _local_rows(_reference(lam, tail.T, qa, qb, n), qa, qb, n).reshape(4, 4, -1)
-        xs = _local_rows(x, qa, qb, n).reshape(4, 4, -1)  # [d_qb, d_qa, rest]
-        if kind == kernels.KIND_LOCAL0:  # head digit d_qa: sum over d_qb and the rest
-            expected = start + np.einsum("ohr,ocr->hc", w, xs)
-        else:
-            expected = start + np.einsum("hor,cor->hc", w, xs)
+        expected = start + _head_correlation(lam, x, tail, kind, qa, qb, n)
         skipped_row = mode > 0 and tail_nonzeros <= 64
         first = 1 if skipped_row else 0
         np.testing.assert_allclose(q[first:, 1:], expected[first:, 1:], rtol=0, atol=1e-11)
@@ -242,12 +247,7 @@ def test_reverse_step_that_uncomputes_the_state(n, kind, head_form):
         assert done
         np.testing.assert_allclose(y, x_before, rtol=0, atol=1e-11)
         np.testing.assert_allclose(lam, expected_lam, rtol=0, atol=1e-11)
-        w = _local_rows(_reference(lam_after, tail.T, qa, qb, n), qa, qb, n).reshape(4, 4, -1)
-        xs = _local_rows(x_before, qa, qb, n).reshape(4, 4, -1)  # [d_qb, d_qa, rest]
-        if kind == kernels.KIND_LOCAL0:
-            expected = start + np.einsum("ohr,ocr->hc", w, xs)
-        else:
-            expected = start + np.einsum("hor,cor->hc", w, xs)
+        expected = start + _head_correlation(lam_after, x_before, tail, kind, qa, qb, n)
         first = 1 if mode == 2 else 0  # a unital head's column 0 is not accumulated
         np.testing.assert_allclose(q[1:, first:], expected[1:, first:], rtol=0, atol=1e-10)
         np.testing.assert_array_equal(q[0], start[0])  # row 0: no derivative reads it
