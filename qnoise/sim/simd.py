@@ -339,10 +339,12 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
             corr[r, c] += total
 
 
-def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode):
+def _head_part(builder, vector, w, o, x_ptr, x_addresses, out_ptr, ht_ptr, addresses, slots, mode):
     """The head part of one chunk of a head reverse step for the other digit ``o``, given
     ``w[h] = (Tᵀ λ)[h + 4o]`` (4 vectors): ``λ_out[c + 4o] = Σ_h Hᵀ[c, h] w[h]`` stored and
-    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']``.
+    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']``. The chunk's entry
+    i of x is read at ``x_addresses[i]`` from ``x_ptr`` (the state, or a buffer holding the
+    chunk), that of λ_out written at ``addresses[i]``.
 
     ``mode`` says what H and its derivatives are known to be:
 
@@ -357,7 +359,7 @@ def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, 
     rows = range(4) if mode == _GENERAL else range(1, 4)
     columns = range(1, 4) if mode == _UNITAL else range(4)
     xs = {
-        h: _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
+        h: _load(builder, _vector_pointer(builder, x_ptr, x_addresses[h + 4 * o], vector))
         for h in columns
     }
     for h in rows:
@@ -423,7 +425,10 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
     the group is uncomputed in the pass that takes its reverse step, which a separate
     uncompute would cost another read and write of the state. The chunk's λ is copied to
     a buffer first, which the tail's non-zeros address (``nz_off`` = local index ·
-    ``width``), so ``lam_out`` may be ``lam``: λ too is updated in place.
+    ``width``), so ``lam_out`` may be ``lam``: λ too is updated in place. The uncomputed x
+    entries also go to a buffer on the stack, from which the correlation reads them: read
+    back from the state, rows 4^q entries apart (q >= 5) compete for the same L1 sets with
+    the λ rows, and the HEA n = 10 gradient took 8 % longer (``docs/benchmarks.md``).
     """
     tail_arrays = 3 if sparse else 1
     extra = 1 if uncompute else 0  # K⁻¹ after Hᵀ
@@ -476,6 +481,10 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
             lam_buffer = cgutils.alloca_once(
                 builder, ir.DoubleType(), size=ir.Constant(i64, 16 * width)
             )
+            x_buffer = cgutils.alloca_once(
+                builder, ir.DoubleType(), size=ir.Constant(i64, 16 * width)
+            )
+            buffer_addresses = [ir.Constant(i64, i * width) for i in range(16)]
         if sparse:
             starts_ptr = tail_ptrs[2]
             starts = [
@@ -488,8 +497,12 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
                 pointers_x = [_vector_pointer(builder, x_ptr, a, vector) for a in addresses]
                 ys = [_load(builder, pointer) for pointer in pointers_x]
                 for r in range(16):
+                    value = _combination(builder, vector, kinv_ptr, r, 16, ys)
+                    _store(builder, value, pointers_x[r])
                     _store(
-                        builder, _combination(builder, vector, kinv_ptr, r, 16, ys), pointers_x[r]
+                        builder,
+                        value,
+                        _vector_pointer(builder, x_buffer, buffer_addresses[r], vector),
                     )
                 # the chunk's λ to a buffer on the stack, which the rows of w read: λ_out
                 # may then be λ (the tail's non-zeros address the buffer, entry i at i·width)
@@ -515,7 +528,17 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
                         ir.Constant(i64, 0) if uncompute else position,
                     )
                     _head_part(
-                        builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode
+                        builder,
+                        vector,
+                        w,
+                        o,
+                        x_buffer if uncompute else x_ptr,
+                        buffer_addresses if uncompute else addresses,
+                        out_ptr,
+                        ht_ptr,
+                        addresses,
+                        slots,
+                        mode,
                     )
             else:
                 lams = [
@@ -525,7 +548,17 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
                 for o in range(4):
                     w_o = w[4 * o : 4 * o + 4]
                     _head_part(
-                        builder, vector, w_o, o, x_ptr, out_ptr, ht_ptr, addresses, slots, _GENERAL
+                        builder,
+                        vector,
+                        w_o,
+                        o,
+                        x_ptr,
+                        addresses,
+                        out_ptr,
+                        ht_ptr,
+                        addresses,
+                        slots,
+                        _GENERAL,
                     )
         for slot, address in zip(slots, acc_addresses, strict=True):
             _store(builder, builder.load(slot), address)
