@@ -428,7 +428,8 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
     ``width``), so ``lam_out`` may be ``lam``: λ too is updated in place. The uncomputed x
     entries also go to a buffer on the stack, from which the correlation reads them: read
     back from the state, rows 4^q entries apart (q >= 5) compete for the same L1 sets with
-    the λ rows, and the HEA n = 10 gradient took 8 % longer (``docs/benchmarks.md``).
+    the λ rows, and the HEA n = 10 gradient took 7 % longer (median 441 against 410 ms,
+    ``docs/benchmarks.md``).
     """
     tail_arrays = 3 if sparse else 1
     extra = 1 if uncompute else 0  # K⁻¹ after Hᵀ
@@ -484,6 +485,7 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
             x_buffer = cgutils.alloca_once(
                 builder, ir.DoubleType(), size=ir.Constant(i64, 16 * width)
             )
+            # entry i of a chunk in either buffer
             buffer_addresses = [ir.Constant(i64, i * width) for i in range(16)]
         if sparse:
             starts_ptr = tail_ptrs[2]
@@ -511,7 +513,7 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
                     _store(
                         builder,
                         value,
-                        _vector_pointer(builder, lam_buffer, ir.Constant(i64, i * width), vector),
+                        _vector_pointer(builder, lam_buffer, buffer_addresses[i], vector),
                     )
             if sparse:
                 # each o's rows of w, then its head part: a store for o cannot overwrite
