@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ class CompiledCircuit:
         self._gradient_memory = int(gradient_memory)
         self._plans: OrderedDict = OrderedDict()
         self._uncompute: bool | None = None  # decided at the first gradient
+        self._tailored: tuple | None = None  # (process id, kernels, tail inverses)
         self._cones: OrderedDict = OrderedDict()
         # a compile that extends ``prefix`` (same simulated qubits) fuses only the new ops and
         # shares its observable cache (terms depend only on the qubits and readout)
@@ -454,7 +456,7 @@ class CompiledCircuit:
         recomputed. From 9 qubits on (with at least 8 groups before the observable's light
         cone, and within ``gradient_memory``), the reverse sweep *uncomputes* each state
         from the state after it by the group's inverse, keeping only a few states. HEA, 10
-        qubits: 343 instead of 507 ms, 112 instead of 520 MiB of states; 12 qubits: 12
+        qubits: 357 instead of 521 ms, 112 instead of 520 MiB of states; 12 qubits: 12
         instead of 24 s, within the default 1 GiB (see ``docs/benchmarks.md``). Inverting
         noise amplifies rounding, so the uncomputed state is checked against a kept one at
         the end: where it is off by more than ``_UNCOMPUTE_TOLERANCE`` (strong noise), or a
@@ -485,9 +487,12 @@ class CompiledCircuit:
         if uncompute:
             stride = 1
             ckpts, seg, scratch = self._gradient_buffers(self._growing_end + 4, 0)
+            tailored, tail_inverses = self._uncompute_tables()
         else:
             stride = self._checkpoint_stride()
             ckpts, seg, scratch = self._gradient_buffers(-(-self.num_groups // stride) + 1, stride)
+            tailored = np.zeros(self.num_groups, dtype=np.int64)
+            tail_inverses = np.empty((0, 16, 16))
         try:
             value, slot_grad, drift = reverse.adjoint_gradient(
                 prepared.indices,
@@ -504,6 +509,8 @@ class CompiledCircuit:
                 seg,
                 scratch,
                 uncompute,
+                tailored,
+                tail_inverses,
             )
         except np.linalg.LinAlgError:  # a group without an inverse at these angles
             drift = np.inf
@@ -543,6 +550,18 @@ class CompiledCircuit:
     def _growing_end(self) -> int:
         """The number of groups that run while the state grows."""
         return len(self._growing_counts)
+
+    def _uncompute_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each group's tailored uncomputing kernel and its tail's inverse
+        (:func:`qnoise.sim.reverse.uncompute_tables`), compiled at the first gradient that
+        uncomputes. The kernels are machine code of this process, so a copy of this object
+        in another process (pickled, forked) builds its own."""
+        if self._tailored is None or self._tailored[0] != os.getpid():
+            tables = reverse.uncompute_tables(
+                self._groups, self._factors, self._mats, self._num_active
+            )
+            self._tailored = (os.getpid(), *tables)
+        return self._tailored[1], self._tailored[2]
 
     def _uncomputes(self) -> bool:
         """Whether gradients uncompute states instead of keeping them: on states of at

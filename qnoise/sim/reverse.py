@@ -11,9 +11,10 @@ algebra (:func:`_group_gradient`). Cheaper forms of the same step:
 * states of at most 2 qubits go through a group factor by factor (:func:`_factor_sweep`);
 * on large states the reverse sweep may *uncompute* each state from the one after it by
   the group's inverse instead of reading a kept state (:func:`_reverse_step`; for a
-  rotation head on a sparse tail in the same pass as the step): the forward sweep then
-  runs in place like an evaluation and keeps nothing, and the reverse sweep reads and
-  writes two states per group instead of reading three and writing one;
+  rotation head, in the same pass as the step, by a kernel compiled for the zeros of the
+  group's tail, :mod:`qnoise.sim.tailored`): the forward sweep then runs in place like
+  an evaluation and keeps nothing, and the reverse sweep reads and writes two states per
+  group instead of reading three and writing one;
 * the groups of the observable's light cone (:mod:`qnoise.sim.cone`) take their steps on
   the few blocks where λ is non-zero, and the groups that run while the state is still
   growing (:func:`qnoise.sim.kernels.run_from_zero`) take theirs on that smaller state,
@@ -52,12 +53,13 @@ from qnoise.sim.kernels import (
     touch_qubits,
 )
 from qnoise.sim.simd import (
+    _chunk_width,
     aligned_empty,
     aligned_zeros,
     apply_two_groups_keeping,
     reverse_head_runs,
-    uncompute_head_runs,
 )
+from qnoise.sim.tailored import uncompute_kernel, uncompute_runs
 
 _CACHE = True
 # states up to this many entries take the reverse sweep factor by factor (_factor_sweep)
@@ -120,27 +122,68 @@ def _head_operands(tail, head, kind, off, tt, ht, ordered):
 
 
 @njit(cache=_CACHE, nogil=True)
-def uncompute_head_group(lam, lam_out, x, tail, head, kinv, kind, qa, qb, n, q, off, mode):
+def uncompute_head_group(lam, x, tail, head, tail_inverse, kind, qa, qb, n, q, off, kernel):
     """:func:`adjoint_head_group` that first uncomputes, in the same pass, the state before
-    the group: ``x`` holds the state after it and becomes ``K⁻¹ x`` (``kinv``, K's
-    order), the state the correlation is taken with
-    (:func:`qnoise.sim.simd.uncompute_head_runs`; ``lam_out`` may be ``lam``). Returns
-    False, having done nothing, where that kernel does not apply (a tail with many
-    non-zeros, a head not trace-preserving)."""
+    the group, in place: ``x`` holds the state after it and becomes ``K⁻¹ x``, the state the
+    correlation is taken with; λ becomes ``Kᵀ λ`` in place. ``kernel`` is the group's
+    tailored kernel and ``tail_inverse`` T⁻¹ in head-first order (:func:`uncompute_tables`).
+    Raises ``LinAlgError`` when the head is singular."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     tt = np.empty((16, 16))
     ht = np.empty((4, 4))
     ordered = np.empty(16, dtype=np.int64)
     _head_operands(tail, head, kind, off, tt, ht, ordered)
-    kinv_ordered = np.empty((16, 16))
-    for j in range(16):
-        for j2 in range(16):
-            kinv_ordered[j, j2] = kinv[
-                _local_index(kind, j % 4, j // 4), _local_index(kind, j2 % 4, j2 // 4)
-            ]
-    return uncompute_head_runs(
-        lam, lam_out, x, tt, ht, kinv_ordered, q, ordered, n_high, s_high, n_mid, s_mid, n_low, mode
+    head_inverse = np.ascontiguousarray(np.linalg.inv(head))
+    uncompute_runs(
+        kernel,
+        lam,
+        x,
+        tt,
+        tail_inverse,
+        ht,
+        head_inverse,
+        q,
+        ordered,
+        n_high,
+        s_high,
+        n_mid,
+        s_mid,
+        n_low,
     )
+
+
+def uncompute_tables(groups, factors, mats, n):
+    """For each group, its tailored uncomputing kernel (:func:`qnoise.sim.tailored.
+    uncompute_kernel`; 0 where it has none: no rotation head, a head that is not
+    trace-preserving, a tail without an inverse) and its tail's inverse T⁻¹ in head-first
+    order, for the ``n``-qubit state. A tail holds no rotation, so both hold at every
+    angle. Returns ``(kernels (G,) int64, tail_inverses (G, 16, 16))``."""
+    n_groups = groups.shape[0]
+    kernels = np.zeros(n_groups, dtype=np.int64)
+    inverses = np.zeros((n_groups, 16, 16))
+    if 4**n <= _FACTOR_SWEEP_MAX:  # such states take their steps factor by factor
+        return kernels, inverses
+    no_angles = np.zeros(max(1, int(factors[:, 1].max()) + 1))  # a tail reads none
+    work = np.empty((3, 16, 16))
+    tt, ht = np.empty((16, 16)), np.empty((4, 4))
+    off, ordered = np.empty(16, dtype=np.int64), np.empty(16, dtype=np.int64)
+    for g in range(n_groups):
+        qa, qb = int(groups[g, 2]), int(groups[g, 3])
+        h = head_length(g, groups, factors, qa, qb)
+        f0 = int(groups[g, 0])
+        mode = _head_mode(f0, f0 + h, mats) if h > 0 else 0
+        if mode == 0:
+            continue
+        tail = work[0]
+        factor_product(f0 + h, groups[g, 1], 16, factors, mats, no_angles, tail, work[1], work[2])
+        n_low = _layout(qa, qb, n, off)[4]
+        _head_operands(tail, np.eye(4), factors[f0, 0], off, tt, ht, ordered)
+        try:
+            inverses[g] = np.linalg.inv(tt.T)
+        except np.linalg.LinAlgError:
+            continue
+        kernels[g] = uncompute_kernel(mode, _chunk_width(n_low), tt != 0, inverses[g] != 0)
+    return kernels, inverses
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -419,6 +462,8 @@ def _reverse_step(
     x,
     k,
     kinv,
+    kernel,
+    tail_inverse,
     groups,
     factors,
     mats,
@@ -436,12 +481,13 @@ def _reverse_step(
     ((F + 1, 16)), ``heads`` ((4, 4, 4)), ``corr`` (16×16) and ``off`` are buffers
     (F the most factors of a group).
 
-    Uncomputing: with ``kinv`` = K⁻¹ (:func:`_group_inverse`; an empty array otherwise),
-    ``x`` holds the state *after* the group and first becomes the state before it, in
-    place. A rotation head that is trace-preserving, on a sparse tail, takes both in one
-    pass and updates λ in place (:func:`uncompute_head_group`); then False is returned.
-    True means λ went to ``lam_out``."""
-    uncompute = kinv.shape[0] > 0
+    Uncomputing: ``x`` holds the state *after* the group and first becomes the state
+    before it, in place. A group with a tailored kernel (``kernel`` non-zero, with
+    ``tail_inverse``, see :func:`uncompute_tables`) takes both in one pass and updates λ in
+    place (:func:`uncompute_head_group`); then False is returned. Any other group is
+    uncomputed by ``kinv`` = K⁻¹ (:func:`_group_inverse`) first. Without uncomputing,
+    ``kernel`` is 0 and ``kinv`` an empty array. True means λ went to ``lam_out``."""
+    uncompute = kinv.shape[0] > 0 or kernel != 0
     h = head_length(g, groups, factors, qa, qb) if lam.shape[0] > _FACTOR_SWEEP_MAX else 0
     if h > 0:
         f0 = groups[g, 0]
@@ -453,11 +499,8 @@ def _reverse_step(
         q[:, :] = 0.0
         mode = _head_mode(f0, f0 + h, mats)
         kind = factors[f0, 0]
-        if (
-            uncompute
-            and mode > 0
-            and uncompute_head_group(lam, lam, x, tail, head, kinv, kind, qa, qb, n, q, off, mode)
-        ):
+        if kernel != 0:
+            uncompute_head_group(lam, x, tail, head, tail_inverse, kind, qa, qb, n, q, off, kernel)
             _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
             return False
     if uncompute:  # corr serves as the kernel's 16×16 scratch: it is set below before use
@@ -506,6 +549,8 @@ def adjoint_gradient(
     seg,
     scratch,
     uncompute,
+    kernels,
+    tail_inverses,
 ):
     """Value and gradient w.r.t. every angle slot of ``<O> = Σ_t obs_coeff[t] ·
     x[obs_index[t]]`` (the final Pauli components of the program applied to |0…0⟩) by one
@@ -521,7 +566,9 @@ def adjoint_gradient(
     but the one before the first full-size group: the forward sweep runs in place like an
     evaluation, and the reverse sweep *uncomputes* each state before a group from the
     state after it, ``x = K⁻¹ y`` (:func:`_reverse_step`), in the pass that takes the
-    group's reverse step. ``ckpts`` then needs (growing groups + 4) rows. The third value
+    group's reverse step where the group has a tailored kernel (``kernels`` and
+    ``tail_inverses`` from :func:`uncompute_tables`; without ``uncompute`` they are not
+    read). ``ckpts`` then needs (growing groups + 4) rows. The third value
     returned is the largest deviation of the uncomputed state from the kept one, where
     they meet (0 without ``uncompute``); it measures the rounding that the inverses
     amplified, and the caller discards a result whose deviation is not negligible.
@@ -642,10 +689,12 @@ def adjoint_gradient(
             size //= 4
     lam_out = scratch
     no_inverse = np.empty((0, 0))  # the kept states' steps do not uncompute
+    no_tail_inverse = np.empty((16, 16))
     drift = 0.0
     if uncompute:
         state = ckpts[growing + 1]  # the state after the full-size groups, uncomputed
         for g in range(first - 1, growing - 1, -1):
+            kernel = kernels[g]
             if _reverse_step(
                 g,
                 groups[g, 2],
@@ -655,7 +704,9 @@ def adjoint_gradient(
                 lam_out,
                 state,
                 kstore[g],
-                _group_inverse(kstore[g], groups[g, 3]),
+                no_inverse if kernel != 0 else _group_inverse(kstore[g], groups[g, 3]),
+                kernel,
+                tail_inverses[g],
                 groups,
                 factors,
                 mats,
@@ -695,6 +746,8 @@ def adjoint_gradient(
                 before[:size],
                 kstore[g],
                 no_inverse,
+                0,
+                no_tail_inverse,
                 groups,
                 factors,
                 mats,

@@ -15,9 +15,8 @@ entries at offsets ``off[c]``. The kernels walk the runs in chunks of 8 (or 4) e
 * :func:`reverse_head_runs`: the reverse step of a group ``K = T (H ⊗ I)`` whose
   rotations form a 1-qubit head H, in one pass. A sparse constant tail T (a CX with
   per-qubit noise has 25 non-zeros of 256) is applied by its non-zeros, a unital head by
-  its 3×3 rotation block, and a trace-preserving one without its known row.
-  :func:`uncompute_head_runs` also uncomputes the state before the group from the state
-  after it, in place, in the same pass.
+  its 3×3 rotation block, and a trace-preserving one without its known row. (The
+  uncomputing form of this step is compiled per tail: :mod:`qnoise.sim.tailored`.)
 
 The chunk kernels are LLVM vector IR (``<8 x double>``, ``llvm.fmuladd``) emitted through
 numba intrinsics. numba compiles them for the host CPU, so they become AVX-512, AVX2 or
@@ -339,12 +338,11 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
             corr[r, c] += total
 
 
-def _head_part(builder, vector, w, o, x_ptr, x_addresses, out_ptr, ht_ptr, addresses, slots, mode):
+def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode):
     """The head part of one chunk of a head reverse step for the other digit ``o``, given
     ``w[h] = (Tᵀ λ)[h + 4o]`` (4 vectors): ``λ_out[c + 4o] = Σ_h Hᵀ[c, h] w[h]`` stored and
-    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']``. The chunk's entry
-    i of x is read at ``x_addresses[i]`` from ``x_ptr`` (the state, or a buffer holding the
-    chunk), that of λ_out written at ``addresses[i]``.
+    ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']`` (the chunk's entry
+    i at ``addresses[i]``).
 
     ``mode`` says what H and its derivatives are known to be:
 
@@ -359,7 +357,7 @@ def _head_part(builder, vector, w, o, x_ptr, x_addresses, out_ptr, ht_ptr, addre
     rows = range(4) if mode == _GENERAL else range(1, 4)
     columns = range(1, 4) if mode == _UNITAL else range(4)
     xs = {
-        h: _load(builder, _vector_pointer(builder, x_ptr, x_addresses[h + 4 * o], vector))
+        h: _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
         for h in columns
     }
     for h in rows:
@@ -402,7 +400,7 @@ _TRACE_PRESERVING = 1
 _UNITAL = 2
 
 
-def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = False):
+def _head_reverse_kernel(width: int, sparse: bool, mode: int):
     """A numba intrinsic for the reverse step of a group ``K = T (H ⊗ I)`` whose rotations
     all sit in ``H``, a 4×4 PTM on the local digit ``i % 4`` (``off`` ordered so), over
     the chunks that start at the entries ``positions[:count]``. Per chunk: ``w = Tᵀ λ``,
@@ -417,24 +415,10 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
     with Tᵀ's non-zeros as :func:`_sparse_rows` reads them (a constant tail of a CX and
     per-qubit noise has 25), taken four rows at a time, so ``lam_out`` must not be ``lam``.
     ``mode`` (sparse only; ``_GENERAL`` for dense) as :func:`_head_part` takes it.
-
-    With ``uncompute`` (sparse only): ``head_reverse(lam, lam_out, x, vals, nz_off, starts,
-    ht, kinv, acc, off, positions, count)``, where ``x`` holds the state *after* the group
-    and each chunk first becomes ``K⁻¹ x`` in place (``kinv`` = K⁻¹, 16×16, C-contiguous,
-    in the order of ``off``; all 16 entries read before any is written): the state before
-    the group is uncomputed in the pass that takes its reverse step, which a separate
-    uncompute would cost another read and write of the state. The chunk's λ is copied to
-    a buffer first, which the tail's non-zeros address (``nz_off`` = local index ·
-    ``width``), so ``lam_out`` may be ``lam``: λ too is updated in place. The uncomputed x
-    entries also go to a buffer on the stack, from which the correlation reads them: read
-    back from the state, rows 4^q entries apart (q >= 5) compete for the same L1 sets with
-    the λ rows, and the HEA n = 10 gradient took 7 % longer (median 441 against 410 ms,
-    ``docs/benchmarks.md``).
     """
     tail_arrays = 3 if sparse else 1
-    extra = 1 if uncompute else 0  # K⁻¹ after Hᵀ
 
-    def typing(lam, lam_out, x, tail, ht, acc, off, positions, kinv=None):
+    def typing(lam, lam_out, x, tail, ht, acc, off, positions):
         f64, i64 = types.float64, types.int64
         if sparse:
             tail_specs = ((tail[0], 1, f64), (tail[1], 1, i64), (tail[2], 1, i64))
@@ -446,24 +430,21 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
             (x, 1, f64),
             *tail_specs,
             (ht, 2, f64),
-            *(((kinv, 2, f64),) if uncompute else ()),
             (acc, 2, f64),
             (off, 1, i64),
             (positions, 1, i64),
         )
         if not _contiguous_arrays(*arrays):
             return None
-        signature = types.void(*(spec[0] for spec in arrays), types.int64)
+        signature = types.void(lam, lam_out, x, *tail, ht, acc, off, positions, types.int64)
         return signature, codegen
 
     def codegen(context, builder, sig, args):
-        n_arrays = 7 + tail_arrays + extra  # every argument but the count
+        n_arrays = 7 + tail_arrays  # every argument but the count
         pointers = _data_pointers(context, builder, sig, args, n_arrays)
         lam_ptr, out_ptr, x_ptr = pointers[:3]
         tail_ptrs = pointers[3 : 3 + tail_arrays]
-        ht_ptr = pointers[3 + tail_arrays]
-        kinv_ptr = pointers[4 + tail_arrays] if uncompute else None
-        acc_ptr, off_ptr, positions_ptr = pointers[4 + tail_arrays + extra :]
+        ht_ptr, acc_ptr, off_ptr, positions_ptr = pointers[3 + tail_arrays :]
         count = args[n_arrays]
         i64 = ir.IntType(64)
         vector = ir.VectorType(ir.DoubleType(), width)
@@ -478,15 +459,6 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
             slot = cgutils.alloca_once(builder, vector)
             builder.store(_load(builder, address), slot)
             slots.append(slot)
-        if uncompute:
-            lam_buffer = cgutils.alloca_once(
-                builder, ir.DoubleType(), size=ir.Constant(i64, 16 * width)
-            )
-            x_buffer = cgutils.alloca_once(
-                builder, ir.DoubleType(), size=ir.Constant(i64, 16 * width)
-            )
-            # entry i of a chunk in either buffer
-            buffer_addresses = [ir.Constant(i64, i * width) for i in range(16)]
         if sparse:
             starts_ptr = tail_ptrs[2]
             starts = [
@@ -495,52 +467,16 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
         with cgutils.for_range(builder, count) as loop:
             position = builder.load(builder.gep(positions_ptr, [loop.index]))
             addresses = [builder.add(offset, position) for offset in offsets]
-            if uncompute:  # x <- K⁻¹ x on the chunk, in place: every entry read first
-                pointers_x = [_vector_pointer(builder, x_ptr, a, vector) for a in addresses]
-                ys = [_load(builder, pointer) for pointer in pointers_x]
-                for r in range(16):
-                    value = _combination(builder, vector, kinv_ptr, r, 16, ys)
-                    _store(builder, value, pointers_x[r])
-                    _store(
-                        builder,
-                        value,
-                        _vector_pointer(builder, x_buffer, buffer_addresses[r], vector),
-                    )
-                # the chunk's λ to a buffer on the stack, which the rows of w read: λ_out
-                # may then be λ (the tail's non-zeros address the buffer, entry i at i·width)
-                for i in range(16):
-                    value = _load(builder, _vector_pointer(builder, lam_ptr, addresses[i], vector))
-                    _store(
-                        builder,
-                        value,
-                        _vector_pointer(builder, lam_buffer, buffer_addresses[i], vector),
-                    )
             if sparse:
                 # each o's rows of w, then its head part: a store for o cannot overwrite
-                # the λ entries later rows read, as lam_out is not lam (or λ is buffered)
+                # the λ entries later rows read, as lam_out is not lam
                 for o in range(4):
                     rows = range(4 * o, 4 * o + 4)
                     w = _sparse_rows(
-                        builder,
-                        vector,
-                        lam_buffer if uncompute else lam_ptr,
-                        *tail_ptrs[:2],
-                        starts,
-                        rows,
-                        ir.Constant(i64, 0) if uncompute else position,
+                        builder, vector, lam_ptr, *tail_ptrs[:2], starts, rows, position
                     )
                     _head_part(
-                        builder,
-                        vector,
-                        w,
-                        o,
-                        x_buffer if uncompute else x_ptr,
-                        buffer_addresses if uncompute else addresses,
-                        out_ptr,
-                        ht_ptr,
-                        addresses,
-                        slots,
-                        mode,
+                        builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode
                     )
             else:
                 lams = [
@@ -550,30 +486,13 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int, uncompute: bool = 
                 for o in range(4):
                     w_o = w[4 * o : 4 * o + 4]
                     _head_part(
-                        builder,
-                        vector,
-                        w_o,
-                        o,
-                        x_ptr,
-                        addresses,
-                        out_ptr,
-                        ht_ptr,
-                        addresses,
-                        slots,
-                        _GENERAL,
+                        builder, vector, w_o, o, x_ptr, out_ptr, ht_ptr, addresses, slots, _GENERAL
                     )
         for slot, address in zip(slots, acc_addresses, strict=True):
             _store(builder, builder.load(slot), address)
         return context.get_dummy_value()
 
-    if uncompute:
-
-        def head_reverse(
-            typingctx, lam, lam_out, x, vals, nz_off, starts, ht, kinv, acc, off, pos, c
-        ):
-            return typing(lam, lam_out, x, (vals, nz_off, starts), ht, acc, off, pos, kinv)
-
-    elif sparse:
+    if sparse:
 
         def head_reverse(typingctx, lam, lam_out, x, vals, nz_off, starts, ht, acc, off, pos, c):
             return typing(lam, lam_out, x, (vals, nz_off, starts), ht, acc, off, pos)
@@ -594,10 +513,6 @@ _sparse_tp_head_reverse8 = _head_reverse_kernel(8, True, _TRACE_PRESERVING)
 _sparse_tp_head_reverse4 = _head_reverse_kernel(4, True, _TRACE_PRESERVING)
 _sparse_unital_head_reverse8 = _head_reverse_kernel(8, True, _UNITAL)
 _sparse_unital_head_reverse4 = _head_reverse_kernel(4, True, _UNITAL)
-_uncompute_tp8 = _head_reverse_kernel(8, True, _TRACE_PRESERVING, uncompute=True)
-_uncompute_tp4 = _head_reverse_kernel(4, True, _TRACE_PRESERVING, uncompute=True)
-_uncompute_unital8 = _head_reverse_kernel(8, True, _UNITAL, uncompute=True)
-_uncompute_unital4 = _head_reverse_kernel(4, True, _UNITAL, uncompute=True)
 
 
 # a tail with at most this many non-zeros takes the sparse kernel (a dense chunk costs 256
@@ -606,35 +521,20 @@ _uncompute_unital4 = _head_reverse_kernel(4, True, _UNITAL, uncompute=True)
 _SPARSE_TAIL_MAX = 64
 
 
-# chunk positions per call of a head reverse kernel
-_HEAD_TILE = 256
-
-
 # the forms of a head reverse kernel
 _DENSE = 0
 _SPARSE = 1
 _SPARSE_UNITAL = 2
 _SPARSE_TRACE_PRESERVING = 3
-_UNCOMPUTE_TRACE_PRESERVING = 4
-_UNCOMPUTE_UNITAL = 5
 
 
 @njit(cache=_CACHE, nogil=True, inline="always")
 def _head_chunks(
-    lam, lam_out, x, tt, vals, nz_off, starts, ht, kinv, acc, off, positions, count, width, form
+    lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, form
 ):
-    """The head reverse kernel of the right width and form on ``count`` chunk positions
-    (``kinv`` is read by the uncomputing forms only)."""
+    """The head reverse kernel of the right width and form on ``count`` chunk positions."""
     sparse = (lam, lam_out, x, vals, nz_off, starts, ht)
-    if form == _UNCOMPUTE_UNITAL and width == 8:
-        _uncompute_unital8(*sparse, kinv, acc, off, positions, count)
-    elif form == _UNCOMPUTE_UNITAL:
-        _uncompute_unital4(*sparse, kinv, acc, off, positions, count)
-    elif form == _UNCOMPUTE_TRACE_PRESERVING and width == 8:
-        _uncompute_tp8(*sparse, kinv, acc, off, positions, count)
-    elif form == _UNCOMPUTE_TRACE_PRESERVING:
-        _uncompute_tp4(*sparse, kinv, acc, off, positions, count)
-    elif form == _SPARSE_UNITAL and width == 8:
+    if form == _SPARSE_UNITAL and width == 8:
         _sparse_unital_head_reverse8(*sparse, acc, off, positions, count)
     elif form == _SPARSE_UNITAL:
         _sparse_unital_head_reverse4(*sparse, acc, off, positions, count)
@@ -707,66 +607,30 @@ def reverse_head_runs(
     * ``_GENERAL`` (0): anything; all of ``q`` is accumulated.
 
     ``lam_out`` must be a different array from ``lam``."""
-    _head_runs(
-        lam,
-        lam_out,
-        x,
-        tt,
-        ht,
-        tt,
-        q,
-        off,
-        n_high,
-        s_high,
-        n_mid,
-        s_mid,
-        n_low,
-        factors_mode,
-        False,
-    )
-
-
-@njit(cache=_CACHE, nogil=True)
-def uncompute_head_runs(
-    lam, lam_out, x, tt, ht, kinv, q, off, n_high, s_high, n_mid, s_mid, n_low, mode
-):
-    """:func:`reverse_head_runs` that first uncomputes, in the same pass, the state before
-    the group from the state after it: ``x`` holds the state after the group and is
-    overwritten with ``K⁻¹ x`` (``kinv`` indexed like ``tt``), with which the correlation
-    is taken. Only for a sparse tail (at most ``_SPARSE_TAIL_MAX`` non-zeros) and a head
-    whose factors are trace-preserving or unital (``mode``, as ``factors_mode`` there) and
-    whose row 0 is e0; returns False, having done nothing, otherwise. ``lam_out`` may be
-    ``lam``."""
-    return _head_runs(
-        lam, lam_out, x, tt, ht, kinv, q, off, n_high, s_high, n_mid, s_mid, n_low, mode, True
-    )
-
-
-@njit(cache=_CACHE, nogil=True)
-def _head_runs(
-    lam, lam_out, x, tt, ht, kinv, q, off, n_high, s_high, n_mid, s_mid, n_low, mode, uncompute
-):
-    """:func:`reverse_head_runs` (``uncompute`` False) and :func:`uncompute_head_runs`:
-    the kernel's form and tables, then the kernel over every chunk in tiles of
-    ``_HEAD_TILE`` chunk positions, its lane-wise correlation summed into ``q``. Returns
-    False, having done nothing, where an uncomputing form does not apply."""
     width = _chunk_width(n_low)
     vals = np.empty(256)
     nz_off = np.empty(256, dtype=np.int64)
     starts = np.empty(17, dtype=np.int64)
-    # the uncomputing kernels read a chunk's λ from a buffer, entry i at i·width
-    columns = np.arange(16) * width if uncompute else off
-    nnz = _sparse_tables(tt, columns, vals, nz_off, starts)
-    form = _DENSE if nnz > _SPARSE_TAIL_MAX else _sparse_form(ht, mode)
-    if uncompute:
-        if form == _SPARSE_UNITAL:
-            form = _UNCOMPUTE_UNITAL
-        elif form == _SPARSE_TRACE_PRESERVING:
-            form = _UNCOMPUTE_TRACE_PRESERVING
-        else:
-            return False
+    nnz = _sparse_tables(tt, off, vals, nz_off, starts)
+    form = _DENSE if nnz > _SPARSE_TAIL_MAX else _sparse_form(ht, factors_mode)
     acc = np.zeros((16, width))
-    positions = np.empty(_HEAD_TILE, dtype=np.int64)
+    positions = chunk_positions(n_high, s_high, n_mid, s_mid, n_low, width)
+    count = positions.shape[0]
+    _head_chunks(
+        lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, form
+    )
+    for i in range(16):
+        total = 0.0
+        for lane in range(width):
+            total += acc[i, lane]
+        q[i // 4, i % 4] += total
+
+
+@njit(cache=_CACHE, nogil=True)
+def chunk_positions(n_high, s_high, n_mid, s_mid, n_low, width):
+    """The first entries of the chunks of ``width`` entries over the blocks of a pair
+    layout, in memory order within each run of ``n_low`` entries."""
+    positions = np.empty(n_high * n_mid * (n_low // width), dtype=np.int64)
     count = 0
     for h in range(n_high):
         for m in range(n_mid):
@@ -774,32 +638,7 @@ def _head_runs(
             for start in range(base, base + n_low, width):
                 positions[count] = start
                 count += 1
-                last = h == n_high - 1 and m == n_mid - 1 and start + width >= base + n_low
-                if count == _HEAD_TILE or last:
-                    _head_chunks(
-                        lam,
-                        lam_out,
-                        x,
-                        tt,
-                        vals,
-                        nz_off,
-                        starts,
-                        ht,
-                        kinv,
-                        acc,
-                        off,
-                        positions,
-                        count,
-                        width,
-                        form,
-                    )
-                    count = 0
-    for i in range(16):
-        total = 0.0
-        for lane in range(width):
-            total += acc[i, lane]
-        q[i // 4, i % 4] += total
-    return True
+    return positions
 
 
 # entries of a run processed per step of a two-group pass: the step's 64 intermediate rows

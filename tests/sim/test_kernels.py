@@ -213,24 +213,39 @@ def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, head_form):
             np.testing.assert_array_equal(q[0], start[0])
 
 
+def _tailored_operands(tail, kind):
+    """Tᵀ and T⁻¹ in the head-first order the tailored kernels take."""
+    tt, ht = np.empty((16, 16)), np.empty((4, 4))
+    off, ordered = np.arange(16), np.empty(16, dtype=np.int64)
+    reverse._head_operands(tail, np.eye(4), kind, off, tt, ht, ordered)
+    return tt, np.linalg.inv(tt.T)
+
+
 @pytest.mark.parametrize("n", [3, 5, 8])
 @pytest.mark.parametrize("kind", [kernels.KIND_LOCAL0, kernels.KIND_LOCAL1])
 @pytest.mark.parametrize("head_form", ["trace-preserving", "rotation"])
-def test_reverse_step_that_uncomputes_the_state(n, kind, head_form):
-    """The gradient's uncomputing step of ``K = T (H ⊗ I)`` (sparse T, 25 non-zeros): the
-    state after the group becomes the state before it, ``K⁻¹ y``, in place; λ becomes
-    ``Kᵀ λ`` in place; and the head's correlation is taken with the state before the
-    group. On every pair of qubits >= 1 (4-wide and 8-wide chunks; at n = 8 a few pairs,
-    whose chunk positions fill several tiles)."""
-    rng = np.random.default_rng(60 + n + kind + len(head_form))
+@pytest.mark.parametrize("tail_form", ["sparse", "dense"])
+def test_reverse_step_that_uncomputes_the_state(n, kind, head_form, tail_form):
+    """The gradient's uncomputing step of ``K = T (H ⊗ I)`` by a kernel compiled for the
+    zeros of T (sparse: 25 random non-zeros and a diagonal; dense): the state after the
+    group becomes the state before it, ``K⁻¹ y``, in place; λ becomes ``Kᵀ λ`` in place;
+    and the head's correlation is taken with the state before the group (rows 1-3; a
+    unital head's columns 1-3). On every pair of qubits >= 1 (4-wide and 8-wide chunks;
+    at n = 8 a few pairs, among them pairs of high qubits whose rows share cache sets)."""
+    from qnoise.sim import tailored
+
+    rng = np.random.default_rng(60 + n + kind + len(head_form) + len(tail_form))
     off = np.empty(16, dtype=np.int64)
     mode = 1 if head_form == "trace-preserving" else 2
-    for qa, qb in _pairs(n) if n < 8 else [(1, 2), (2, 1), (4, 7)]:
+    for qa, qb in _pairs(n) if n < 8 else [(1, 2), (2, 1), (4, 7), (7, 6)]:
         if min(qa, qb) < 1:
             continue
-        tail = np.zeros((16, 16))
-        tail.flat[rng.choice(256, 25, replace=False)] = rng.normal(size=25)
-        tail += np.diag(3.0 + rng.random(16))  # invertible; at most 41 non-zeros
+        if tail_form == "dense":
+            tail = rng.normal(size=(16, 16)) + 4 * np.eye(16)
+        else:
+            tail = np.zeros((16, 16))
+            tail.flat[rng.choice(256, 25, replace=False)] = rng.normal(size=25)
+            tail += np.diag(3.0 + rng.random(16))  # invertible; at most 41 non-zeros
         head = _rotation_ptm(rng)
         if head_form == "trace-preserving":
             head = amplitude_damping(0.3).ptm @ head
@@ -241,37 +256,76 @@ def test_reverse_step_that_uncomputes_the_state(n, kind, head_form):
         start = rng.normal(size=(4, 4))
         q = start.copy()
         expected_lam = _reference(lam, k.T, qa, qb, n)
-        done = reverse.uncompute_head_group(
-            lam, lam, y, tail, head, np.linalg.inv(k), kind, qa, qb, n, q, off, mode
+        tt, tail_inverse = _tailored_operands(tail, kind)
+        width = 8 if min(qa, qb) > 1 else 4
+        kernel = tailored.uncompute_kernel(mode, width, tt != 0, tail_inverse != 0)
+        reverse.uncompute_head_group(
+            lam, y, tail, head, tail_inverse, kind, qa, qb, n, q, off, kernel
         )
-        assert done
         np.testing.assert_allclose(y, x_before, rtol=0, atol=1e-11)
         np.testing.assert_allclose(lam, expected_lam, rtol=0, atol=1e-11)
         expected = start + _head_correlation(lam_after, x_before, tail, kind, qa, qb, n)
         first = 1 if mode == 2 else 0  # a unital head's column 0 is not accumulated
         np.testing.assert_allclose(q[1:, first:], expected[1:, first:], rtol=0, atol=1e-10)
         np.testing.assert_array_equal(q[0], start[0])  # row 0: no derivative reads it
+        if mode == 2:
+            np.testing.assert_array_equal(q[:, 0], start[:, 0])
 
 
-def test_uncomputing_step_declines_dense_tails_and_general_heads():
-    """Where the one-pass kernel does not apply, the step says so and changes nothing."""
-    rng = np.random.default_rng(70)
-    n, off = 4, np.empty(16, dtype=np.int64)
-    dense_tail = rng.normal(size=(16, 16))
-    sparse_tail = np.diag(1.0 + rng.random(16))
-    rotation = _rotation_ptm(rng)
-    general = rng.normal(size=(4, 4))
-    for tail, head in ((dense_tail, rotation), (sparse_tail, general)):
-        lam, y = rng.normal(size=(2, 4**n))
-        before = (lam.copy(), y.copy())
-        q = np.zeros((4, 4))
-        kinv = np.linalg.inv(tail @ _embedded(head, kernels.KIND_LOCAL0))
-        assert not reverse.uncompute_head_group(
-            lam, lam, y, tail, head, kinv, kernels.KIND_LOCAL0, 1, 2, n, q, off, 1
-        )
-        np.testing.assert_array_equal(lam, before[0])
-        np.testing.assert_array_equal(y, before[1])
-        assert not q.any()
+def test_tailored_kernels_are_compiled_once_per_pattern():
+    """A pattern (mode, width, zeros of Tᵀ and T⁻¹) is compiled at its first request and
+    reused; requests outside the kernels' forms are refused."""
+    from qnoise.sim import tailored
+
+    mask = np.eye(16, dtype=bool)
+    first = tailored.uncompute_kernel(1, 8, mask, mask)
+    assert first != 0
+    assert tailored.uncompute_kernel(1, 8, mask.copy(), mask.copy()) == first
+    assert tailored.uncompute_kernel(2, 8, mask, mask) != first
+    assert tailored.uncompute_kernel(1, 4, mask, mask) != first
+    with pytest.raises(ValueError, match="mode 0"):
+        tailored.uncompute_kernel(0, 8, mask, mask)
+    with pytest.raises(ValueError, match="width 2"):
+        tailored.uncompute_kernel(1, 2, mask, mask)
+
+
+def test_uncompute_tables_cover_rotation_heads_only():
+    """Groups with a trace-preserving rotation head get a tailored kernel and their tail's
+    inverse (head-first order); groups without a head (on qubit 0, rotations on both
+    qubits), with a head that is not trace-preserving, or with a tail without an inverse
+    get none, and their steps take the inverse group matrix instead."""
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import ParameterVector
+
+    from qnoise import PTMSimulator
+    from qnoise.noise import NoiseModel, amplitude_damping, depolarizing
+
+    theta = ParameterVector("θ", 6)
+    qc = QuantumCircuit(4)
+    qc.ry(theta[0], 2)
+    qc.cx(1, 2)  # head on qubit 2, invertible noisy CX tail
+    qc.ry(theta[1], 0)
+    qc.cx(0, 3)  # on qubit 0: no head
+    qc.ry(theta[2], 1)
+    qc.ry(theta[3], 3)
+    qc.cx(1, 3)  # rotations on both qubits: no head
+    qc.rx(theta[4], 3)
+    qc.cz(2, 3)  # head on qubit 3; its CZ's noise has no inverse
+    noise = NoiseModel()
+    noise.add_gate_error(depolarizing(1e-2, 2), "cx")
+    noise.add_gate_error(amplitude_damping(1.0).tensor(amplitude_damping(1.0)), "cz")
+    compiled = PTMSimulator(noise).compile(qc)
+    groups, factors, mats = compiled._groups, compiled._factors, compiled._mats
+    assert [tuple(row[2:]) for row in groups] == [(1, 2), (0, 3), (1, 3), (2, 3)]
+    kernel_of, tail_inverses = reverse.uncompute_tables(groups, factors, mats, 4)
+    assert kernel_of[0] != 0 and list(kernel_of[1:]) == [0, 0, 0]
+    f0, f_end = groups[0, :2]
+    tail, tmp, fm = np.empty((3, 16, 16))
+    kernels.factor_product(f0 + 1, f_end, 16, factors, mats, np.zeros(6), tail, tmp, fm)
+    tt, expected_inverse = _tailored_operands(tail, factors[f0, 0])
+    np.testing.assert_allclose(tail_inverses[0], expected_inverse, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(tail_inverses[0] @ tt.T, np.eye(16), rtol=0, atol=1e-13)
+    assert not reverse.uncompute_tables(groups, factors, mats, 2)[0].any()  # small states
 
 
 def test_head_length_finds_rotation_heads():

@@ -1,0 +1,243 @@
+"""Reverse-step kernels compiled at run time for the sparsity of a group's constant tail.
+
+The uncomputing reverse step of a group ``K = T (H ⊗ I)`` (a 1-qubit rotation head H
+on a constant tail T, see :mod:`qnoise.sim.reverse`) reads the state after the group
+``y`` and λ, and in one pass over the chunks of the state
+
+* uncomputes the state before the group, ``x = K⁻¹ y = (H⁻¹ ⊗ I) T⁻¹ y``, in place,
+* updates ``λ <- Kᵀ λ = (Hᵀ ⊗ I) Tᵀ λ`` in place, and
+* accumulates the head's 4×4 correlation ``Σ_o (Tᵀ λ)[h + 4o] x[h' + 4o]``.
+
+T is the same at every angle, and so are the zeros of ``Tᵀ`` and ``T⁻¹`` (a CX with
+per-qubit noise has 25 non-zeros of 256 in each). A kernel emitted for those zeros is
+straight-line code: the 16 entries of a chunk of each state held in vector registers, one
+multiply-add per non-zero, no index tables and no loops over them. A kernel that reads
+the non-zeros from tables at run time (with the inverse as a dense 16×16) spends most of its
+time on indices and zeros: on the HEA at 10 qubits, in the same process, the step took
+1.07-1.30 ns per state entry that way and 0.51-1.06 here (``docs/benchmarks.md``).
+Kernels are emitted as LLVM IR (the helpers of :mod:`qnoise.sim.simd`), compiled for the
+host CPU by llvmlite (numba's LLVM binding), kept for the life of the process (one per
+distinct pattern; about 70 ms each) and called from numba code through their address
+(:func:`uncompute_runs`).
+
+Index conventions: a group's 16 local indices are ordered ``d_head + 4·d_other`` (the
+head's Pauli digit fastest), as :func:`qnoise.sim.reverse._head_operands` orders them.
+"""
+
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from qnoise.sim.simd import (
+    _TRACE_PRESERVING,
+    _UNITAL,
+    _broadcast,
+    _chunk_width,
+    _contiguous_arrays,
+    _fmuladd,
+    _load,
+    _store,
+    _vector_pointer,
+    chunk_positions,
+)
+
+_CACHE = True
+_NAME = "uncompute_chunks"
+
+# (mode, width, masks) -> (execution engine, address); an engine owns its machine code
+_compiled: dict[tuple, tuple[object, int]] = {}
+
+
+def uncompute_kernel(mode: int, width: int, tt_mask: np.ndarray, tinv_mask: np.ndarray) -> int:
+    """Address of the uncomputing kernel for a head of ``mode`` (``_TRACE_PRESERVING``:
+    H's row 0 is e0; ``_UNITAL``: H is ``1 ⊕ R``), chunks of ``width`` (4 or 8) entries,
+    and the non-zeros ``tt_mask`` of Tᵀ and ``tinv_mask`` of T⁻¹ (16×16 booleans, in the
+    head-first order), compiled at the first request.
+
+    The kernel, ``void f(double* lam, double* x, double* tt, double* tinv, double* ht,
+    double* hinv, double* acc, int64* off, int64* positions, int64 count)``, takes the
+    chunks starting at ``positions[:count]`` (entry i of a chunk at ``off[i]`` from its
+    start): ``tt`` = Tᵀ and ``tinv`` = T⁻¹ (16×16, only the masked entries read), ``ht`` =
+    Hᵀ and ``hinv`` = H⁻¹ (4×4), all C-contiguous; ``acc`` (16, width) gets the
+    correlation lane-wise, entry ``4h + h'`` (rows ``h`` 1-3 only, and for a unital head
+    columns ``h'`` 1-3 only: no rotation's derivative reads the others)."""
+    if mode not in (_TRACE_PRESERVING, _UNITAL) or width not in (4, 8):
+        raise ValueError(f"no uncomputing kernel for mode {mode} and width {width}")
+    key = (mode, width, np.asarray(tt_mask, bool).tobytes(), np.asarray(tinv_mask, bool).tobytes())
+    if key not in _compiled:
+        module = _uncompute_module(
+            mode, width, np.asarray(tt_mask, bool), np.asarray(tinv_mask, bool)
+        )
+        _compiled[key] = _compile(module)
+    return _compiled[key][1]
+
+
+def _compile(module: ir.Module) -> tuple[object, int]:
+    """Machine code for ``module`` (optimised as numba optimises, for the host CPU): its
+    execution engine and the address of its function ``_NAME``."""
+    target = llvm.Target.from_triple(llvm.get_process_triple())
+    machine = target.create_target_machine(
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=3
+    )
+    parsed = llvm.parse_assembly(str(module))
+    parsed.verify()
+    tuning = llvm.create_pipeline_tuning_options(speed_level=3)
+    passes = llvm.create_pass_builder(machine, tuning)
+    passes.getModulePassManager().run(parsed, passes)
+    engine = llvm.create_mcjit_compiler(parsed, machine)
+    engine.finalize_object()
+    return engine, engine.get_function_address(_NAME)
+
+
+def _sparse_row(builder, vector, matrix_ptr, row, inputs, mask_row):
+    """``Σ_c m[row, c] · inputs[c]`` over the columns ``c`` that ``mask_row`` marks (``m``
+    16×16 at ``matrix_ptr``); a zero vector where it marks none."""
+    fma = _fmuladd(builder, vector)
+    i64 = ir.IntType(64)
+    total = None
+    for c in np.flatnonzero(mask_row):
+        entry = builder.load(builder.gep(matrix_ptr, [ir.Constant(i64, 16 * row + int(c))]))
+        splat = _broadcast(builder, entry, vector)
+        value = inputs[c]
+        total = (
+            builder.fmul(splat, value)
+            if total is None
+            else builder.call(fma, [splat, value, total])
+        )
+    return total if total is not None else ir.Constant(vector, [0.0] * vector.count)
+
+
+def _head_row(builder, vector, matrix_ptr, row, inputs, columns):
+    """``Σ_c m[row, c] · inputs[c]`` over ``columns`` (``m`` 4×4 at ``matrix_ptr``)."""
+    fma = _fmuladd(builder, vector)
+    i64 = ir.IntType(64)
+    total = None
+    for c in columns:
+        entry = builder.load(builder.gep(matrix_ptr, [ir.Constant(i64, 4 * row + c)]))
+        splat = _broadcast(builder, entry, vector)
+        value = inputs[c]
+        total = (
+            builder.fmul(splat, value)
+            if total is None
+            else builder.call(fma, [splat, value, total])
+        )
+    return total
+
+
+def _uncompute_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
+    """The LLVM module of :func:`uncompute_kernel`'s kernel."""
+    double, i64 = ir.DoubleType(), ir.IntType(64)
+    vector = ir.VectorType(double, width)
+    module = ir.Module(name=_NAME)
+    arguments = [double.as_pointer()] * 7 + [i64.as_pointer()] * 2 + [i64]
+    function = ir.Function(module, ir.FunctionType(ir.VoidType(), arguments), name=_NAME)
+    lam_ptr, x_ptr, tt_ptr, tinv_ptr, ht_ptr, hinv_ptr, acc_ptr, off_ptr, pos_ptr, count = (
+        function.args
+    )
+    for pointer in function.args[:9]:
+        pointer.add_attribute("noalias")
+    builder = ir.IRBuilder(function.append_basic_block("entry"))
+    fma = _fmuladd(builder, vector)
+    offsets = [builder.load(builder.gep(off_ptr, [ir.Constant(i64, r)])) for r in range(16)]
+    acc_pointers = [
+        _vector_pointer(builder, acc_ptr, ir.Constant(i64, width * i), vector) for i in range(16)
+    ]
+    slots = []
+    for pointer in acc_pointers:
+        slot = cgutils.alloca_once(builder, vector)
+        builder.store(_load(builder, pointer), slot)
+        slots.append(slot)
+    head_columns = range(1, 4) if mode == _UNITAL else range(4)  # of H⁻¹'s rows 1-3
+    with cgutils.for_range(builder, count) as loop:
+        position = builder.load(builder.gep(pos_ptr, [loop.index]))
+        addresses = [builder.add(offset, position) for offset in offsets]
+        x_pointers = [_vector_pointer(builder, x_ptr, a, vector) for a in addresses]
+        lam_pointers = [_vector_pointer(builder, lam_ptr, a, vector) for a in addresses]
+        ys = [_load(builder, pointer) for pointer in x_pointers]
+        z = [_sparse_row(builder, vector, tinv_ptr, j, ys, tinv_mask[j]) for j in range(16)]
+        xs = [None] * 16
+        for o in range(4):  # x = (H⁻¹ ⊗ I) z; H⁻¹'s row 0 is e0 as H's is
+            z_o = z[4 * o : 4 * o + 4]
+            xs[4 * o] = z_o[0]
+            for h in range(1, 4):
+                xs[h + 4 * o] = _head_row(builder, vector, hinv_ptr, h, z_o, head_columns)
+        for r in range(16):
+            _store(builder, xs[r], x_pointers[r])
+        lams = [_load(builder, pointer) for pointer in lam_pointers]
+        w = [_sparse_row(builder, vector, tt_ptr, j, lams, tt_mask[j]) for j in range(16)]
+        for o in range(4):
+            w_o = w[4 * o : 4 * o + 4]
+            for h in range(1, 4):
+                for hp in head_columns:
+                    slot = slots[4 * h + hp]
+                    builder.store(
+                        builder.call(fma, [w_o[h], xs[hp + 4 * o], builder.load(slot)]), slot
+                    )
+            # λ_out = (Hᵀ ⊗ I) w; Hᵀ's column 0 is e0, and for a unital head so is its row 0
+            for c in range(4):
+                total = _head_row(builder, vector, ht_ptr, c, w_o, range(1, 4))
+                if c == 0:
+                    total = w_o[0] if mode == _UNITAL else builder.fadd(total, w_o[0])
+                _store(builder, total, lam_pointers[c + 4 * o])
+    for slot, pointer in zip(slots, acc_pointers, strict=True):
+        _store(builder, builder.load(slot), pointer)
+    builder.ret_void()
+    return module
+
+
+@intrinsic
+def _call_kernel(typingctx, address, lam, x, tt, tinv, ht, hinv, acc, off, positions, count):
+    """Call the kernel at ``address`` (:func:`uncompute_kernel`) on these arrays."""
+    f64, i64 = types.float64, types.int64
+    arrays = (
+        (lam, 1, f64),
+        (x, 1, f64),
+        (tt, 2, f64),
+        (tinv, 2, f64),
+        (ht, 2, f64),
+        (hinv, 2, f64),
+        (acc, 2, f64),
+        (off, 1, i64),
+        (positions, 1, i64),
+    )
+    if not _contiguous_arrays(*arrays):
+        return None
+
+    def codegen(context, builder, sig, args):
+        pointers = [
+            context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(1, 10)
+        ]
+        kernel_type = ir.FunctionType(
+            ir.VoidType(), [pointer.type for pointer in pointers] + [ir.IntType(64)]
+        )
+        kernel = builder.inttoptr(args[0], kernel_type.as_pointer())
+        builder.call(kernel, [*pointers, args[10]])
+        return context.get_dummy_value()
+
+    return types.void(i64, *(spec[0] for spec in arrays), i64), codegen
+
+
+@njit(cache=_CACHE, nogil=True)
+def uncompute_runs(
+    address, lam, x, tt, tinv, ht, hinv, q, off, n_high, s_high, n_mid, s_mid, n_low
+):
+    """The uncomputing reverse step of a group over the blocks of a pair layout (``off``
+    in head-first order, see :func:`qnoise.sim.simd.reverse_head_runs`) by the kernel at
+    ``address`` (:func:`uncompute_kernel`, for chunks of :func:`_chunk_width` entries):
+    ``x`` (the state after the group) becomes the state before it, λ becomes ``Kᵀ λ``,
+    both in place, and the head's correlation with the state before the group is added to
+    ``q`` (rows 1-3; for a unital head columns 1-3)."""
+    width = _chunk_width(n_low)
+    positions = chunk_positions(n_high, s_high, n_mid, s_mid, n_low, width)
+    acc = np.zeros((16, width))
+    _call_kernel(address, lam, x, tt, tinv, ht, hinv, acc, off, positions, positions.shape[0])
+    for i in range(16):
+        total = 0.0
+        for lane in range(width):
+            total += acc[i, lane]
+        q[i // 4, i % 4] += total
