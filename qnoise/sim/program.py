@@ -61,6 +61,17 @@ _UNCOMPUTE_TOLERANCE = 1e-11
 # groups: 2.6 ms keeping states, 5.2 ms uncomputing)
 _UNCOMPUTE_MIN_GROUPS = 8
 
+# λ's rows start this many entries (2 KiB) past a multiple of 4 KiB from the states' rows.
+# A reverse step reads and writes a chunk's 16 rows of the state and of λ; for a pair of
+# qubits >= 5 they lie multiples of 4 KiB apart, so each state's rows share one L1 set (8
+# ways), and λ's the same set as the state's unless skewed. HEA n = 10, uncomputing steps
+# on the pairs (5,6)-(8,9): 1.40-1.44 ms skewed against 2.02-2.15 ms; the gradient 328-352
+# against 381-393 ms (one process each).
+_LAMBDA_SKEW = 256
+# λ_out's rows start 1 KiB past λ's, for the same reason (the kept-state steps read λ and
+# write λ_out); HEA gradient n = 8: 17.9 against 18.2 ms, n = 10: 354 against 364 ms
+_LAMBDA_OUT_SKEW = 128
+
 #: largest Pauli vector compiled (8·4ⁿ bytes): 14 active qubits
 _MAX_STATE_BYTES = 2**31
 _ZERO_PAULI = np.array([1.0, 0.0, 0.0, 1.0])  # ⟨I⟩, ⟨X⟩, ⟨Y⟩, ⟨Z⟩ of |0⟩
@@ -486,11 +497,13 @@ class CompiledCircuit:
         uncompute = self._uncomputes() and full_size >= _UNCOMPUTE_MIN_GROUPS
         if uncompute:
             stride = 1
-            ckpts, seg, scratch = self._gradient_buffers(self._growing_end + 4, 0)
+            ckpts, seg, lam, lam_out = self._gradient_buffers(self._growing_end + 4, 0)
             tailored, tail_inverses = self._uncompute_tables()
         else:
             stride = self._checkpoint_stride()
-            ckpts, seg, scratch = self._gradient_buffers(-(-self.num_groups // stride) + 1, stride)
+            ckpts, seg, lam, lam_out = self._gradient_buffers(
+                -(-self.num_groups // stride) + 1, stride
+            )
             tailored = np.zeros(self.num_groups, dtype=np.int64)
             tail_inverses = np.empty((0, 16, 16))
         try:
@@ -507,7 +520,8 @@ class CompiledCircuit:
                 stride,
                 ckpts,
                 seg,
-                scratch,
+                lam,
+                lam_out,
                 uncompute,
                 tailored,
                 tail_inverses,
@@ -525,12 +539,18 @@ class CompiledCircuit:
 
     def _gradient_buffers(
         self, checkpoints: int, segment: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """State buffers of the reverse sweep (``checkpoints`` rows, a segment of
-        ``segment`` rows, a scratch state), in the per-thread gradient block."""
-        rows = checkpoints + segment + 1
-        states = _thread_block("gradient", rows * self._x0.size).reshape(rows, self._x0.size)
-        return states[:checkpoints], states[checkpoints:-1], states[-1]
+        ``segment`` rows) and its buffers for λ and λ_out, in the per-thread gradient
+        block; λ starts ``_LAMBDA_SKEW`` entries past the state rows' alignment, λ_out
+        ``_LAMBDA_OUT_SKEW`` entries past λ's."""
+        size = self._x0.size
+        rows = checkpoints + segment
+        skews = (_LAMBDA_SKEW, _LAMBDA_SKEW + _LAMBDA_OUT_SKEW)
+        block = _thread_block("gradient", (rows + 2) * size + skews[1])
+        states = block[: rows * size].reshape(rows, size)
+        lam, lam_out = (block[(rows + i) * size + skews[i] :][:size] for i in range(2))
+        return states[:checkpoints], states[checkpoints:], lam, lam_out
 
     @cached_property
     def _growing_counts(self) -> list[int]:
@@ -595,14 +615,15 @@ class CompiledCircuit:
         return work, _thread_block("cone", dim, zeros=True)
 
     def _checkpoint_stride(self) -> int:
-        """Smallest checkpoint stride s whose buffers (⌈G/s⌉ + 1 checkpoints and a segment of
-        s states) fit in ``gradient_memory``; s = 1 stores every state (no recomputation).
+        """Smallest checkpoint stride s whose buffers (⌈G/s⌉ + 1 checkpoints, a segment of
+        s states, λ and λ_out) fit in ``gradient_memory``; s = 1 stores every state (no
+        recomputation).
         s = 2 is skipped: its segments recompute one group alone, where longer ones take two
         groups per pass (HEA n=10 gradient: 716 ms with s = 2, 633 ms with s = 3, 632 ms
         with s = 1)."""
         capacity = self._gradient_memory // (8 * self._x0.size)
         for stride in (1, *range(3, self.num_groups + 1)):
-            needed = -(-self.num_groups // stride) + 2 + (stride if stride > 1 else 0)
+            needed = -(-self.num_groups // stride) + 3 + (stride if stride > 1 else 0)
             if needed <= capacity:
                 return stride
         return max(1, int(np.ceil(np.sqrt(self.num_groups))))

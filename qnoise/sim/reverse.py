@@ -55,7 +55,6 @@ from qnoise.sim.kernels import (
 from qnoise.sim.simd import (
     _chunk_width,
     aligned_empty,
-    aligned_zeros,
     apply_two_groups_keeping,
     reverse_head_runs,
 )
@@ -547,7 +546,8 @@ def adjoint_gradient(
     stride,
     ckpts,
     seg,
-    scratch,
+    lam_buffer,
+    lam_out_buffer,
     uncompute,
     kernels,
     tail_inverses,
@@ -559,8 +559,10 @@ def adjoint_gradient(
 
     The state before every group is kept when ``stride = 1``; otherwise every ``stride``-th
     one is checkpointed and the segments between are recomputed in the reverse sweep.
-    ``ckpts`` (ceil(G/stride) + 1, 4**n), ``seg`` (stride, 4**n) and ``scratch`` (4**n) are
-    caller-owned buffers (reused across calls: fresh memory would cost page faults).
+    ``ckpts`` (ceil(G/stride) + 1, 4**n), ``seg`` (stride, 4**n), ``lam_buffer`` and
+    ``lam_out_buffer`` (4**n each; best skewed against the states' rows and each other, see
+    ``qnoise.sim.program._LAMBDA_SKEW``) are caller-owned buffers (reused across calls:
+    fresh memory would cost page faults).
 
     With ``uncompute`` (``stride`` 1, every group invertible), no full-size state is kept
     but the one before the first full-size group: the forward sweep runs in place like an
@@ -652,7 +654,8 @@ def adjoint_gradient(
             v,
         )
     value = 0.0
-    lam = aligned_zeros(dim)
+    lam = lam_buffer
+    lam[:] = 0.0
     for t in range(obs_index.shape[0]):
         value += obs_coeff[t] * y[obs_index[t]]
         lam[obs_index[t]] += obs_coeff[t]
@@ -687,7 +690,7 @@ def adjoint_gradient(
         if filled[j] >= 0:
             _remove_zero_qubit(lam, size, filled[j])
             size //= 4
-    lam_out = scratch
+    lam_out = lam_out_buffer
     no_inverse = np.empty((0, 0))  # the kept states' steps do not uncompute
     no_tail_inverse = np.empty((16, 16))
     drift = 0.0
