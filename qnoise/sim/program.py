@@ -61,6 +61,11 @@ _UNCOMPUTE_TOLERANCE = 1e-11
 # groups: 2.6 ms keeping states, 5.2 ms uncomputing)
 _UNCOMPUTE_MIN_GROUPS = 8
 
+# kept-state gradient steps take tailored kernels (compiled per tail pattern, ~70 ms each,
+# at the first gradient) from this many simulated qubits on; below, the steps are short
+# and the compile would dominate
+_TAILORED_MIN_QUBITS = 6
+
 # λ's rows start this many entries (2 KiB) past a multiple of 4 KiB from the states' rows.
 # A reverse step reads and writes a chunk's 16 rows of the state and of λ; for a pair of
 # qubits >= 5 they lie multiples of 4 KiB apart, so each state's rows share one L1 set (8
@@ -132,7 +137,7 @@ class CompiledCircuit:
         self._gradient_memory = int(gradient_memory)
         self._plans: OrderedDict = OrderedDict()
         self._uncompute: bool | None = None  # decided at the first gradient
-        self._tailored: tuple | None = None  # (process id, kernels, tail inverses)
+        self._tailored: tuple | None = None  # ((process id, uncompute), kernel tables)
         self._cones: OrderedDict = OrderedDict()
         # a compile that extends ``prefix`` (same simulated qubits) fuses only the new ops and
         # shares its observable cache (terms depend only on the qubits and readout)
@@ -498,14 +503,11 @@ class CompiledCircuit:
         if uncompute:
             stride = 1
             ckpts, seg, lam, lam_out = self._gradient_buffers(self._growing_end + 4, 0)
-            tailored, tail_inverses = self._uncompute_tables()
         else:
             stride = self._checkpoint_stride()
             ckpts, seg, lam, lam_out = self._gradient_buffers(
                 -(-self.num_groups // stride) + 1, stride
             )
-            tailored = np.zeros(self.num_groups, dtype=np.int64)
-            tail_inverses = np.empty((0, 16, 16))
         try:
             value, slot_grad, drift = reverse.adjoint_gradient(
                 prepared.indices,
@@ -523,8 +525,7 @@ class CompiledCircuit:
                 lam,
                 lam_out,
                 uncompute,
-                tailored,
-                tail_inverses,
+                *self._tailored_tables(uncompute),
             )
         except np.linalg.LinAlgError:  # a group without an inverse at these angles
             drift = np.inf
@@ -571,17 +572,23 @@ class CompiledCircuit:
         """The number of groups that run while the state grows."""
         return len(self._growing_counts)
 
-    def _uncompute_tables(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each group's tailored uncomputing kernel and its tail's inverse
-        (:func:`qnoise.sim.reverse.uncompute_tables`), compiled at the first gradient that
-        uncomputes. The kernels are machine code of this process, so a copy of this object
-        in another process (pickled, forked) builds its own."""
-        if self._tailored is None or self._tailored[0] != os.getpid():
-            tables = reverse.uncompute_tables(
-                self._groups, self._factors, self._mats, self._num_active
+    def _tailored_tables(self, uncompute: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The groups' tailored reverse-step kernels and tail inverses
+        (:func:`qnoise.sim.reverse.tailored_tables`): the uncomputing ones when
+        ``uncompute``, the kept-state ones from ``_TAILORED_MIN_QUBITS`` on (zeros
+        otherwise), compiled at the first gradient that needs them. The kernels are machine
+        code of this process, so a copy of this object in another process (pickled,
+        forked) builds its own."""
+        if not uncompute and self._num_active < _TAILORED_MIN_QUBITS:
+            none = np.zeros(self.num_groups, dtype=np.int64)
+            return none, none, np.empty((0, 16, 16))
+        key = (os.getpid(), uncompute)
+        if self._tailored is None or self._tailored[0] != key:
+            tables = reverse.tailored_tables(
+                self._groups, self._factors, self._mats, self._num_active, uncompute
             )
-            self._tailored = (os.getpid(), *tables)
-        return self._tailored[1], self._tailored[2]
+            self._tailored = (key, *tables)
+        return self._tailored[1:]
 
     def _uncomputes(self) -> bool:
         """Whether gradients uncompute states instead of keeping them: on states of at

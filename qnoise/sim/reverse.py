@@ -58,7 +58,7 @@ from qnoise.sim.simd import (
     apply_two_groups_keeping,
     reverse_head_runs,
 )
-from qnoise.sim.tailored import uncompute_kernel, uncompute_runs
+from qnoise.sim.tailored import head_kernel, head_runs
 
 _CACHE = True
 # states up to this many entries take the reverse sweep factor by factor (_factor_sweep)
@@ -121,21 +121,25 @@ def _head_operands(tail, head, kind, off, tt, ht, ordered):
 
 
 @njit(cache=_CACHE, nogil=True)
-def uncompute_head_group(lam, x, tail, head, tail_inverse, kind, qa, qb, n, q, off, kernel):
-    """:func:`adjoint_head_group` that first uncomputes, in the same pass, the state before
-    the group, in place: ``x`` holds the state after it and becomes ``K⁻¹ x``, the state the
-    correlation is taken with; λ becomes ``Kᵀ λ`` in place. ``kernel`` is the group's
-    tailored kernel and ``tail_inverse`` T⁻¹ in head-first order (:func:`uncompute_tables`).
-    Raises ``LinAlgError`` when the head is singular."""
+def tailored_head_group(
+    lam, lam_out, x, tail, head, tail_inverse, kind, qa, qb, n, q, off, kernel, uncompute
+):
+    """:func:`adjoint_head_group` by the group's tailored kernel (:func:`tailored_tables`).
+    With ``uncompute``, the state before the group is uncomputed first, in the same pass
+    and in place: ``x`` holds the state after the group and becomes ``K⁻¹ x``, the state
+    the correlation is taken with, and λ becomes ``Kᵀ λ`` in place (``tail_inverse`` is T⁻¹
+    in head-first order; raises ``LinAlgError`` when the head is singular). Otherwise
+    ``x`` is the kept state before the group and ``Kᵀ λ`` goes to ``lam_out``."""
     n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
     tt = np.empty((16, 16))
     ht = np.empty((4, 4))
     ordered = np.empty(16, dtype=np.int64)
     _head_operands(tail, head, kind, off, tt, ht, ordered)
-    head_inverse = np.ascontiguousarray(np.linalg.inv(head))
-    uncompute_runs(
+    head_inverse = np.ascontiguousarray(np.linalg.inv(head)) if uncompute else ht
+    head_runs(
         kernel,
         lam,
+        lam if uncompute else lam_out,
         x,
         tt,
         tail_inverse,
@@ -151,17 +155,20 @@ def uncompute_head_group(lam, x, tail, head, tail_inverse, kind, qa, qb, n, q, o
     )
 
 
-def uncompute_tables(groups, factors, mats, n):
-    """For each group, its tailored uncomputing kernel (:func:`qnoise.sim.tailored.
-    uncompute_kernel`; 0 where it has none: no rotation head, a head that is not
-    trace-preserving, a tail without an inverse) and its tail's inverse T⁻¹ in head-first
-    order, for the ``n``-qubit state. A tail holds no rotation, so both hold at every
-    angle. Returns ``(kernels (G,) int64, tail_inverses (G, 16, 16))``."""
+def tailored_tables(groups, factors, mats, n, uncompute):
+    """For each group with a trace-preserving rotation head (:func:`head_length`,
+    :func:`_head_mode`; 0 for the others), its tailored reverse-step kernel reading a kept
+    state and, with ``uncompute``, its uncomputing kernel and its tail's inverse T⁻¹ in
+    head-first order (0 and zeros where the tail has no inverse), for the ``n``-qubit
+    state (:func:`qnoise.sim.tailored.head_kernel`). A tail holds no rotation, so all of
+    them hold at every angle. Returns ``(uncomputing kernels (G,) int64, kept-state
+    kernels (G,) int64, tail_inverses (G, 16, 16))``."""
     n_groups = groups.shape[0]
-    kernels = np.zeros(n_groups, dtype=np.int64)
+    uncomputing = np.zeros(n_groups, dtype=np.int64)
+    kept = np.zeros(n_groups, dtype=np.int64)
     inverses = np.zeros((n_groups, 16, 16))
     if 4**n <= _FACTOR_SWEEP_MAX:  # such states take their steps factor by factor
-        return kernels, inverses
+        return uncomputing, kept, inverses
     no_angles = np.zeros(max(1, int(factors[:, 1].max()) + 1))  # a tail reads none
     work = np.empty((3, 16, 16))
     tt, ht = np.empty((16, 16)), np.empty((4, 4))
@@ -175,14 +182,17 @@ def uncompute_tables(groups, factors, mats, n):
             continue
         tail = work[0]
         factor_product(f0 + h, groups[g, 1], 16, factors, mats, no_angles, tail, work[1], work[2])
-        n_low = _layout(qa, qb, n, off)[4]
+        width = _chunk_width(_layout(qa, qb, n, off)[4])
         _head_operands(tail, np.eye(4), factors[f0, 0], off, tt, ht, ordered)
+        kept[g] = head_kernel(mode, width, tt != 0)
+        if not uncompute:
+            continue
         try:
             inverses[g] = np.linalg.inv(tt.T)
         except np.linalg.LinAlgError:
             continue
-        kernels[g] = uncompute_kernel(mode, _chunk_width(n_low), tt != 0, inverses[g] != 0)
-    return kernels, inverses
+        uncomputing[g] = head_kernel(mode, width, tt != 0, inverses[g] != 0)
+    return uncomputing, kept, inverses
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -460,6 +470,7 @@ def _reverse_step(
     lam_out,
     x,
     k,
+    uncompute,
     kinv,
     kernel,
     tail_inverse,
@@ -480,13 +491,12 @@ def _reverse_step(
     ((F + 1, 16)), ``heads`` ((4, 4, 4)), ``corr`` (16×16) and ``off`` are buffers
     (F the most factors of a group).
 
-    Uncomputing: ``x`` holds the state *after* the group and first becomes the state
-    before it, in place. A group with a tailored kernel (``kernel`` non-zero, with
-    ``tail_inverse``, see :func:`uncompute_tables`) takes both in one pass and updates λ in
-    place (:func:`uncompute_head_group`); then False is returned. Any other group is
-    uncomputed by ``kinv`` = K⁻¹ (:func:`_group_inverse`) first. Without uncomputing,
-    ``kernel`` is 0 and ``kinv`` an empty array. True means λ went to ``lam_out``."""
-    uncompute = kinv.shape[0] > 0 or kernel != 0
+    A group with a tailored kernel (``kernel`` non-zero, see :func:`tailored_tables`;
+    :func:`tailored_head_group`) takes its step by it. With ``uncompute``, ``x`` holds the
+    state *after* the group and first becomes the state before it, in place: by the
+    tailored kernel, in the pass of the step, which updates λ in place (then False is
+    returned; ``tail_inverse`` is T⁻¹), or else by ``kinv`` = K⁻¹
+    (:func:`_group_inverse`). True means λ went to ``lam_out``."""
     h = head_length(g, groups, factors, qa, qb) if lam.shape[0] > _FACTOR_SWEEP_MAX else 0
     if h > 0:
         f0 = groups[g, 0]
@@ -499,9 +509,24 @@ def _reverse_step(
         mode = _head_mode(f0, f0 + h, mats)
         kind = factors[f0, 0]
         if kernel != 0:
-            uncompute_head_group(lam, x, tail, head, tail_inverse, kind, qa, qb, n, q, off, kernel)
+            tailored_head_group(
+                lam,
+                lam_out,
+                x,
+                tail,
+                head,
+                tail_inverse,
+                kind,
+                qa,
+                qb,
+                n,
+                q,
+                off,
+                kernel,
+                uncompute,
+            )
             _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
-            return False
+            return not uncompute
     if uncompute:  # corr serves as the kernel's 16×16 scratch: it is set below before use
         apply_group(x, x, kinv, qa, qb, n, corr, off)
     if lam.shape[0] <= _FACTOR_SWEEP_MAX:
@@ -549,7 +574,8 @@ def adjoint_gradient(
     lam_buffer,
     lam_out_buffer,
     uncompute,
-    kernels,
+    uncompute_kernels,
+    kept_kernels,
     tail_inverses,
 ):
     """Value and gradient w.r.t. every angle slot of ``<O> = Σ_t obs_coeff[t] ·
@@ -568,12 +594,13 @@ def adjoint_gradient(
     but the one before the first full-size group: the forward sweep runs in place like an
     evaluation, and the reverse sweep *uncomputes* each state before a group from the
     state after it, ``x = K⁻¹ y`` (:func:`_reverse_step`), in the pass that takes the
-    group's reverse step where the group has a tailored kernel (``kernels`` and
-    ``tail_inverses`` from :func:`uncompute_tables`; without ``uncompute`` they are not
-    read). ``ckpts`` then needs (growing groups + 4) rows. The third value
-    returned is the largest deviation of the uncomputed state from the kept one, where
-    they meet (0 without ``uncompute``); it measures the rounding that the inverses
-    amplified, and the caller discards a result whose deviation is not negligible.
+    group's reverse step where the group has a tailored kernel (``uncompute_kernels`` and
+    ``tail_inverses`` from :func:`tailored_tables`; without ``uncompute`` they are not
+    read). ``ckpts`` then needs (growing groups + 4) rows. Full-size steps on kept states
+    take the tailored kernels ``kept_kernels`` (0: none). The third value returned is the largest
+    deviation of the uncomputed state from the kept one, where they meet (0 without
+    ``uncompute``); it measures the rounding that the inverses amplified, and the caller
+    discards a result whose deviation is not negligible.
     """
     n_groups = groups.shape[0]
     dim = 4**n
@@ -697,7 +724,7 @@ def adjoint_gradient(
     if uncompute:
         state = ckpts[growing + 1]  # the state after the full-size groups, uncomputed
         for g in range(first - 1, growing - 1, -1):
-            kernel = kernels[g]
+            kernel = uncompute_kernels[g]
             if _reverse_step(
                 g,
                 groups[g, 2],
@@ -707,6 +734,7 @@ def adjoint_gradient(
                 lam_out,
                 state,
                 kstore[g],
+                True,
                 no_inverse if kernel != 0 else _group_inverse(kstore[g], groups[g, 3]),
                 kernel,
                 tail_inverses[g],
@@ -748,8 +776,9 @@ def adjoint_gradient(
                 lam_out[:size],
                 before[:size],
                 kstore[g],
+                False,
                 no_inverse,
-                0,
+                kept_kernels[g] if g >= growing else 0,
                 no_tail_inverse,
                 groups,
                 factors,

@@ -18,7 +18,7 @@ time on indices and zeros: on the HEA at 10 qubits, in the same process, the ste
 Kernels are emitted as LLVM IR (the helpers of :mod:`qnoise.sim.simd`), compiled for the
 host CPU by llvmlite (numba's LLVM binding), kept for the life of the process (one per
 distinct pattern; about 70 ms each) and called from numba code through their address
-(:func:`uncompute_runs`).
+(:func:`head_runs`).
 
 Index conventions: a group's 16 local indices are ordered ``d_head + 4·d_other`` (the
 head's Pauli digit fastest), as :func:`qnoise.sim.reverse._head_operands` orders them.
@@ -53,27 +53,30 @@ _NAME = "uncompute_chunks"
 _compiled: dict[tuple, tuple[object, int]] = {}
 
 
-def uncompute_kernel(mode: int, width: int, tt_mask: np.ndarray, tinv_mask: np.ndarray) -> int:
-    """Address of the uncomputing kernel for a head of ``mode`` (``_TRACE_PRESERVING``:
-    H's row 0 is e0; ``_UNITAL``: H is ``1 ⊕ R``), chunks of ``width`` (4 or 8) entries,
-    and the non-zeros ``tt_mask`` of Tᵀ and ``tinv_mask`` of T⁻¹ (16×16 booleans, in the
-    head-first order), compiled at the first request.
+def head_kernel(mode: int, width: int, tt_mask: np.ndarray, tinv_mask=None) -> int:
+    """Address of the reverse-step kernel for a head of ``mode`` (``_TRACE_PRESERVING``:
+    H's row 0 is e0; ``_UNITAL``: H is ``1 ⊕ R``), chunks of ``width`` (4 or 8) entries and
+    the non-zeros ``tt_mask`` of Tᵀ (16×16 booleans in the head-first order), compiled at
+    the first request. With ``tinv_mask``, the non-zeros of T⁻¹, the kernel uncomputes the
+    state; without, it reads a kept state.
 
-    The kernel, ``void f(double* lam, double* x, double* tt, double* tinv, double* ht,
-    double* hinv, double* acc, int64* off, int64* positions, int64 count)``, takes the
-    chunks starting at ``positions[:count]`` (entry i of a chunk at ``off[i]`` from its
-    start): ``tt`` = Tᵀ and ``tinv`` = T⁻¹ (16×16, only the masked entries read), ``ht`` =
-    Hᵀ and ``hinv`` = H⁻¹ (4×4), all C-contiguous; ``acc`` (16, width) gets the
+    The kernel, ``void f(double* lam, double* lam_out, double* x, double* tt, double* tinv,
+    double* ht, double* hinv, double* acc, int64* off, int64* positions, int64 count)``,
+    takes the chunks starting at ``positions[:count]`` (entry i of a chunk at ``off[i]``
+    from its start): ``tt`` = Tᵀ and ``tinv`` = T⁻¹ (16×16, only the masked entries read),
+    ``ht`` = Hᵀ and ``hinv`` = H⁻¹ (4×4), all C-contiguous; ``acc`` (16, width) gets the
     correlation lane-wise, entry ``4h + h'`` (rows ``h`` 1-3 only, and for a unital head
-    columns ``h'`` 1-3 only: no rotation's derivative reads the others)."""
+    columns ``h'`` 1-3 only: no rotation's derivative reads the others). Uncomputing, ``x``
+    holds the state after the group and becomes the state before it, and λ becomes
+    ``Kᵀ λ``, both in place (``lam_out`` is not used); reading a kept state ``x``,
+    ``Kᵀ λ`` goes to ``lam_out``, another array (``tinv`` and ``hinv`` are not read)."""
     if mode not in (_TRACE_PRESERVING, _UNITAL) or width not in (4, 8):
-        raise ValueError(f"no uncomputing kernel for mode {mode} and width {width}")
-    key = (mode, width, np.asarray(tt_mask, bool).tobytes(), np.asarray(tinv_mask, bool).tobytes())
+        raise ValueError(f"no tailored kernel for mode {mode} and width {width}")
+    tt_mask = np.asarray(tt_mask, bool)
+    tinv_mask = None if tinv_mask is None else np.asarray(tinv_mask, bool)
+    key = (mode, width, tt_mask.tobytes(), None if tinv_mask is None else tinv_mask.tobytes())
     if key not in _compiled:
-        module = _uncompute_module(
-            mode, width, np.asarray(tt_mask, bool), np.asarray(tinv_mask, bool)
-        )
-        _compiled[key] = _compile(module)
+        _compiled[key] = _compile(_head_module(mode, width, tt_mask, tinv_mask))
     return _compiled[key][1]
 
 
@@ -129,18 +132,24 @@ def _head_row(builder, vector, matrix_ptr, row, inputs, columns):
     return total
 
 
-def _uncompute_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
-    """The LLVM module of :func:`uncompute_kernel`'s kernel."""
+def _head_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
+    """The LLVM module of :func:`head_kernel`'s kernel (uncomputing when ``tinv_mask`` is
+    given)."""
+    uncompute = tinv_mask is not None
     double, i64 = ir.DoubleType(), ir.IntType(64)
     vector = ir.VectorType(double, width)
     module = ir.Module(name=_NAME)
-    arguments = [double.as_pointer()] * 7 + [i64.as_pointer()] * 2 + [i64]
+    arguments = [double.as_pointer()] * 8 + [i64.as_pointer()] * 2 + [i64]
     function = ir.Function(module, ir.FunctionType(ir.VoidType(), arguments), name=_NAME)
-    lam_ptr, x_ptr, tt_ptr, tinv_ptr, ht_ptr, hinv_ptr, acc_ptr, off_ptr, pos_ptr, count = (
-        function.args
+    (lam_ptr, out_ptr, x_ptr, tt_ptr, tinv_ptr, ht_ptr, hinv_ptr, acc_ptr, off_ptr, pos_ptr) = (
+        function.args[:10]
     )
-    for pointer in function.args[:9]:
-        pointer.add_attribute("noalias")
+    count = function.args[10]
+    for i, pointer in enumerate(function.args[:10]):
+        if i != 1 or not uncompute:  # λ_out is λ when uncomputing: stores go through λ
+            pointer.add_attribute("noalias")
+    if uncompute:
+        out_ptr = lam_ptr
     builder = ir.IRBuilder(function.append_basic_block("entry"))
     fma = _fmuladd(builder, vector)
     offsets = [builder.load(builder.gep(off_ptr, [ir.Constant(i64, r)])) for r in range(16)]
@@ -157,18 +166,22 @@ def _uncompute_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
         position = builder.load(builder.gep(pos_ptr, [loop.index]))
         addresses = [builder.add(offset, position) for offset in offsets]
         x_pointers = [_vector_pointer(builder, x_ptr, a, vector) for a in addresses]
-        lam_pointers = [_vector_pointer(builder, lam_ptr, a, vector) for a in addresses]
-        ys = [_load(builder, pointer) for pointer in x_pointers]
-        z = [_sparse_row(builder, vector, tinv_ptr, j, ys, tinv_mask[j]) for j in range(16)]
-        xs = [None] * 16
-        for o in range(4):  # x = (H⁻¹ ⊗ I) z; H⁻¹'s row 0 is e0 as H's is
-            z_o = z[4 * o : 4 * o + 4]
-            xs[4 * o] = z_o[0]
-            for h in range(1, 4):
-                xs[h + 4 * o] = _head_row(builder, vector, hinv_ptr, h, z_o, head_columns)
-        for r in range(16):
-            _store(builder, xs[r], x_pointers[r])
-        lams = [_load(builder, pointer) for pointer in lam_pointers]
+        if uncompute:
+            ys = [_load(builder, pointer) for pointer in x_pointers]
+            z = [_sparse_row(builder, vector, tinv_ptr, j, ys, tinv_mask[j]) for j in range(16)]
+            xs = [None] * 16
+            for o in range(4):  # x = (H⁻¹ ⊗ I) z; H⁻¹'s row 0 is e0 as H's is
+                z_o = z[4 * o : 4 * o + 4]
+                xs[4 * o] = z_o[0]
+                for h in range(1, 4):
+                    xs[h + 4 * o] = _head_row(builder, vector, hinv_ptr, h, z_o, head_columns)
+            for r in range(16):
+                _store(builder, xs[r], x_pointers[r])
+        else:  # the entries the correlation reads
+            xs = [
+                _load(builder, x_pointers[r]) if r % 4 in head_columns else None for r in range(16)
+            ]
+        lams = [_load(builder, _vector_pointer(builder, lam_ptr, a, vector)) for a in addresses]
         w = [_sparse_row(builder, vector, tt_ptr, j, lams, tt_mask[j]) for j in range(16)]
         for o in range(4):
             w_o = w[4 * o : 4 * o + 4]
@@ -183,7 +196,9 @@ def _uncompute_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
                 total = _head_row(builder, vector, ht_ptr, c, w_o, range(1, 4))
                 if c == 0:
                     total = w_o[0] if mode == _UNITAL else builder.fadd(total, w_o[0])
-                _store(builder, total, lam_pointers[c + 4 * o])
+                _store(
+                    builder, total, _vector_pointer(builder, out_ptr, addresses[c + 4 * o], vector)
+                )
     for slot, pointer in zip(slots, acc_pointers, strict=True):
         _store(builder, builder.load(slot), pointer)
     builder.ret_void()
@@ -191,11 +206,14 @@ def _uncompute_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
 
 
 @intrinsic
-def _call_kernel(typingctx, address, lam, x, tt, tinv, ht, hinv, acc, off, positions, count):
-    """Call the kernel at ``address`` (:func:`uncompute_kernel`) on these arrays."""
+def _call_kernel(
+    typingctx, address, lam, lam_out, x, tt, tinv, ht, hinv, acc, off, positions, count
+):
+    """Call the kernel at ``address`` (:func:`head_kernel`) on these arrays."""
     f64, i64 = types.float64, types.int64
     arrays = (
         (lam, 1, f64),
+        (lam_out, 1, f64),
         (x, 1, f64),
         (tt, 2, f64),
         (tinv, 2, f64),
@@ -210,32 +228,34 @@ def _call_kernel(typingctx, address, lam, x, tt, tinv, ht, hinv, acc, off, posit
 
     def codegen(context, builder, sig, args):
         pointers = [
-            context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(1, 10)
+            context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(1, 11)
         ]
         kernel_type = ir.FunctionType(
             ir.VoidType(), [pointer.type for pointer in pointers] + [ir.IntType(64)]
         )
         kernel = builder.inttoptr(args[0], kernel_type.as_pointer())
-        builder.call(kernel, [*pointers, args[10]])
+        builder.call(kernel, [*pointers, args[11]])
         return context.get_dummy_value()
 
     return types.void(i64, *(spec[0] for spec in arrays), i64), codegen
 
 
 @njit(cache=_CACHE, nogil=True)
-def uncompute_runs(
-    address, lam, x, tt, tinv, ht, hinv, q, off, n_high, s_high, n_mid, s_mid, n_low
+def head_runs(
+    address, lam, lam_out, x, tt, tinv, ht, hinv, q, off, n_high, s_high, n_mid, s_mid, n_low
 ):
-    """The uncomputing reverse step of a group over the blocks of a pair layout (``off``
-    in head-first order, see :func:`qnoise.sim.simd.reverse_head_runs`) by the kernel at
-    ``address`` (:func:`uncompute_kernel`, for chunks of :func:`_chunk_width` entries):
-    ``x`` (the state after the group) becomes the state before it, λ becomes ``Kᵀ λ``,
-    both in place, and the head's correlation with the state before the group is added to
-    ``q`` (rows 1-3; for a unital head columns 1-3)."""
+    """The reverse step of a group over the blocks of a pair layout (``off`` in head-first
+    order, see :func:`qnoise.sim.simd.reverse_head_runs`) by the kernel at ``address``
+    (:func:`head_kernel`, for chunks of :func:`_chunk_width` entries): ``Kᵀ λ`` and the
+    head's correlation with the state before the group, added to ``q`` (rows 1-3; for a
+    unital head columns 1-3). An uncomputing kernel takes ``x`` as the state after the
+    group and leaves the state before it there, and λ is updated in place (``lam_out``
+    is ``lam``); a kernel that reads a kept ``x`` writes ``lam_out``, another array."""
     width = _chunk_width(n_low)
     positions = chunk_positions(n_high, s_high, n_mid, s_mid, n_low, width)
     acc = np.zeros((16, width))
-    _call_kernel(address, lam, x, tt, tinv, ht, hinv, acc, off, positions, positions.shape[0])
+    count = positions.shape[0]
+    _call_kernel(address, lam, lam_out, x, tt, tinv, ht, hinv, acc, off, positions, count)
     for i in range(16):
         total = 0.0
         for lane in range(width):

@@ -202,7 +202,7 @@ def sweeps(monkeypatch):
     sweep = reverse.adjoint_gradient
 
     def recorded(*args):
-        calls.append(args[-3])  # before the kernels and tail inverses it reads when True
+        calls.append(args[-4])  # before the tailored kernels' tables
         return sweep(*args)
 
     monkeypatch.setattr(reverse, "adjoint_gradient", recorded)
@@ -319,18 +319,19 @@ def test_uncomputing_needs_only_the_states_it_writes(sweeps):
 
 
 def test_tailored_kernels_are_rebuilt_in_another_process(uncompute_everywhere, sweeps):
-    """The uncomputing kernels are machine code of the process that compiled them: a
-    compiled circuit that carries another process's (pickled or forked) builds its own
-    before it uncomputes, and gives the same gradient."""
+    """The tailored kernels are machine code of the process that compiled them: a compiled
+    circuit that carries another process's tables (pickled or forked) builds its own before
+    it takes a gradient, and gives the same gradient."""
     qc = hardware_efficient(4, 2)
     obs = SparsePauliOp.from_list([("ZZII", 1.0), ("IXXI", 0.5)])
     values = np.random.default_rng(8).uniform(-3, 3, qc.num_parameters)
     compiled = PTMSimulator("fake_mumbai:median").compile(qc)
     grad = compiled.gradient(obs, values)
-    pid, tailored, tail_inverses = compiled._tailored
-    assert pid == os.getpid() and tailored.any()
-    compiled._tailored = (pid + 1, np.where(tailored != 0, 1, 0), tail_inverses)  # not ours
+    (pid, uncompute), uncompute_kernels, kept_kernels, tail_inverses = compiled._tailored
+    assert pid == os.getpid() and uncompute and uncompute_kernels.any() and kept_kernels.any()
+    bogus = np.where(uncompute_kernels != 0, 1, 0)  # not an address of this process
+    compiled._tailored = ((pid + 1, True), bogus, bogus, tail_inverses)
     np.testing.assert_array_equal(compiled.gradient(obs, values), grad)
-    assert compiled._tailored[0] == os.getpid()
-    np.testing.assert_array_equal(compiled._tailored[1], tailored)
+    assert compiled._tailored[0] == (os.getpid(), True)
+    np.testing.assert_array_equal(compiled._tailored[1], uncompute_kernels)
     assert sweeps == [True, True]

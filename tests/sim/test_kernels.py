@@ -225,16 +225,18 @@ def _tailored_operands(tail, kind):
 @pytest.mark.parametrize("kind", [kernels.KIND_LOCAL0, kernels.KIND_LOCAL1])
 @pytest.mark.parametrize("head_form", ["trace-preserving", "rotation"])
 @pytest.mark.parametrize("tail_form", ["sparse", "dense"])
-def test_reverse_step_that_uncomputes_the_state(n, kind, head_form, tail_form):
-    """The gradient's uncomputing step of ``K = T (H ⊗ I)`` by a kernel compiled for the
-    zeros of T (sparse: 25 random non-zeros and a diagonal; dense): the state after the
-    group becomes the state before it, ``K⁻¹ y``, in place; λ becomes ``Kᵀ λ`` in place;
-    and the head's correlation is taken with the state before the group (rows 1-3; a
-    unital head's columns 1-3). On every pair of qubits >= 1 (4-wide and 8-wide chunks;
-    at n = 8 a few pairs, among them pairs of high qubits whose rows share cache sets)."""
+@pytest.mark.parametrize("uncompute", [True, False])
+def test_tailored_reverse_step(n, kind, head_form, tail_form, uncompute):
+    """The reverse step of ``K = T (H ⊗ I)`` by a kernel compiled for the zeros of T
+    (sparse: 25 random non-zeros and a diagonal; dense). Uncomputing: the state after the
+    group becomes the state before it, ``K⁻¹ y``, in place, and λ becomes ``Kᵀ λ`` in
+    place; on a kept state: ``Kᵀ λ`` goes to λ_out and the state is left as it was. The
+    head's correlation is taken with the state before the group (rows 1-3; a unital
+    head's columns 1-3). On every pair of qubits >= 1 (4-wide and 8-wide chunks; at n = 8
+    a few pairs, among them pairs of high qubits whose rows share cache sets)."""
     from qnoise.sim import tailored
 
-    rng = np.random.default_rng(60 + n + kind + len(head_form) + len(tail_form))
+    rng = np.random.default_rng(60 + n + kind + len(head_form) + len(tail_form) + uncompute)
     off = np.empty(16, dtype=np.int64)
     mode = 1 if head_form == "trace-preserving" else 2
     for qa, qb in _pairs(n) if n < 8 else [(1, 2), (2, 1), (4, 7), (7, 6)]:
@@ -258,12 +260,21 @@ def test_reverse_step_that_uncomputes_the_state(n, kind, head_form, tail_form):
         expected_lam = _reference(lam, k.T, qa, qb, n)
         tt, tail_inverse = _tailored_operands(tail, kind)
         width = 8 if min(qa, qb) > 1 else 4
-        kernel = tailored.uncompute_kernel(mode, width, tt != 0, tail_inverse != 0)
-        reverse.uncompute_head_group(
-            lam, y, tail, head, tail_inverse, kind, qa, qb, n, q, off, kernel
-        )
-        np.testing.assert_allclose(y, x_before, rtol=0, atol=1e-11)
-        np.testing.assert_allclose(lam, expected_lam, rtol=0, atol=1e-11)
+        operands = (tail, head, tail_inverse, kind, qa, qb, n, q, off)
+        if uncompute:
+            kernel = tailored.head_kernel(mode, width, tt != 0, tail_inverse != 0)
+            reverse.tailored_head_group(lam, lam, y, *operands, kernel, True)
+            np.testing.assert_allclose(y, x_before, rtol=0, atol=1e-11)
+            np.testing.assert_allclose(lam, expected_lam, rtol=0, atol=1e-11)
+        else:
+            kept = x_before.copy()
+            lam_out = np.empty_like(lam)
+            reverse.tailored_head_group(
+                lam, lam_out, kept, *operands, tailored.head_kernel(mode, width, tt != 0), False
+            )
+            np.testing.assert_array_equal(kept, x_before)
+            np.testing.assert_array_equal(lam, lam_after)
+            np.testing.assert_allclose(lam_out, expected_lam, rtol=0, atol=1e-11)
         expected = start + _head_correlation(lam_after, x_before, tail, kind, qa, qb, n)
         first = 1 if mode == 2 else 0  # a unital head's column 0 is not accumulated
         np.testing.assert_allclose(q[1:, first:], expected[1:, first:], rtol=0, atol=1e-10)
@@ -273,27 +284,33 @@ def test_reverse_step_that_uncomputes_the_state(n, kind, head_form, tail_form):
 
 
 def test_tailored_kernels_are_compiled_once_per_pattern():
-    """A pattern (mode, width, zeros of Tᵀ and T⁻¹) is compiled at its first request and
-    reused; requests outside the kernels' forms are refused."""
+    """A pattern (mode, width, zeros of Tᵀ, and of T⁻¹ for an uncomputing kernel) is
+    compiled at its first request and reused; requests outside the kernels' forms are
+    refused."""
     from qnoise.sim import tailored
 
     mask = np.eye(16, dtype=bool)
-    first = tailored.uncompute_kernel(1, 8, mask, mask)
+    first = tailored.head_kernel(1, 8, mask, mask)
     assert first != 0
-    assert tailored.uncompute_kernel(1, 8, mask.copy(), mask.copy()) == first
-    assert tailored.uncompute_kernel(2, 8, mask, mask) != first
-    assert tailored.uncompute_kernel(1, 4, mask, mask) != first
+    assert tailored.head_kernel(1, 8, mask.copy(), mask.copy()) == first
+    others = [
+        tailored.head_kernel(2, 8, mask, mask),
+        tailored.head_kernel(1, 4, mask, mask),
+        tailored.head_kernel(1, 8, mask),  # on a kept state
+        tailored.head_kernel(1, 8, mask, ~mask | mask),
+    ]
+    assert len({first, *others}) == 5
     with pytest.raises(ValueError, match="mode 0"):
-        tailored.uncompute_kernel(0, 8, mask, mask)
+        tailored.head_kernel(0, 8, mask, mask)
     with pytest.raises(ValueError, match="width 2"):
-        tailored.uncompute_kernel(1, 2, mask, mask)
+        tailored.head_kernel(1, 2, mask)
 
 
-def test_uncompute_tables_cover_rotation_heads_only():
-    """Groups with a trace-preserving rotation head get a tailored kernel and their tail's
-    inverse (head-first order); groups without a head (on qubit 0, rotations on both
-    qubits), with a head that is not trace-preserving, or with a tail without an inverse
-    get none, and their steps take the inverse group matrix instead."""
+def test_tailored_tables_cover_rotation_heads_only():
+    """Groups with a trace-preserving rotation head get a tailored kernel for kept states
+    and, where their tail has an inverse, an uncomputing one and the inverse (head-first
+    order); groups without a head (on qubit 0, rotations on both qubits) get none, and
+    their steps take the group matrix (and its inverse) instead."""
     from qiskit import QuantumCircuit
     from qiskit.circuit import ParameterVector
 
@@ -317,15 +334,18 @@ def test_uncompute_tables_cover_rotation_heads_only():
     compiled = PTMSimulator(noise).compile(qc)
     groups, factors, mats = compiled._groups, compiled._factors, compiled._mats
     assert [tuple(row[2:]) for row in groups] == [(1, 2), (0, 3), (1, 3), (2, 3)]
-    kernel_of, tail_inverses = reverse.uncompute_tables(groups, factors, mats, 4)
-    assert kernel_of[0] != 0 and list(kernel_of[1:]) == [0, 0, 0]
+    uncompute, kept, tail_inverses = reverse.tailored_tables(groups, factors, mats, 4, True)
+    assert uncompute[0] != 0 and list(uncompute[1:]) == [0, 0, 0]
+    assert kept[0] != 0 and kept[3] != 0 and list(kept[1:3]) == [0, 0]
     f0, f_end = groups[0, :2]
     tail, tmp, fm = np.empty((3, 16, 16))
     kernels.factor_product(f0 + 1, f_end, 16, factors, mats, np.zeros(6), tail, tmp, fm)
     tt, expected_inverse = _tailored_operands(tail, factors[f0, 0])
     np.testing.assert_allclose(tail_inverses[0], expected_inverse, rtol=0, atol=1e-14)
     np.testing.assert_allclose(tail_inverses[0] @ tt.T, np.eye(16), rtol=0, atol=1e-13)
-    assert not reverse.uncompute_tables(groups, factors, mats, 2)[0].any()  # small states
+    uncompute, kept, _ = reverse.tailored_tables(groups, factors, mats, 4, False)
+    assert not uncompute.any() and kept[0] != 0
+    assert not any(table.any() for table in reverse.tailored_tables(groups, factors, mats, 2, True))
 
 
 def test_head_length_finds_rotation_heads():
