@@ -1,24 +1,25 @@
 """Reverse-step kernels compiled at run time for the sparsity of a group's constant tail.
 
-The uncomputing reverse step of a group ``K = T (H ⊗ I)`` (a 1-qubit rotation head H
-on a constant tail T, see :mod:`qnoise.sim.reverse`) reads the state after the group
-``y`` and λ, and in one pass over the chunks of the state
+The reverse step of a group ``K = T (H ⊗ I)`` (a 1-qubit rotation head H on a constant
+tail T, see :mod:`qnoise.sim.reverse`) takes, in one pass over the chunks of the state,
+``λ_out = Kᵀ λ = (Hᵀ ⊗ I) Tᵀ λ`` and the head's 4×4 correlation ``Σ_o (Tᵀ λ)[h + 4o]
+x[h' + 4o]`` with the state x before the group. Two forms:
 
-* uncomputes the state before the group, ``x = K⁻¹ y = (H⁻¹ ⊗ I) T⁻¹ y``, in place,
-* updates ``λ <- Kᵀ λ = (Hᵀ ⊗ I) Tᵀ λ`` in place, and
-* accumulates the head's 4×4 correlation ``Σ_o (Tᵀ λ)[h + 4o] x[h' + 4o]``.
+* on a kept state x (read only), λ_out going to another array;
+* uncomputing: x is read as the state after the group ``y`` and becomes the state before
+  it, ``x = K⁻¹ y = (H⁻¹ ⊗ I) T⁻¹ y``, in place, and λ is updated in place.
 
 T is the same at every angle, and so are the zeros of ``Tᵀ`` and ``T⁻¹`` (a CX with
 per-qubit noise has 25 non-zeros of 256 in each). A kernel emitted for those zeros is
 straight-line code: the 16 entries of a chunk of each state held in vector registers, one
 multiply-add per non-zero, no index tables and no loops over them. A kernel that reads
-the non-zeros from tables at run time (with the inverse as a dense 16×16) spends most of its
-time on indices and zeros: on the HEA at 10 qubits, in the same process, the step took
-1.07-1.30 ns per state entry that way and 0.51-1.06 here (``docs/benchmarks.md``).
-Kernels are emitted as LLVM IR (the helpers of :mod:`qnoise.sim.simd`), compiled for the
-host CPU by llvmlite (numba's LLVM binding), kept for the life of the process (one per
-distinct pattern; about 70 ms each) and called from numba code through their address
-(:func:`head_runs`).
+the non-zeros from tables at run time (and, uncomputing, K⁻¹ as a dense 16×16) spends
+most of its time on indices and zeros. HEA, in one process: the uncomputing step at 10
+qubits took 1.07-1.30 ns per state entry that way and 0.51-1.06 here; the gradient at 8
+qubits (kept states) 19.5 against 17.6 ms (``docs/benchmarks.md``). Kernels are emitted
+as LLVM IR (the helpers of :mod:`qnoise.sim.simd`), compiled for the host CPU by llvmlite
+(numba's LLVM binding), kept for the life of the process (one per distinct pattern; about
+70 ms each) and called from numba code through their address (:func:`head_runs`).
 
 Index conventions: a group's 16 local indices are ordered ``d_head + 4·d_other`` (the
 head's Pauli digit fastest), as :func:`qnoise.sim.reverse._head_operands` orders them.
@@ -47,7 +48,7 @@ from qnoise.sim.simd import (
 )
 
 _CACHE = True
-_NAME = "uncompute_chunks"
+_NAME = "head_chunks"
 
 # (mode, width, masks) -> (execution engine, address); an engine owns its machine code
 _compiled: dict[tuple, tuple[object, int]] = {}
@@ -81,7 +82,7 @@ def head_kernel(mode: int, width: int, tt_mask: np.ndarray, tinv_mask=None) -> i
 
 
 def _compile(module: ir.Module) -> tuple[object, int]:
-    """Machine code for ``module`` (optimised as numba optimises, for the host CPU): its
+    """Machine code for ``module`` (LLVM's O3 pipeline, for the host CPU): its
     execution engine and the address of its function ``_NAME``."""
     target = llvm.Target.from_triple(llvm.get_process_triple())
     machine = target.create_target_machine(
