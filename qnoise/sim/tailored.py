@@ -37,8 +37,8 @@ from numba.extending import intrinsic
 from qnoise.sim.simd import (
     _TRACE_PRESERVING,
     _UNITAL,
-    _broadcast,
     _chunk_width,
+    _combination,
     _contiguous_arrays,
     _fmuladd,
     _load,
@@ -101,36 +101,15 @@ def _compile(module: ir.Module) -> tuple[object, int]:
 def _sparse_row(builder, vector, matrix_ptr, row, inputs, mask_row):
     """``Σ_c m[row, c] · inputs[c]`` over the columns ``c`` that ``mask_row`` marks (``m``
     16×16 at ``matrix_ptr``); a zero vector where it marks none."""
-    fma = _fmuladd(builder, vector)
-    i64 = ir.IntType(64)
-    total = None
-    for c in np.flatnonzero(mask_row):
-        entry = builder.load(builder.gep(matrix_ptr, [ir.Constant(i64, 16 * row + int(c))]))
-        splat = _broadcast(builder, entry, vector)
-        value = inputs[c]
-        total = (
-            builder.fmul(splat, value)
-            if total is None
-            else builder.call(fma, [splat, value, total])
-        )
+    masked = [value if kept else None for value, kept in zip(inputs, mask_row, strict=True)]
+    total = _combination(builder, vector, matrix_ptr, row, 16, masked)
     return total if total is not None else ir.Constant(vector, [0.0] * vector.count)
 
 
 def _head_row(builder, vector, matrix_ptr, row, inputs, columns):
     """``Σ_c m[row, c] · inputs[c]`` over ``columns`` (``m`` 4×4 at ``matrix_ptr``)."""
-    fma = _fmuladd(builder, vector)
-    i64 = ir.IntType(64)
-    total = None
-    for c in columns:
-        entry = builder.load(builder.gep(matrix_ptr, [ir.Constant(i64, 4 * row + c)]))
-        splat = _broadcast(builder, entry, vector)
-        value = inputs[c]
-        total = (
-            builder.fmul(splat, value)
-            if total is None
-            else builder.call(fma, [splat, value, total])
-        )
-    return total
+    chosen = [value if c in columns else None for c, value in enumerate(inputs)]
+    return _combination(builder, vector, matrix_ptr, row, 4, chosen)
 
 
 def _head_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
