@@ -58,7 +58,13 @@ from qnoise.sim.simd import (
     apply_two_groups_keeping,
     reverse_head_runs,
 )
-from qnoise.sim.tailored import head_kernel, head_runs
+from qnoise.sim.tailored import (
+    _TWO_HEAD_CHUNK,
+    head_kernel,
+    head_runs,
+    two_head_kernel,
+    two_head_runs,
+)
 
 _CACHE = True
 # states up to this many entries take the reverse sweep factor by factor (_factor_sweep)
@@ -86,6 +92,76 @@ def head_length(g, groups, factors, qa, qb):
         if factors[f, 0] != KIND_CONST:
             return 0
     return h
+
+
+@njit(cache=_CACHE, nogil=True)
+def two_head_lengths(g, groups, factors, qa, qb):
+    """``(a, b)``: the numbers of leading factors of group ``g`` on qubits 0 and 1 that form
+    its two heads, a run of 1-qubit rotations on one local qubit then a run on the other,
+    every later factor constant (``K = T (H_a ⊗ H_b)``, the heads commuting); ``(0, 0)``
+    otherwise. ``qa, qb`` are the group's qubits in the state it acts on."""
+    if qb < 0 or min(qa, qb) != 0 or max(qa, qb) != 1:
+        return 0, 0
+    f0 = groups[g, 0]
+    f_end = groups[g, 1]
+    lengths = [0, 0]
+    f = f0
+    for i in range(2):
+        kind = factors[f, 0] if f < f_end else KIND_CONST
+        if kind != KIND_LOCAL0 and kind != KIND_LOCAL1:
+            return 0, 0
+        if i == 1 and kind == factors[f0, 0]:
+            return 0, 0
+        while f < f_end and factors[f, 0] == kind:
+            f += 1
+            lengths[i] += 1
+    for r in range(f, f_end):
+        if factors[r, 0] != KIND_CONST:
+            return 0, 0
+    return lengths[0], lengths[1]
+
+
+@njit(cache=_CACHE, nogil=True)
+def _two_head_operands(tail, head_a, head_b, kind_a, qa, tt, h0, h1):
+    """``tt = Tᵀ`` in the order ``d0 + 4·d1`` (qubit 0's digit fastest, as the state
+    stores a block) and the heads ``h0`` on qubit 0 and ``h1`` on qubit 1, from the tail
+    (K's order ``d_qa + 4·d_qb``) and the heads ``head_a`` (on local qubit ``kind_a``) and
+    ``head_b``."""
+    for i in range(16):
+        ki = i if qa == 0 else i // 4 + 4 * (i % 4)
+        for j in range(16):
+            kj = j if qa == 0 else j // 4 + 4 * (j % 4)
+            tt[j, i] = tail[ki, kj]
+    a_on_qubit_0 = (kind_a == KIND_LOCAL0) == (qa == 0)
+    for r in range(4):
+        for c in range(4):
+            h0[r, c] = head_a[r, c] if a_on_qubit_0 else head_b[r, c]
+            h1[r, c] = head_b[r, c] if a_on_qubit_0 else head_a[r, c]
+    return a_on_qubit_0
+
+
+@njit(cache=_CACHE, nogil=True)
+def tailored_two_head_group(
+    lam, lam_out, x, tail, head_a, head_b, kind_a, tail_inverse, qa, q_a, q_b, kernel, uncompute
+):
+    """The reverse step of a two-head group on qubits 0 and 1 (:func:`two_head_lengths`)
+    by its tailored kernel (:func:`tailored_tables`): ``Kᵀ λ`` and the heads' correlations
+    added to ``q_a`` and ``q_b``; uncomputing (``tail_inverse`` is T⁻¹ in the order ``d0 +
+    4·d1``) and on kept states as :func:`tailored_head_group`."""
+    tt = np.empty((16, 16))
+    h0 = np.empty((4, 4))
+    h1 = np.empty((4, 4))
+    a_on_qubit_0 = _two_head_operands(tail, head_a, head_b, kind_a, qa, tt, h0, h1)
+    h0t = np.ascontiguousarray(h0.T)
+    h1t = np.ascontiguousarray(h1.T)
+    h0inv = np.ascontiguousarray(np.linalg.inv(h0)) if uncompute else h0t
+    h1inv = np.ascontiguousarray(np.linalg.inv(h1)) if uncompute else h1t
+    q0 = np.zeros((4, 4))
+    q1 = np.zeros((4, 4))
+    out = lam if uncompute else lam_out
+    two_head_runs(kernel, lam, out, x, tt, tail_inverse, h0t, h1t, h0inv, h1inv, q0, q1)
+    q_a += q0 if a_on_qubit_0 else q1
+    q_b += q1 if a_on_qubit_0 else q0
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -173,10 +249,30 @@ def tailored_tables(groups, factors, mats, n, uncompute):
     work = np.empty((3, 16, 16))
     tt, ht = np.empty((16, 16)), np.empty((4, 4))
     off, ordered = np.empty(16, dtype=np.int64), np.empty(16, dtype=np.int64)
+    h0, h1 = np.empty((4, 4)), np.empty((4, 4))
     for g in range(n_groups):
         qa, qb = int(groups[g, 2]), int(groups[g, 3])
         h = head_length(g, groups, factors, qa, qb)
         f0 = int(groups[g, 0])
+        if h == 0 and 4**n >= _TWO_HEAD_CHUNK:
+            a, b = two_head_lengths(g, groups, factors, qa, qb)
+            if a > 0:
+                mode = min(_head_mode(f0, f0 + a, mats), _head_mode(f0 + a, f0 + a + b, mats))
+                if mode == 0:
+                    continue
+                tail = work[0]
+                factor_product(
+                    f0 + a + b, groups[g, 1], 16, factors, mats, no_angles, tail, work[1], work[2]
+                )
+                _two_head_operands(tail, np.eye(4), np.eye(4), factors[f0, 0], qa, tt, h0, h1)
+                kept[g] = two_head_kernel(mode, tt != 0)
+                if uncompute:
+                    try:
+                        inverses[g] = np.linalg.inv(tt.T)
+                    except np.linalg.LinAlgError:
+                        continue
+                    uncomputing[g] = two_head_kernel(mode, tt != 0, inverses[g] != 0)
+            continue
         mode = _head_mode(f0, f0 + h, mats) if h > 0 else 0
         if mode == 0:
             continue
@@ -488,7 +584,7 @@ def _reverse_step(
     """The reverse step of group ``g`` (fused matrix ``k``) acting on qubits ``qa, qb`` of
     the ``n``-qubit states ``x`` (before it), ``lam`` (after it): ``lam_out <- Kᵀ λ`` and the
     derivatives of its rotations added to ``grad``. ``work`` ((2·F + 4, 16, 16)), ``sweep``
-    ((F + 1, 16)), ``heads`` ((4, 4, 4)), ``corr`` (16×16) and ``off`` are buffers
+    ((F + 1, 16)), ``heads`` ((6, 4, 4)), ``corr`` (16×16) and ``off`` are buffers
     (F the most factors of a group).
 
     A group with a tailored kernel (``kernel`` non-zero, see :func:`tailored_tables`;
@@ -527,6 +623,21 @@ def _reverse_step(
             )
             _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
             return not uncompute
+    elif kernel != 0:  # two heads: tailored_tables gives such groups a kernel only
+        a, b = two_head_lengths(g, groups, factors, qa, qb)
+        f0 = groups[g, 0]
+        tail = work[0]
+        factor_product(f0 + a + b, groups[g, 1], 16, factors, mats, angles, tail, work[1], work[2])
+        local_run(f0, f0 + a, factors, mats, angles, heads[0], heads[1], heads[2])
+        local_run(f0 + a, f0 + a + b, factors, mats, angles, heads[3], heads[1], heads[2])
+        q_a, q_b = heads[4], heads[5]
+        q_a[:, :] = 0.0
+        q_b[:, :] = 0.0
+        operands = (heads[0], heads[3], factors[f0, 0], tail_inverse, qa, q_a, q_b, kernel)
+        tailored_two_head_group(lam, lam_out, x, tail, *operands, uncompute)
+        _chain_gradient(f0, a, 4, True, factors, mats, angles, q_a, grad, work)
+        _chain_gradient(f0 + a, b, 4, True, factors, mats, angles, q_b, grad, work)
+        return not uncompute
     if uncompute:  # corr serves as the kernel's 16×16 scratch: it is set below before use
         apply_group(x, x, kinv, qa, qb, n, corr, off)
     if lam.shape[0] <= _FACTOR_SWEEP_MAX:
@@ -692,7 +803,7 @@ def adjoint_gradient(
         max_factors = max(max_factors, groups[g, 1] - groups[g, 0])
     work = np.empty((2 * max_factors + 4, 16, 16))
     sweep = np.empty((max_factors + 1, _FACTOR_SWEEP_MAX))
-    heads = np.empty((4, 4, 4))
+    heads = np.empty((6, 4, 4))
     corr = np.empty((16, 16))
     for g in range(n_groups - 1, first - 1, -1):
         stage = n_groups - 1 - g

@@ -241,3 +241,226 @@ def head_runs(
         for lane in range(width):
             total += acc[i, lane]
         q[i // 4, i % 4] += total
+
+
+# Two heads: a group on qubits 0 and 1 whose rotations sit on both, ``K = T (H0 ⊗ H1)``
+# (H0 on qubit 0's digit, the fastest index). A block's 16 entries are then contiguous, so
+# a chunk of 8 blocks is loaded as 16 vectors and transposed in registers to the 16
+# vectors (one per local index, the blocks in the lanes) the arithmetic takes.
+_TWO_HEAD_CHUNK = 128  # entries: 8 blocks of 16
+
+
+def two_head_kernel(mode: int, tt_mask: np.ndarray, tinv_mask=None) -> int:
+    """Address of the reverse-step kernel for two heads of ``mode`` (as
+    :func:`head_kernel`'s; both heads are of it) on qubits 0 and 1 and the non-zeros
+    ``tt_mask`` of Tᵀ, local index ``d0 + 4·d1`` (qubit 0's digit fastest); with
+    ``tinv_mask``, the non-zeros of T⁻¹, the kernel uncomputes the state.
+
+    The kernel, ``void f(double* lam, double* lam_out, double* x, double* tt, double*
+    tinv, double* h0t, double* h1t, double* h0inv, double* h1inv, double* acc0, double*
+    acc1, int64 count)``, takes the ``count`` chunks of ``_TWO_HEAD_CHUNK`` entries from
+    the start: ``λ_out = Kᵀ λ`` and the heads' correlations, lane-wise, ``acc0[4h + h'] +=
+    Σ_{d1} u[h + 4·d1] x[h' + 4·d1]`` with ``u = (I ⊗ H1ᵀ) Tᵀ λ`` and ``acc1[4h + h'] +=
+    Σ_{d0} v[d0 + 4h] x[d0 + 4h']`` with ``v = (H0ᵀ ⊗ I) Tᵀ λ`` (rows h 1-3; for unital
+    heads columns h' 1-3), x the state before the group. ``h0t``, ``h1t`` are the heads
+    transposed, ``h0inv``, ``h1inv`` their inverses; in place and on kept states as for
+    :func:`head_kernel`."""
+    if mode not in (_TRACE_PRESERVING, _UNITAL):
+        raise ValueError(f"no tailored kernel for mode {mode}")
+    tt_mask = np.asarray(tt_mask, bool)
+    tinv_mask = None if tinv_mask is None else np.asarray(tinv_mask, bool)
+    key = ("two heads", mode, tt_mask.tobytes(), None if tinv_mask is None else tinv_mask.tobytes())
+    if key not in _compiled:
+        _compiled[key] = _compile(_two_head_module(mode, tt_mask, tinv_mask))
+    return _compiled[key][1]
+
+
+def _transpose8(builder, rows):
+    """The 8×8 transpose of eight ``<8 x double>`` rows: column j holds entry j of every
+    row, in row order."""
+    i32 = ir.IntType(32)
+
+    def shuffle(a, b, mask):
+        return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, 8), mask))
+
+    low, high = [], []  # pairs of rows interleaved: [a0 b0 a2 b2 ...], [a1 b1 a3 b3 ...]
+    for k in range(4):
+        a, b = rows[2 * k], rows[2 * k + 1]
+        low.append(shuffle(a, b, [0, 8, 2, 10, 4, 12, 6, 14]))
+        high.append(shuffle(a, b, [1, 9, 3, 11, 5, 13, 7, 15]))
+    quads = {}  # (first row, column parity and pair) -> 4 rows' entries of 2 columns
+    for half in range(2):  # rows 0-3, rows 4-7
+        for parity, pairs in ((0, low), (1, high)):
+            a, b = pairs[2 * half], pairs[2 * half + 1]
+            quads[half, parity, 0] = shuffle(a, b, [0, 1, 8, 9, 4, 5, 12, 13])
+            quads[half, parity, 1] = shuffle(a, b, [2, 3, 10, 11, 6, 7, 14, 15])
+    columns = [None] * 8
+    for parity in range(2):
+        for pair in range(2):
+            a, b = quads[0, parity, pair], quads[1, parity, pair]
+            column = parity + 2 * pair
+            columns[column] = shuffle(a, b, [0, 1, 2, 3, 8, 9, 10, 11])
+            columns[column + 4] = shuffle(a, b, [4, 5, 6, 7, 12, 13, 14, 15])
+    return columns
+
+
+def _load_blocks(builder, pointer, position, vector):
+    """The 8 blocks of 16 entries at ``position``, as 16 vectors: local index j across the
+    blocks."""
+    i64 = ir.IntType(64)
+    rows = [
+        _load(
+            builder,
+            _vector_pointer(
+                builder, pointer, builder.add(position, ir.Constant(i64, 8 * k)), vector
+            ),
+        )
+        for k in range(16)
+    ]
+    return _transpose8(builder, rows[0::2]) + _transpose8(builder, rows[1::2])
+
+
+def _store_blocks(builder, values, pointer, position, vector):
+    """Store the 16 vectors of :func:`_load_blocks`'s form back to the 8 blocks."""
+    i64 = ir.IntType(64)
+    first, second = _transpose8(builder, values[:8]), _transpose8(builder, values[8:])
+    for k in range(16):
+        row = (first if k % 2 == 0 else second)[k // 2]
+        address = builder.add(position, ir.Constant(i64, 8 * k))
+        _store(builder, row, _vector_pointer(builder, pointer, address, vector))
+
+
+def _on_digit(builder, vector, matrix_ptr, values, digit, transposed, mode):
+    """A head's 4×4 (``matrix_ptr``) on local digit ``digit`` (0: the fastest) of the 16
+    vectors ``values``, using what the head's form makes known: with ``transposed`` (Hᵀ)
+    column 0 is e0 (and, unital, row 0 too); otherwise (H⁻¹) row 0 is e0 (and, unital,
+    column 0 too)."""
+    out = [None] * 16
+    columns = range(1, 4) if mode == _UNITAL else range(4)
+    for other in range(4):
+        indices = [k + 4 * other if digit == 0 else other + 4 * k for k in range(4)]
+        inputs = [values[i] for i in indices]
+        for c in range(4):
+            if transposed:
+                total = _head_row(builder, vector, matrix_ptr, c, inputs, range(1, 4))
+                if c == 0:
+                    total = inputs[0] if mode == _UNITAL else builder.fadd(total, inputs[0])
+            else:
+                total = (
+                    inputs[0]
+                    if c == 0
+                    else _head_row(builder, vector, matrix_ptr, c, inputs, columns)
+                )
+            out[indices[c]] = total
+    return out
+
+
+def _two_head_module(mode, tt_mask, tinv_mask) -> ir.Module:
+    """The LLVM module of :func:`two_head_kernel`'s kernel."""
+    uncompute = tinv_mask is not None
+    double, i64 = ir.DoubleType(), ir.IntType(64)
+    vector = ir.VectorType(double, 8)
+    module = ir.Module(name=_NAME)
+    arguments = [double.as_pointer()] * 11 + [i64]
+    function = ir.Function(module, ir.FunctionType(ir.VoidType(), arguments), name=_NAME)
+    (lam_ptr, out_ptr, x_ptr, tt_ptr, tinv_ptr, h0t_ptr, h1t_ptr, h0inv_ptr, h1inv_ptr) = (
+        function.args[:9]
+    )
+    acc_ptrs, count = function.args[9:11], function.args[11]
+    for i, pointer in enumerate(function.args[:11]):
+        if i != 1 or not uncompute:
+            pointer.add_attribute("noalias")
+    if uncompute:
+        out_ptr = lam_ptr
+    builder = ir.IRBuilder(function.append_basic_block("entry"))
+    fma = _fmuladd(builder, vector)
+    acc_pointers = [
+        [_vector_pointer(builder, acc, ir.Constant(i64, 8 * i), vector) for i in range(16)]
+        for acc in acc_ptrs
+    ]
+    slots = []
+    for pointers in acc_pointers:
+        slots.append([])
+        for pointer in pointers:
+            slot = cgutils.alloca_once(builder, vector)
+            builder.store(_load(builder, pointer), slot)
+            slots[-1].append(slot)
+    columns = range(1, 4) if mode == _UNITAL else range(4)
+    with cgutils.for_range(builder, count) as loop:
+        position = builder.mul(loop.index, ir.Constant(i64, _TWO_HEAD_CHUNK))
+        if uncompute:
+            ys = _load_blocks(builder, x_ptr, position, vector)
+            z = [_sparse_row(builder, vector, tinv_ptr, j, ys, tinv_mask[j]) for j in range(16)]
+            z = _on_digit(builder, vector, h1inv_ptr, z, 1, False, mode)
+            xs = _on_digit(builder, vector, h0inv_ptr, z, 0, False, mode)
+            _store_blocks(builder, xs, x_ptr, position, vector)
+        else:
+            xs = _load_blocks(builder, x_ptr, position, vector)
+        lams = _load_blocks(builder, lam_ptr, position, vector)
+        w = [_sparse_row(builder, vector, tt_ptr, j, lams, tt_mask[j]) for j in range(16)]
+        v = _on_digit(builder, vector, h0t_ptr, w, 0, True, mode)
+        u = _on_digit(builder, vector, h1t_ptr, w, 1, True, mode)
+        _store_blocks(
+            builder,
+            _on_digit(builder, vector, h1t_ptr, v, 1, True, mode),
+            out_ptr,
+            position,
+            vector,
+        )
+        for h in range(1, 4):
+            for hp in columns:
+                for o in range(4):
+                    pairs = (
+                        (slots[0][4 * h + hp], u[h + 4 * o], xs[hp + 4 * o]),
+                        (slots[1][4 * h + hp], v[o + 4 * h], xs[o + 4 * hp]),
+                    )
+                    for slot, left, right in pairs:
+                        builder.store(builder.call(fma, [left, right, builder.load(slot)]), slot)
+    for acc_slots, pointers in zip(slots, acc_pointers, strict=True):
+        for slot, pointer in zip(acc_slots, pointers, strict=True):
+            _store(builder, builder.load(slot), pointer)
+    builder.ret_void()
+    return module
+
+
+@intrinsic
+def _call_two_head_kernel(
+    typingctx, address, lam, lam_out, x, tt, tinv, h0t, h1t, h0inv, h1inv, acc0, acc1, count
+):
+    """Call the kernel at ``address`` (:func:`two_head_kernel`) on these arrays."""
+    f64 = types.float64
+    matrices = (tt, tinv, h0t, h1t, h0inv, h1inv, acc0, acc1)
+    arrays = ((lam, 1, f64), (lam_out, 1, f64), (x, 1, f64), *((m, 2, f64) for m in matrices))
+    if not _contiguous_arrays(*arrays):
+        return None
+
+    def codegen(context, builder, sig, args):
+        pointers = [
+            context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(1, 12)
+        ]
+        kernel_type = ir.FunctionType(
+            ir.VoidType(), [pointer.type for pointer in pointers] + [ir.IntType(64)]
+        )
+        kernel = builder.inttoptr(args[0], kernel_type.as_pointer())
+        builder.call(kernel, [*pointers, args[12]])
+        return context.get_dummy_value()
+
+    return types.void(types.int64, *(spec[0] for spec in arrays), types.int64), codegen
+
+
+@njit(cache=_CACHE, nogil=True)
+def two_head_runs(address, lam, lam_out, x, tt, tinv, h0t, h1t, h0inv, h1inv, q0, q1):
+    """The reverse step of a two-head group on qubits 0 and 1 by the kernel at ``address``
+    (:func:`two_head_kernel`) over the whole state (at least ``_TWO_HEAD_CHUNK`` entries):
+    ``Kᵀ λ``, and the heads' correlations added to ``q0`` (H0's, on qubit 0) and ``q1``;
+    in place and on kept states as :func:`head_runs`."""
+    acc0 = np.zeros((16, 8))
+    acc1 = np.zeros((16, 8))
+    count = lam.shape[0] // _TWO_HEAD_CHUNK
+    _call_two_head_kernel(
+        address, lam, lam_out, x, tt, tinv, h0t, h1t, h0inv, h1inv, acc0, acc1, count
+    )
+    for i in range(16):
+        for lane in range(8):
+            q0[i // 4, i % 4] += acc0[i, lane]
+            q1[i // 4, i % 4] += acc1[i, lane]

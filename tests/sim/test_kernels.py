@@ -283,6 +283,65 @@ def test_tailored_reverse_step(n, kind, head_form, tail_form, uncompute):
             np.testing.assert_array_equal(q[:, 0], start[:, 0])
 
 
+@pytest.mark.parametrize("n", [4, 5])
+@pytest.mark.parametrize("kind_a", [kernels.KIND_LOCAL0, kernels.KIND_LOCAL1])
+@pytest.mark.parametrize("head_form", ["trace-preserving", "rotation"])
+@pytest.mark.parametrize("uncompute", [True, False])
+def test_tailored_two_head_step(n, kind_a, head_form, uncompute):
+    """The reverse step of ``K = T (H_a ⊗ H_b)`` on qubits 0 and 1 (both orders, either
+    head first) by a kernel compiled for the zeros of T, the state's blocks transposed in
+    registers: uncomputing (``K⁻¹ y`` and ``Kᵀ λ`` in place) or on a kept state (``Kᵀ λ``
+    to λ_out); each head's correlation taken with the other head's transpose applied to
+    ``Tᵀ λ`` (rows 1-3; a unital head's columns 1-3)."""
+    from qnoise.sim import tailored
+
+    rng = np.random.default_rng(80 + n + kind_a + len(head_form) + uncompute)
+    kind_b = kernels.KIND_LOCAL1 if kind_a == kernels.KIND_LOCAL0 else kernels.KIND_LOCAL0
+    mode = 1 if head_form == "trace-preserving" else 2
+    for qa, qb in ((0, 1), (1, 0)):
+        tail = np.zeros((16, 16))
+        tail.flat[rng.choice(256, 25, replace=False)] = rng.normal(size=25)
+        tail += np.diag(3.0 + rng.random(16))
+        head_a, head_b = _rotation_ptm(rng), _rotation_ptm(rng)
+        if head_form == "trace-preserving":
+            head_a = amplitude_damping(0.3).ptm @ head_a
+            head_b = amplitude_damping(0.2).ptm @ head_b
+        embedded_a, embedded_b = _embedded(head_a, kind_a), _embedded(head_b, kind_b)
+        k = tail @ embedded_a @ embedded_b
+        x_before, lam = rng.normal(size=(2, 4**n))
+        lam_after = lam.copy()
+        y = _reference(x_before, k, qa, qb, n)
+        expected_lam = _reference(lam, k.T, qa, qb, n)
+        tt, h0, h1 = np.empty((16, 16)), np.empty((4, 4)), np.empty((4, 4))
+        reverse._two_head_operands(tail, head_a, head_b, kind_a, qa, tt, h0, h1)
+        tail_inverse = np.linalg.inv(tt.T)
+        starts = rng.normal(size=(2, 4, 4))
+        q_a, q_b = starts.copy()
+        operands = (head_a, head_b, kind_a, tail_inverse, qa, q_a, q_b)
+        if uncompute:
+            kernel = tailored.two_head_kernel(mode, tt != 0, tail_inverse != 0)
+            reverse.tailored_two_head_group(lam, lam, y, tail, *operands, kernel, True)
+            np.testing.assert_allclose(y, x_before, rtol=0, atol=1e-11)
+            np.testing.assert_allclose(lam, expected_lam, rtol=0, atol=1e-11)
+        else:
+            kept, lam_out = x_before.copy(), np.empty_like(lam)
+            kernel = tailored.two_head_kernel(mode, tt != 0)
+            reverse.tailored_two_head_group(lam, lam_out, kept, tail, *operands, kernel, False)
+            np.testing.assert_array_equal(kept, x_before)
+            np.testing.assert_array_equal(lam, lam_after)
+            np.testing.assert_allclose(lam_out, expected_lam, rtol=0, atol=1e-11)
+        expected = (
+            starts[0]
+            + _head_correlation(lam_after, x_before, tail @ embedded_b, kind_a, qa, qb, n),
+            starts[1]
+            + _head_correlation(lam_after, x_before, tail @ embedded_a, kind_b, qa, qb, n),
+        )
+        first = 1 if mode == 2 else 0  # a unital head's column 0 is not accumulated
+        for q, start, full in zip((q_a, q_b), starts, expected, strict=True):
+            np.testing.assert_allclose(q[1:, first:], full[1:, first:], rtol=0, atol=1e-10)
+            np.testing.assert_array_equal(q[0], start[0])
+
+
 def test_tailored_kernels_are_compiled_once_per_pattern():
     """A pattern (mode, width, zeros of Tᵀ, and of T⁻¹ for an uncomputing kernel) is
     compiled at its first request and reused; requests outside the kernels' forms are
