@@ -472,7 +472,7 @@ class CompiledCircuit:
         recomputed. From 9 qubits on (with at least 8 groups before the observable's light
         cone, and within ``gradient_memory``), the reverse sweep *uncomputes* each state
         from the state after it by the group's inverse, keeping only a few states. HEA, 10
-        qubits: 365 instead of 528 ms, 112 instead of 520 MiB of states; 12 qubits: 12
+        qubits: 316 instead of 505 ms, 112 instead of 520 MiB of states; 12 qubits: 12
         instead of 24 s, within the default 1 GiB (see ``docs/benchmarks.md``). Inverting
         noise amplifies rounding, so the uncomputed state is checked against a kept one at
         the end: where it is off by more than ``_UNCOMPUTE_TOLERANCE`` (strong noise), or a

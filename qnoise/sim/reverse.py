@@ -7,7 +7,9 @@ algebra (:func:`_group_gradient`). Cheaper forms of the same step:
 
 * a group ``K = T (H ⊗ I)`` whose rotations form a 1-qubit *head* needs only a 4×4
   correlation, taken in the same SIMD pass as ``Kᵀ λ`` (:func:`adjoint_head_group`; a
-  sparse tail T is applied by its non-zeros);
+  sparse tail T is applied by its non-zeros; on large states by a kernel compiled for
+  T's zeros, :func:`tailored_head_group`), and a group on qubits 0 and 1 with a head on
+  each only two (:func:`tailored_two_head_group`);
 * states of at most 2 qubits go through a group factor by factor (:func:`_factor_sweep`);
 * on large states the reverse sweep may *uncompute* each state from the one after it by
   the group's inverse instead of reading a kept state (:func:`_reverse_step`; for a
