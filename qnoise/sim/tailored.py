@@ -190,6 +190,29 @@ def _head_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
     return module
 
 
+def _address_call(arrays):
+    """Typing of an intrinsic that calls the kernel whose address is its first argument on
+    the data pointers of ``arrays`` (``(type, ndim, dtype)`` specs, all C-contiguous, else
+    ``None``) and its last argument, a count."""
+    if not _contiguous_arrays(*arrays):
+        return None
+    n_arrays = len(arrays)
+
+    def codegen(context, builder, sig, args):
+        pointers = [
+            context.make_array(sig.args[i])(context, builder, args[i]).data
+            for i in range(1, n_arrays + 1)
+        ]
+        kernel_type = ir.FunctionType(
+            ir.VoidType(), [pointer.type for pointer in pointers] + [ir.IntType(64)]
+        )
+        kernel = builder.inttoptr(args[0], kernel_type.as_pointer())
+        builder.call(kernel, [*pointers, args[n_arrays + 1]])
+        return context.get_dummy_value()
+
+    return types.void(types.int64, *(spec[0] for spec in arrays), types.int64), codegen
+
+
 @intrinsic
 def _call_kernel(
     typingctx, address, lam, lam_out, x, tt, tinv, ht, hinv, acc, off, positions, count
@@ -208,21 +231,7 @@ def _call_kernel(
         (off, 1, i64),
         (positions, 1, i64),
     )
-    if not _contiguous_arrays(*arrays):
-        return None
-
-    def codegen(context, builder, sig, args):
-        pointers = [
-            context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(1, 11)
-        ]
-        kernel_type = ir.FunctionType(
-            ir.VoidType(), [pointer.type for pointer in pointers] + [ir.IntType(64)]
-        )
-        kernel = builder.inttoptr(args[0], kernel_type.as_pointer())
-        builder.call(kernel, [*pointers, args[11]])
-        return context.get_dummy_value()
-
-    return types.void(i64, *(spec[0] for spec in arrays), i64), codegen
+    return _address_call(arrays)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -436,21 +445,7 @@ def _call_two_head_kernel(
     f64 = types.float64
     matrices = (tt, tinv, h0t, h1t, h0inv, h1inv, acc0, acc1)
     arrays = ((lam, 1, f64), (lam_out, 1, f64), (x, 1, f64), *((m, 2, f64) for m in matrices))
-    if not _contiguous_arrays(*arrays):
-        return None
-
-    def codegen(context, builder, sig, args):
-        pointers = [
-            context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(1, 12)
-        ]
-        kernel_type = ir.FunctionType(
-            ir.VoidType(), [pointer.type for pointer in pointers] + [ir.IntType(64)]
-        )
-        kernel = builder.inttoptr(args[0], kernel_type.as_pointer())
-        builder.call(kernel, [*pointers, args[12]])
-        return context.get_dummy_value()
-
-    return types.void(types.int64, *(spec[0] for spec in arrays), types.int64), codegen
+    return _address_call(arrays)
 
 
 @njit(cache=_CACHE, nogil=True)
