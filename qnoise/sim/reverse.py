@@ -27,6 +27,8 @@ Tables and index conventions are those of :mod:`qnoise.sim.kernels`.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from numba import njit
 
@@ -235,12 +237,13 @@ def tailored_head_group(
 
 def tailored_tables(groups, factors, mats, n, uncompute):
     """For each group with a trace-preserving rotation head (:func:`head_length`,
-    :func:`_head_mode`; 0 for the others), its tailored reverse-step kernel reading a kept
-    state and, with ``uncompute``, its uncomputing kernel and its tail's inverse T⁻¹ in
-    head-first order (0 and zeros where the tail has no inverse), for the ``n``-qubit
-    state (:func:`qnoise.sim.tailored.head_kernel`). A tail holds no rotation, so all of
-    them hold at every angle. Returns ``(uncomputing kernels (G,) int64, kept-state
-    kernels (G,) int64, tail_inverses (G, 16, 16))``."""
+    :func:`_head_mode`) or two of them on qubits 0 and 1 (:func:`two_head_lengths`; 0 for
+    the others), its tailored reverse-step kernel reading a kept state and, with
+    ``uncompute``, its uncomputing kernel and its tail's inverse T⁻¹ in the order the
+    kernel takes (0 and zeros where the tail has no inverse), for the ``n``-qubit state
+    (:func:`qnoise.sim.tailored.head_kernel`, :func:`~qnoise.sim.tailored.two_head_kernel`).
+    A tail holds no rotation, so all of them hold at every angle. Returns ``(uncomputing
+    kernels (G,) int64, kept-state kernels (G,) int64, tail_inverses (G, 16, 16))``."""
     n_groups = groups.shape[0]
     uncomputing = np.zeros(n_groups, dtype=np.int64)
     kept = np.zeros(n_groups, dtype=np.int64)
@@ -254,42 +257,40 @@ def tailored_tables(groups, factors, mats, n, uncompute):
     h0, h1 = np.empty((4, 4)), np.empty((4, 4))
     for g in range(n_groups):
         qa, qb = int(groups[g, 2]), int(groups[g, 3])
-        h = head_length(g, groups, factors, qa, qb)
         f0 = int(groups[g, 0])
-        if h == 0 and 4**n >= _TWO_HEAD_CHUNK:
-            a, b = two_head_lengths(g, groups, factors, qa, qb)
-            if a > 0:
-                mode = min(_head_mode(f0, f0 + a, mats), _head_mode(f0 + a, f0 + a + b, mats))
-                if mode == 0:
-                    continue
-                tail = work[0]
-                factor_product(
-                    f0 + a + b, groups[g, 1], 16, factors, mats, no_angles, tail, work[1], work[2]
-                )
-                _two_head_operands(tail, np.eye(4), np.eye(4), factors[f0, 0], qa, tt, h0, h1)
-                kept[g] = two_head_kernel(mode, tt != 0)
-                if uncompute:
-                    try:
-                        inverses[g] = np.linalg.inv(tt.T)
-                    except np.linalg.LinAlgError:
-                        continue
-                    uncomputing[g] = two_head_kernel(mode, tt != 0, inverses[g] != 0)
+        h = head_length(g, groups, factors, qa, qb)
+        a, b = (
+            (0, 0)
+            if h > 0 or 4**n < _TWO_HEAD_CHUNK
+            else two_head_lengths(g, groups, factors, qa, qb)
+        )
+        if h > 0:
+            mode = _head_mode(f0, f0 + h, mats)
+        elif a > 0:  # the form both heads share
+            mode = min(_head_mode(f0, f0 + a, mats), _head_mode(f0 + a, f0 + a + b, mats))
+        else:
             continue
-        mode = _head_mode(f0, f0 + h, mats) if h > 0 else 0
         if mode == 0:
             continue
         tail = work[0]
-        factor_product(f0 + h, groups[g, 1], 16, factors, mats, no_angles, tail, work[1], work[2])
-        width = _chunk_width(_layout(qa, qb, n, off)[4])
-        _head_operands(tail, np.eye(4), factors[f0, 0], off, tt, ht, ordered)
-        kept[g] = head_kernel(mode, width, tt != 0)
+        factor_product(
+            f0 + h + a + b, groups[g, 1], 16, factors, mats, no_angles, tail, work[1], work[2]
+        )
+        if h > 0:
+            width = _chunk_width(_layout(qa, qb, n, off)[4])
+            _head_operands(tail, np.eye(4), factors[f0, 0], off, tt, ht, ordered)
+            kernel = partial(head_kernel, mode, width)
+        else:
+            _two_head_operands(tail, np.eye(4), np.eye(4), factors[f0, 0], qa, tt, h0, h1)
+            kernel = partial(two_head_kernel, mode)
+        kept[g] = kernel(tt != 0)
         if not uncompute:
             continue
         try:
             inverses[g] = np.linalg.inv(tt.T)
         except np.linalg.LinAlgError:
             continue
-        uncomputing[g] = head_kernel(mode, width, tt != 0, inverses[g] != 0)
+        uncomputing[g] = kernel(tt != 0, inverses[g] != 0)
     return uncomputing, kept, inverses
 
 

@@ -55,7 +55,8 @@ from qnoise.sim.simd import (
 _CACHE = True
 _NAME = "head_chunks"
 
-# (mode, width, masks) -> (execution engine, address); an engine owns its machine code
+# (module builder, its parameters, masks) -> (execution engine, address); an engine owns
+# its machine code
 _compiled: dict[tuple, tuple[object, int]] = {}
 
 
@@ -78,11 +79,18 @@ def head_kernel(mode: int, width: int, tt_mask: np.ndarray, tinv_mask=None) -> i
     ``Kᵀ λ`` goes to ``lam_out``, another array (``tinv`` and ``hinv`` are not read)."""
     if mode not in (_TRACE_PRESERVING, _UNITAL) or width not in (4, 8):
         raise ValueError(f"no tailored kernel for mode {mode} and width {width}")
+    return _cached_kernel(_head_module, (mode, width), tt_mask, tinv_mask)
+
+
+def _cached_kernel(build, parameters, tt_mask, tinv_mask) -> int:
+    """The address of ``build(*parameters, tt_mask, tinv_mask)``'s kernel (masks as
+    boolean arrays, ``tinv_mask`` possibly None), compiled at the first request."""
     tt_mask = np.asarray(tt_mask, bool)
     tinv_mask = None if tinv_mask is None else np.asarray(tinv_mask, bool)
-    key = (mode, width, tt_mask.tobytes(), None if tinv_mask is None else tinv_mask.tobytes())
+    masks = (tt_mask.tobytes(), None if tinv_mask is None else tinv_mask.tobytes())
+    key = (build.__name__, *parameters, *masks)
     if key not in _compiled:
-        _compiled[key] = _compile(_head_module(mode, width, tt_mask, tinv_mask))
+        _compiled[key] = _compile(build(*parameters, tt_mask, tinv_mask))
     return _compiled[key][1]
 
 
@@ -117,75 +125,85 @@ def _head_row(builder, vector, matrix_ptr, row, inputs, columns):
     return _combination(builder, vector, matrix_ptr, row, 4, chosen)
 
 
+def _kernel_function(doubles, integers, uncompute):
+    """A module holding the kernel function ``_NAME``: ``doubles`` double pointers,
+    ``integers`` int64 pointers, then an int64 count; every pointer ``noalias`` but
+    argument 1 (λ_out) when ``uncompute`` (λ_out is λ then). Returns the module, the
+    function and a builder at its entry."""
+    double, i64 = ir.DoubleType(), ir.IntType(64)
+    module = ir.Module(name=_NAME)
+    arguments = [double.as_pointer()] * doubles + [i64.as_pointer()] * integers + [i64]
+    function = ir.Function(module, ir.FunctionType(ir.VoidType(), arguments), name=_NAME)
+    for i, pointer in enumerate(function.args[:-1]):
+        if i != 1 or not uncompute:
+            pointer.add_attribute("noalias")
+    return module, function, ir.IRBuilder(function.append_basic_block("entry"))
+
+
+def _accumulators(builder, acc_ptr, vector):
+    """Stack slots holding the 16 lane-wise accumulators of ``acc`` ((16, lanes) at
+    ``acc_ptr``), loaded; with their addresses in ``acc``."""
+    i64 = ir.IntType(64)
+    pointers, slots = [], []
+    for i in range(16):
+        pointer = _vector_pointer(builder, acc_ptr, ir.Constant(i64, vector.count * i), vector)
+        slot = cgutils.alloca_once(builder, vector)
+        builder.store(_load(builder, pointer), slot)
+        pointers.append(pointer)
+        slots.append(slot)
+    return pointers, slots
+
+
+def _store_accumulators(builder, pointers, slots):
+    """Store :func:`_accumulators`' slots back to their addresses."""
+    for slot, pointer in zip(slots, pointers, strict=True):
+        _store(builder, builder.load(slot), pointer)
+
+
+def _add_products(builder, vector, slot, left, right):
+    """``slot += left · right`` (lane-wise)."""
+    fma = _fmuladd(builder, vector)
+    builder.store(builder.call(fma, [left, right, builder.load(slot)]), slot)
+
+
 def _head_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
     """The LLVM module of :func:`head_kernel`'s kernel (uncomputing when ``tinv_mask`` is
     given)."""
     uncompute = tinv_mask is not None
-    double, i64 = ir.DoubleType(), ir.IntType(64)
-    vector = ir.VectorType(double, width)
-    module = ir.Module(name=_NAME)
-    arguments = [double.as_pointer()] * 8 + [i64.as_pointer()] * 2 + [i64]
-    function = ir.Function(module, ir.FunctionType(ir.VoidType(), arguments), name=_NAME)
+    i64 = ir.IntType(64)
+    vector = ir.VectorType(ir.DoubleType(), width)
+    module, function, builder = _kernel_function(8, 2, uncompute)
     (lam_ptr, out_ptr, x_ptr, tt_ptr, tinv_ptr, ht_ptr, hinv_ptr, acc_ptr, off_ptr, pos_ptr) = (
         function.args[:10]
     )
     count = function.args[10]
-    for i, pointer in enumerate(function.args[:10]):
-        if i != 1 or not uncompute:  # λ_out is λ when uncomputing: stores go through λ
-            pointer.add_attribute("noalias")
-    if uncompute:
+    if uncompute:  # λ_out is λ: stores go through λ
         out_ptr = lam_ptr
-    builder = ir.IRBuilder(function.append_basic_block("entry"))
-    fma = _fmuladd(builder, vector)
     offsets = [builder.load(builder.gep(off_ptr, [ir.Constant(i64, r)])) for r in range(16)]
-    acc_pointers = [
-        _vector_pointer(builder, acc_ptr, ir.Constant(i64, width * i), vector) for i in range(16)
-    ]
-    slots = []
-    for pointer in acc_pointers:
-        slot = cgutils.alloca_once(builder, vector)
-        builder.store(_load(builder, pointer), slot)
-        slots.append(slot)
-    head_columns = range(1, 4) if mode == _UNITAL else range(4)  # of H⁻¹'s rows 1-3
+    acc_pointers, slots = _accumulators(builder, acc_ptr, vector)
+    columns = range(1, 4) if mode == _UNITAL else range(4)  # of the correlation
     with cgutils.for_range(builder, count) as loop:
         position = builder.load(builder.gep(pos_ptr, [loop.index]))
         addresses = [builder.add(offset, position) for offset in offsets]
         x_pointers = [_vector_pointer(builder, x_ptr, a, vector) for a in addresses]
-        if uncompute:
+        if uncompute:  # x = (H⁻¹ ⊗ I) T⁻¹ y
             ys = [_load(builder, pointer) for pointer in x_pointers]
             z = [_sparse_row(builder, vector, tinv_ptr, j, ys, tinv_mask[j]) for j in range(16)]
-            xs = [None] * 16
-            for o in range(4):  # x = (H⁻¹ ⊗ I) z; H⁻¹'s row 0 is e0 as H's is
-                z_o = z[4 * o : 4 * o + 4]
-                xs[4 * o] = z_o[0]
-                for h in range(1, 4):
-                    xs[h + 4 * o] = _head_row(builder, vector, hinv_ptr, h, z_o, head_columns)
+            xs = _on_digit(builder, vector, hinv_ptr, z, 0, False, mode)
             for r in range(16):
                 _store(builder, xs[r], x_pointers[r])
         else:  # the entries the correlation reads
-            xs = [
-                _load(builder, x_pointers[r]) if r % 4 in head_columns else None for r in range(16)
-            ]
+            xs = [_load(builder, x_pointers[r]) if r % 4 in columns else None for r in range(16)]
         lams = [_load(builder, _vector_pointer(builder, lam_ptr, a, vector)) for a in addresses]
         w = [_sparse_row(builder, vector, tt_ptr, j, lams, tt_mask[j]) for j in range(16)]
-        for o in range(4):
-            w_o = w[4 * o : 4 * o + 4]
-            for h in range(1, 4):
-                for hp in head_columns:
-                    slot = slots[4 * h + hp]
-                    builder.store(
-                        builder.call(fma, [w_o[h], xs[hp + 4 * o], builder.load(slot)]), slot
-                    )
-            # λ_out = (Hᵀ ⊗ I) w; Hᵀ's column 0 is e0, and for a unital head so is its row 0
-            for c in range(4):
-                total = _head_row(builder, vector, ht_ptr, c, w_o, range(1, 4))
-                if c == 0:
-                    total = w_o[0] if mode == _UNITAL else builder.fadd(total, w_o[0])
-                _store(
-                    builder, total, _vector_pointer(builder, out_ptr, addresses[c + 4 * o], vector)
-                )
-    for slot, pointer in zip(slots, acc_pointers, strict=True):
-        _store(builder, builder.load(slot), pointer)
+        for h in range(1, 4):
+            for hp in columns:
+                for o in range(4):
+                    _add_products(builder, vector, slots[4 * h + hp], w[h + 4 * o], xs[hp + 4 * o])
+        lam_out = _on_digit(builder, vector, ht_ptr, w, 0, True, mode)  # (Hᵀ ⊗ I) w
+        for r in range(16):
+            _store(builder, lam_out[r], _vector_pointer(builder, out_ptr, addresses[r], vector))
+    _store_accumulators(builder, acc_pointers, slots)
     builder.ret_void()
     return module
 
@@ -281,12 +299,7 @@ def two_head_kernel(mode: int, tt_mask: np.ndarray, tinv_mask=None) -> int:
     :func:`head_kernel`."""
     if mode not in (_TRACE_PRESERVING, _UNITAL):
         raise ValueError(f"no tailored kernel for mode {mode}")
-    tt_mask = np.asarray(tt_mask, bool)
-    tinv_mask = None if tinv_mask is None else np.asarray(tinv_mask, bool)
-    key = ("two heads", mode, tt_mask.tobytes(), None if tinv_mask is None else tinv_mask.tobytes())
-    if key not in _compiled:
-        _compiled[key] = _compile(_two_head_module(mode, tt_mask, tinv_mask))
-    return _compiled[key][1]
+    return _cached_kernel(_two_head_module, (mode,), tt_mask, tinv_mask)
 
 
 def _transpose8(builder, rows):
@@ -355,16 +368,14 @@ def _on_digit(builder, vector, matrix_ptr, values, digit, transposed, mode):
         indices = [k + 4 * other if digit == 0 else other + 4 * k for k in range(4)]
         inputs = [values[i] for i in indices]
         for c in range(4):
-            if transposed:
+            if c == 0 and (mode == _UNITAL or not transposed):
+                total = inputs[0]
+            elif transposed:
                 total = _head_row(builder, vector, matrix_ptr, c, inputs, range(1, 4))
                 if c == 0:
-                    total = inputs[0] if mode == _UNITAL else builder.fadd(total, inputs[0])
+                    total = builder.fadd(total, inputs[0])
             else:
-                total = (
-                    inputs[0]
-                    if c == 0
-                    else _head_row(builder, vector, matrix_ptr, c, inputs, columns)
-                )
+                total = _head_row(builder, vector, matrix_ptr, c, inputs, columns)
             out[indices[c]] = total
     return out
 
@@ -372,33 +383,17 @@ def _on_digit(builder, vector, matrix_ptr, values, digit, transposed, mode):
 def _two_head_module(mode, tt_mask, tinv_mask) -> ir.Module:
     """The LLVM module of :func:`two_head_kernel`'s kernel."""
     uncompute = tinv_mask is not None
-    double, i64 = ir.DoubleType(), ir.IntType(64)
-    vector = ir.VectorType(double, 8)
-    module = ir.Module(name=_NAME)
-    arguments = [double.as_pointer()] * 11 + [i64]
-    function = ir.Function(module, ir.FunctionType(ir.VoidType(), arguments), name=_NAME)
+    i64 = ir.IntType(64)
+    vector = ir.VectorType(ir.DoubleType(), 8)
+    module, function, builder = _kernel_function(11, 0, uncompute)
     (lam_ptr, out_ptr, x_ptr, tt_ptr, tinv_ptr, h0t_ptr, h1t_ptr, h0inv_ptr, h1inv_ptr) = (
         function.args[:9]
     )
-    acc_ptrs, count = function.args[9:11], function.args[11]
-    for i, pointer in enumerate(function.args[:11]):
-        if i != 1 or not uncompute:
-            pointer.add_attribute("noalias")
-    if uncompute:
+    count = function.args[11]
+    if uncompute:  # λ_out is λ: stores go through λ
         out_ptr = lam_ptr
-    builder = ir.IRBuilder(function.append_basic_block("entry"))
-    fma = _fmuladd(builder, vector)
-    acc_pointers = [
-        [_vector_pointer(builder, acc, ir.Constant(i64, 8 * i), vector) for i in range(16)]
-        for acc in acc_ptrs
-    ]
-    slots = []
-    for pointers in acc_pointers:
-        slots.append([])
-        for pointer in pointers:
-            slot = cgutils.alloca_once(builder, vector)
-            builder.store(_load(builder, pointer), slot)
-            slots[-1].append(slot)
+    accumulators = [_accumulators(builder, acc, vector) for acc in function.args[9:11]]
+    slots = [acc_slots for _, acc_slots in accumulators]
     columns = range(1, 4) if mode == _UNITAL else range(4)
     with cgutils.for_range(builder, count) as loop:
         position = builder.mul(loop.index, ir.Constant(i64, _TWO_HEAD_CHUNK))
@@ -424,15 +419,14 @@ def _two_head_module(mode, tt_mask, tinv_mask) -> ir.Module:
         for h in range(1, 4):
             for hp in columns:
                 for o in range(4):
-                    pairs = (
-                        (slots[0][4 * h + hp], u[h + 4 * o], xs[hp + 4 * o]),
-                        (slots[1][4 * h + hp], v[o + 4 * h], xs[o + 4 * hp]),
+                    _add_products(
+                        builder, vector, slots[0][4 * h + hp], u[h + 4 * o], xs[hp + 4 * o]
                     )
-                    for slot, left, right in pairs:
-                        builder.store(builder.call(fma, [left, right, builder.load(slot)]), slot)
-    for acc_slots, pointers in zip(slots, acc_pointers, strict=True):
-        for slot, pointer in zip(acc_slots, pointers, strict=True):
-            _store(builder, builder.load(slot), pointer)
+                    _add_products(
+                        builder, vector, slots[1][4 * h + hp], v[o + 4 * h], xs[o + 4 * hp]
+                    )
+    for pointers, acc_slots in accumulators:
+        _store_accumulators(builder, pointers, acc_slots)
     builder.ret_void()
     return module
 
