@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 from qiskit import QuantumCircuit
 
-from agents.records import CheckpointError, circuit_record
-from agents.trainer import BEST, METRICS, Trainer
+from agents.records import CONFIG, CheckpointError, circuit_record
+from agents.rundir import read_records
+from agents.trainer import BEST, CHECKPOINT, METRICS, TESTS, Trainer
+from qnoise.files import atomic_write
+
+#: files a run directory owns; nothing may be exported over them
+RUN_FILES = (CONFIG, METRICS, TESTS, BEST, CHECKPOINT, "model.zip", ".lock")
 
 
 def best_circuit(best: dict) -> QuantumCircuit:
@@ -36,7 +42,7 @@ def _read_best(run: str | Path) -> dict:
 
 
 def _greedy_rollout(run: str | Path):
-    """Load the run (DDQN or Stable-Baselines3) and play one greedy episode."""
+    """Load the run (DDQN or Stable-Baselines3) read-only and play one greedy episode."""
     config_file = Path(run) / "config.yaml"
     algo = "ddqn"
     if config_file.exists():
@@ -44,11 +50,11 @@ def _greedy_rollout(run: str | Path):
 
         algo = (yaml.safe_load(config_file.read_text()) or {}).get("agent", {}).get("algo", algo)
     if algo == "ddqn":
-        trainer = Trainer(run, device="cpu")  # inference only: any run loads on a CPU
+        trainer = Trainer(run, device="cpu", read_only=True)  # any run loads on a CPU
         return trainer, trainer._rollout(greedy=True)
     from agents.sb3 import SB3Run
 
-    sb3 = SB3Run(run)
+    sb3 = SB3Run(run, read_only=True)
     env = sb3.env.unwrapped
     obs, info = env.reset()
     done = False
@@ -91,8 +97,40 @@ def evaluate_run(run: str | Path) -> dict:
     }
 
 
-def export_run(run: str | Path, fmt: str = "qasm3", out: str | Path | None = None) -> str | None:
-    """The best circuit as OpenQASM 3 text (returned when ``out`` is None) or QPY (a file)."""
+def check_output_file(path: str | Path, force: bool = False) -> Path:
+    """``path`` as a file qnoise may write: its folder exists and is writable, it is not a
+    folder, and it does not exist yet (unless ``force``); a run's own record files are never
+    overwritten. Raises ``ValueError`` with one line saying what is wrong."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise ValueError(f"{parent} does not exist; create it first")
+    if not parent.is_dir():
+        raise ValueError(f"{parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{parent} is not writable")
+    if path.exists():
+        if path.name in RUN_FILES and (parent / CONFIG).exists():
+            raise ValueError(f"{path} is a file of the run in {parent}; it is never overwritten")
+        if not force:
+            raise ValueError(f"{path} exists; use --force to overwrite it")
+    return path
+
+
+def export_run(
+    run: str | Path, fmt: str = "qasm3", out: str | Path | None = None, force: bool = False
+) -> str | None:
+    """The best circuit as OpenQASM 3 text (returned when ``out`` is None) or QPY (a file,
+    ``<run>/best.qpy`` by default). An existing ``out`` is refused unless ``force``; a run's
+    own files are never overwritten."""
+    if fmt not in ("qasm3", "qpy"):
+        raise ValueError(f"format must be qasm3 or qpy, got {fmt!r}")
+    if out is None and fmt == "qpy":
+        out, force = Path(run) / "best.qpy", True  # the export's own file, refreshed
+    if out is not None:
+        out = check_output_file(out, force)
     circuit = best_circuit(_read_best(run))
     if fmt == "qasm3":
         from qiskit import qasm3
@@ -100,16 +138,16 @@ def export_run(run: str | Path, fmt: str = "qasm3", out: str | Path | None = Non
         text = qasm3.dumps(circuit)
         if out is None:
             return text
-        Path(out).write_text(text, encoding="utf-8")
+        atomic_write(out, text.encode())
         return None
-    if fmt == "qpy":
-        from qiskit import qpy
+    import io
 
-        target = Path(out) if out is not None else Path(run) / "best.qpy"
-        with open(target, "wb") as handle:
-            qpy.dump(circuit, handle)
-        return str(target)
-    raise ValueError(f"format must be qasm3 or qpy, got {fmt!r}")
+    from qiskit import qpy
+
+    buffer = io.BytesIO()
+    qpy.dump(circuit, buffer)
+    atomic_write(out, buffer.getvalue())
+    return str(out)
 
 
 def plot_run(run: str | Path) -> list[Path]:
@@ -122,9 +160,9 @@ def plot_run(run: str | Path) -> list[Path]:
     import numpy as np
 
     path = Path(run) / METRICS
-    if not path.exists() or not path.read_text().strip():
+    records = read_records(path)
+    if not records:
         raise CheckpointError(f"{path} is missing or empty: nothing to plot")
-    records = [json.loads(line) for line in path.read_text().splitlines() if line]
     episodes = np.array([r["episode"] for r in records])
     success = np.array([r["outcome"] == "success" for r in records], dtype=float)
     figure, axes = plt.subplots(2, 2, figsize=(11, 7))
@@ -150,9 +188,7 @@ def plot_run(run: str | Path) -> list[Path]:
         axes[1, 1].text(0, 1, str(drawing), family="monospace", fontsize=7, va="top")
         axes[1, 1].set_title("best circuit")
     figure.tight_layout()
-    target = Path(run) / "training.png"
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)
     plt.close(figure)
-    target.write_bytes(buffer.getvalue())
-    return [target]
+    return [atomic_write(Path(run) / "training.png", buffer.getvalue())]

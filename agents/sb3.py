@@ -7,6 +7,10 @@ actions cost −1 and append nothing) write the same run directory as the DDQN t
 Resuming continues from ``model.zip``; unlike the DDQN trainer it does not restore the
 replay buffer or RNG streams, so a resumed SB3 run is not bit-identical to an uninterrupted
 one.
+
+Trust: Stable-Baselines3 reads parts of ``model.zip`` with cloudpickle, so loading one can run
+code. Resume or evaluate an SB3 run only from a directory you trust (the DDQN trainer's
+``checkpoint.pt`` holds tensors and plain data and is safe to read from anywhere).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from agents.records import (
     episode_record,
     open_run,
 )
+from agents.rundir import open_run_dir, read_records, truncate_records
+from agents.stopping import GracefulStop
 from agents.trainer import BEST, METRICS
 from envs import ArchSearchConfig, ArchSearchEnv
 from qnoise.files import atomic_write
@@ -36,10 +42,13 @@ MODEL = "model.zip"
 class EpisodeRecorder(gymnasium.Wrapper):
     """Writes one metrics line per finished episode and keeps the lowest-error circuit."""
 
-    def __init__(self, env: ArchSearchEnv, run_dir: Path, episode: int = 0) -> None:
+    def __init__(
+        self, env: ArchSearchEnv, run_dir: Path, episode: int = 0, write: bool = True
+    ) -> None:
         super().__init__(env)
         self.run_dir = run_dir
         self.episode = episode
+        self.write = write
         best_file = run_dir / BEST
         self.best = json.loads(best_file.read_text()) if best_file.exists() else None
         self._reward = 0.0
@@ -59,6 +68,8 @@ class EpisodeRecorder(gymnasium.Wrapper):
         if terminated or truncated:
             self.episode += 1
             record = {"episode": self.episode, **episode_record(info, self._reward)}
+            if not self.write:
+                return obs, reward, terminated, truncated, info
             with open(self.run_dir / METRICS, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
         return obs, reward, terminated, truncated, info
@@ -79,7 +90,10 @@ def _model_class(algo: str):
 class SB3Run:
     """A Stable-Baselines3 training run in ``run_dir`` (resumed when ``model.zip`` exists).
 
-    ``device`` overrides ``agent.device`` (default "cpu") for this process only."""
+    ``device`` overrides ``agent.device`` (default "cpu") for this process only. A writing run
+    holds the directory's lock like :class:`agents.trainer.Trainer`; ``read_only=True``
+    loads the model without writing anything. ``model.zip`` is read by Stable-Baselines3 with
+    cloudpickle: open only runs you trust."""
 
     def __init__(
         self,
@@ -87,8 +101,23 @@ class SB3Run:
         config: dict | None = None,
         seed: int | None = None,
         device: str | None = None,
+        read_only: bool = False,
     ):
         self.run_dir = Path(run_dir)
+        self.read_only = read_only
+        self._signals = GracefulStop()
+        self._lock = open_run_dir(self.run_dir, read_only, lambda: self._open(config, seed, device))
+
+    def __del__(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
+
+    def close(self) -> None:
+        """Release the run directory's lock."""
+        self._lock.release()
+
+    def _open(self, config, seed, device) -> None:
         config, resume, self.seed = open_run(self.run_dir, config, seed, MODEL)
         self.config = config
         options = dict(config.get("agent", {}))
@@ -98,11 +127,12 @@ class SB3Run:
         model_class = _model_class(self.algo)
         env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
         if not resume:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
-            (self.run_dir / METRICS).write_text("")
-        done = sum(1 for line in (self.run_dir / METRICS).read_text().splitlines() if line)
-        self.env = EpisodeRecorder(env, self.run_dir, episode=done)
+            atomic_write(self.run_dir / METRICS, b"")
+        elif not self.read_only:
+            truncate_records(self.run_dir / METRICS, 10**18)  # drops a torn last line
+        done = len(read_records(self.run_dir / METRICS))
+        self.env = EpisodeRecorder(env, self.run_dir, episode=done, write=not self.read_only)
         if resume:
             try:
                 self.model = model_class.load(self.run_dir / MODEL, env=self.env, device=device)
@@ -122,24 +152,40 @@ class SB3Run:
         return self.env.best
 
     def train(self, episodes: int, progress: bool = True) -> int:
+        """Train until ``episodes`` episodes in total; Ctrl-C or SIGTERM stops at the next
+        step and saves ``model.zip``."""
         from stable_baselines3.common.callbacks import BaseCallback
 
-        recorder = self.env
+        if self.read_only:
+            raise RuntimeError(f"{self.run_dir} was opened read-only; it cannot train")
+        self._lock.acquire()
+        recorder, run = self.env, self
 
         class StopAfterEpisodes(BaseCallback):
             def _on_step(self) -> bool:
-                return recorder.episode < episodes
+                return recorder.episode < episodes and not run._signals.requested
 
-        if self.episode < episodes:
-            self.model.learn(
-                total_timesteps=10**9,
-                callback=StopAfterEpisodes(),
-                reset_num_timesteps=False,
-                progress_bar=False,
-            )
+        self._signals = GracefulStop().__enter__()
+        try:
+            if self.episode < episodes:
+                self.model.learn(
+                    total_timesteps=10**9,
+                    callback=StopAfterEpisodes(),
+                    reset_num_timesteps=False,
+                    progress_bar=False,
+                )
+        finally:
+            self._signals.saving = True
+            try:
+                self._save()
+            finally:
+                self._signals.__exit__()
+                self._lock.release()
+        return self.episode
+
+    def _save(self) -> None:
         tmp = self.run_dir / "model.tmp.zip"
         self.model.save(tmp)
         os.replace(tmp, self.run_dir / MODEL)
         if self.best is not None:
             atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
-        return self.episode

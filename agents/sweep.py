@@ -7,6 +7,11 @@ gates, depth and the episode of the first success below chemical accuracy.
 
 A run whose worker dies (an exception, or the process killed) is retried from its last
 checkpoint, up to ``retries`` times.
+
+The sweep holds ``<out>/.lock`` while it runs and every point holds its run directory's lock,
+so a second sweep on the same folder is refused at once. The worker processes end with the
+sweep: if the sweep process dies (even by ``kill -9``), each worker gets SIGTERM, saves its
+checkpoint at the next episode boundary and exits; rerunning the command resumes them.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -24,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from agents.ray_session import ray_session
+from agents.rundir import LOCK, RunLock, RunLockedError, holder, is_locked, read_records
 from qnoise.chem.problem import CHEMICAL_ACCURACY
 from qnoise.files import atomic_write
 
@@ -53,6 +63,14 @@ def grid(out: str | Path, seeds: Sequence[int], sets: Sequence[str]) -> list[Swe
         axes.append([f"{key}={value}" for value in values.split(",")])
     if not seeds:
         raise ValueError("a sweep needs at least one seed")
+    for label, values in [("seed", [str(s) for s in seeds])] + [
+        (axis[0].partition("=")[0], axis) for axis in axes
+    ]:
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(
+                f"{label} {', '.join(repeated)} given twice: two runs would share one directory"
+            )
     points = []
     for combination in itertools.product(*axes):
         name = ",".join(combination) or "base"
@@ -60,6 +78,43 @@ def grid(out: str | Path, seeds: Sequence[int], sets: Sequence[str]) -> list[Swe
             run_dir = Path(out) / name.replace("/", "_") / f"s{seed}"
             points.append(SweepPoint(tuple(combination), int(seed), str(run_dir)))
     return points
+
+
+_PARENT: int | None = None  # the sweep process, in a worker
+
+
+def _parent_gone() -> bool:
+    return _PARENT is not None and os.getppid() != _PARENT
+
+
+def _end_with_parent(parent: int) -> None:
+    """Worker initializer: SIGTERM this worker when the sweep process ``parent`` dies.
+
+    Linux delivers it at once (``PR_SET_PDEATHSIG``); elsewhere, and as a backstop, a thread
+    notices within a second. SIGTERM makes the trainer checkpoint at the next episode
+    boundary; a worker that still lives a minute later exits."""
+    global _PARENT
+    _PARENT = parent
+    armed = False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(1, signal.SIGTERM, 0, 0, 0) == 0  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while not _parent_gone():
+            time.sleep(1.0)
+        if not armed:
+            os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(60.0)
+        os._exit(1)
+
+    if _parent_gone():  # died before the signal was armed
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, daemon=True, name="qnoise-parent-watch").start()
 
 
 def run_point(config_path: str, point: SweepPoint, episodes: int | None) -> str:
@@ -75,7 +130,12 @@ def run_point(config_path: str, point: SweepPoint, episodes: int | None) -> str:
     else:
         config = load_config(config_path, list(point.overrides))
         trainer = Trainer(run_dir, config, seed=point.seed)
-    trainer.train(episodes or int(trainer.config["train"].get("episodes", 100)), progress=False)
+    try:
+        trainer.train(episodes or int(trainer.config["train"].get("episodes", 100)), progress=False)
+    finally:
+        trainer.close()
+    if _parent_gone():  # stopped by the sweep's death: nobody waits for the result
+        os._exit(0)
     return point.run_dir
 
 
@@ -107,6 +167,20 @@ def sweep(
 
     for point in points:  # bad overrides fail here, once, instead of in every retry
         load_config(config_path, list(point.overrides))
+    with RunLock(out):
+        busy = [p.run_dir for p in points if is_locked(p.run_dir)]
+        if busy:
+            raise RunLockedError(
+                f"{busy[0]} is being trained by another process{holder(Path(busy[0]) / LOCK)}"
+                f"{f' (and {len(busy) - 1} more points)' if len(busy) > 1 else ''}; "
+                "stop it or wait for it to finish"
+            )
+        return _run_grid(config_path, out, points, episodes, workers, retries, runner,
+                         progress, engine, address)  # fmt: skip
+
+
+def _run_grid(config_path, out, points, episodes, workers, retries, runner, progress, engine,
+              address) -> dict:  # fmt: skip
     if engine == "ray":
         _ray_run(config_path, points, episodes, workers, retries, runner, address, progress)
         return aggregate(out, points)
@@ -115,7 +189,12 @@ def sweep(
     context = get_context("spawn")  # fresh interpreters: no inherited torch or numba state
     while pending:
         failed = []
-        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=max(1, workers),
+            mp_context=context,
+            initializer=_end_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             futures = {pool.submit(runner, str(config_path), p, episodes): p for p in pending}
             for future in as_completed(futures):
                 point = futures[future]
@@ -123,6 +202,8 @@ def sweep(
                     future.result()
                     if progress:
                         print(f"done: {point.setting} seed {point.seed}", flush=True)
+                except RunLockedError:
+                    raise  # another process trains this point: retrying cannot help
                 except (Exception, BrokenProcessPool) as exc:
                     attempts[point] += 1
                     if attempts[point] > retries:
@@ -153,7 +234,7 @@ def _ray_run(config_path, points, episodes, workers, retries, runner, address, p
 
 
 def _run_summary(run_dir: Path) -> dict:
-    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    metrics = read_records(run_dir / "metrics.jsonl")
     best = (
         json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").exists() else {}
     )
@@ -216,8 +297,7 @@ def _learning_curves(points: Sequence[SweepPoint], window: int = 50) -> bytes:
     for setting in dict.fromkeys(p.setting for p in points):
         runs = []
         for point in (p for p in points if p.setting == setting):
-            lines = (Path(point.run_dir) / "metrics.jsonl").read_text().splitlines()
-            runs.append([json.loads(line) for line in lines])
+            runs.append(read_records(Path(point.run_dir) / "metrics.jsonl"))
         # one window for the setting, so every run's curve starts at the same episode
         size = max(1, min(window, *(len(records) for records in runs)))
         kernel = np.ones(size) / size

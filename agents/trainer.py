@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 import yaml
 from tqdm import tqdm
 
 from agents.ddqn import DDQN
 from agents.parallel import Episode, agent_config, make_env, policy_weights, start_workers
 from agents.records import CONFIG, CheckpointError, circuit_record, episode_record, open_run
+from agents.rundir import load_checkpoint, open_run_dir, save_checkpoint, truncate_records
+from agents.stopping import GracefulStop
 from qnoise.files import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
@@ -59,10 +58,17 @@ class Trainer:
     Files: ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per episode),
     ``tests.jsonl`` (greedy rollouts), ``best.json`` (the lowest-error circuit seen; per
     episode ``wall_s`` is the wall time since this process started training),
-    ``checkpoint.pt`` (agent, optimizer, replay buffer, curriculum, RNG states; written
-    atomically every ``checkpoint_every`` episodes, at the end, and after Ctrl-C at the next
-    episode boundary). Resuming truncates metrics written after the checkpoint, so a run
+    ``checkpoint.pt`` (agent, optimizer, replay buffer, curriculum, RNG states as tensors and
+    plain data, read without unpickling code; written atomically every ``checkpoint_every``
+    episodes, at the end, and after Ctrl-C or SIGTERM at the next episode boundary).
+    Resuming truncates metrics written after the checkpoint (and a torn last line), so a run
     resumed after a kill reproduces the metrics of an uninterrupted one.
+
+    A writing trainer holds the run directory's lock (:class:`agents.rundir.RunLock`) from
+    construction to the end of :meth:`train` (or :meth:`close`), and again during each
+    later :meth:`train`: a second writer fails at once with
+    :class:`agents.rundir.RunLockedError`. ``read_only=True`` (what ``evaluate``
+    uses) loads the checkpoint without the lock and never writes.
 
     ``device`` ("cpu" or "cuda") overrides ``agent.device`` for this process only, e.g. to
     resume or inspect a GPU-trained run on a laptop (checkpoints load on any device; the
@@ -89,8 +95,15 @@ class Trainer:
         device: str | None = None,
         engine: str = "local",
         address: str | None = None,
+        read_only: bool = False,
     ):
         self.run_dir = Path(run_dir)
+        self.read_only = read_only
+        self._lock = open_run_dir(
+            self.run_dir, read_only, lambda: self._open(config, seed, device, engine, address)
+        )
+
+    def _open(self, config, seed, device, engine, address) -> None:
         config, resume, self.seed = open_run(self.run_dir, config, seed, CHECKPOINT)
         self.config = config
         train = config["train"]
@@ -117,18 +130,28 @@ class Trainer:
         self.worker_states: list[dict | None] = [None] * self.workers
         self.episode = 0
         self.best: dict | None = None
-        self._stop = False
+        self._signals = GracefulStop()
         self.env.reset(seed=self.seed)
         if resume:
             self._load()
         else:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
             for name in (METRICS, TESTS):
-                (self.run_dir / name).write_text("")
+                atomic_write(self.run_dir / name, b"")
+
+    def __del__(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
+
+    def close(self) -> None:
+        """Release the run directory's lock (the process ending releases it too)."""
+        self._lock.release()
 
     # ------------------------------------------------------------ checkpoints
     def _save(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only trainer does not write its run directory")
         state = {
             "episode": self.episode,
             "agent": self.agent.state_dict(),
@@ -136,14 +159,15 @@ class Trainer:
             "best": self.best,
             "workers": self.worker_states,
         }
-        path = self.run_dir / CHECKPOINT
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        save_checkpoint(self.run_dir / CHECKPOINT, state)
 
     def _load(self) -> None:
         try:
-            state = torch.load(self.run_dir / CHECKPOINT, map_location="cpu", weights_only=False)
+            state = load_checkpoint(self.run_dir / CHECKPOINT)
+        except CheckpointError as exc:
+            verb = "open" if self.read_only else "resume from"
+            raise CheckpointError(f"cannot {verb} {self.run_dir}: {exc}") from None
+        try:
             self.agent.load_state_dict(state["agent"])
             self.env.load_state_dict(state["env"])
             self.episode = int(state["episode"])
@@ -158,11 +182,10 @@ class Trainer:
                 f"{self.run_dir} was trained with {len(self.worker_states)} workers, "
                 f"its config now says {self.workers}"
             )
+        if self.read_only:
+            return
         for name in (METRICS, TESTS):
-            path = self.run_dir / name
-            lines = path.read_text().splitlines() if path.exists() else []
-            kept = [line for line in lines if json.loads(line)["episode"] <= self.episode]
-            atomic_write(path, "".join(line + "\n" for line in kept).encode())
+            truncate_records(self.run_dir / name, self.episode)
 
     # ------------------------------------------------------------ episodes
     def _rollout(self, greedy: bool) -> dict:
@@ -189,14 +212,15 @@ class Trainer:
         with open(self.run_dir / name, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
-    def _on_interrupt(self, signum, frame) -> None:
-        if self._stop:
-            raise KeyboardInterrupt
-        self._stop = True
-
     def train(self, episodes: int, progress: bool = True) -> int:
-        """Train until ``episodes`` episodes in total; returns the episodes completed."""
-        previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        """Train until ``episodes`` episodes in total; returns the episodes completed.
+
+        Ctrl-C (SIGINT) or SIGTERM stops at the next episode boundary and saves a checkpoint
+        (a second signal interrupts at once; the checkpoint is still written)."""
+        if self.read_only:
+            raise RuntimeError(f"{self.run_dir} was opened read-only; it cannot train")
+        self._lock.acquire()
+        self._signals = GracefulStop().__enter__()
         bar = tqdm(total=episodes, initial=self.episode, disable=not progress, unit="ep",
                    dynamic_ncols=True)  # fmt: skip
         successes: list[bool] = []
@@ -233,16 +257,20 @@ class Trainer:
 
         try:
             if self.workers == 1:
-                while self.episode < episodes and not self._stop:
+                while self.episode < episodes and not self._signals.requested:
                     finish(self._rollout(greedy=False), lambda: self._rollout(greedy=True))
             else:
                 self._train_parallel(episodes, finish)
         finally:
+            self._signals.saving = True
             bar.close()
-            signal.signal(signal.SIGINT, previous)
-            self._save()
-            if self.best is not None:
-                atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
+            try:
+                self._save()
+                if self.best is not None:
+                    atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
+            finally:
+                self._signals.__exit__()
+                self._lock.release()
         return self.episode
 
     def _train_parallel(self, episodes: int, finish) -> None:
@@ -271,7 +299,7 @@ class Trainer:
                 request(index)
                 pending[index] = True
             index = 0
-            while any(pending) and not self._stop:
+            while any(pending) and not self._signals.requested:
                 if not pending[index]:
                     index = (index + 1) % self.workers
                     continue
@@ -285,7 +313,7 @@ class Trainer:
                 ):
                     self.best = {**episode.best, "episode": self.episode + 1}
                 finish(episode.record, lambda i=index: run_test(i))
-                if self.episode + sum(pending) < episodes and not self._stop:
+                if self.episode + sum(pending) < episodes and not self._signals.requested:
                     request(index)
                     pending[index] = True
                 index = (index + 1) % self.workers

@@ -56,9 +56,15 @@ def _vqe_result_qasm(path: Path, text: str) -> str:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from exc
-    if record.get("kind") != "qnoise.vqe.VQEResult" or "circuit_qasm3" not in record:
+    if not isinstance(record, dict) or record.get("kind") != "qnoise.vqe.VQEResult":
         raise ValueError(f"{path}: JSON that is not a saved qnoise VQE result")
-    return record["circuit_qasm3"]
+    qasm = record.get("circuit_qasm3")
+    if not isinstance(qasm, str):
+        raise ValueError(
+            f"{path}: its 'circuit_qasm3' must be OpenQASM 3 text, got "
+            f"{type(qasm).__name__ if qasm is not None else 'nothing'}"
+        )
+    return qasm
 
 
 def problem_of(path: str | Path) -> str | None:

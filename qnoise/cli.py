@@ -75,6 +75,45 @@ def _make_run(run_dir, config=None, seed=None, device=None, engine="local", addr
     return SB3Run(run_dir, None if resume else config, seed=seed, device=device)
 
 
+def _check_new_run_dir(out: Path, force: bool) -> None:
+    """Refuse (``ValueError``, one line) an ``--out`` that is not a fresh folder for a run."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"--out {out}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise ValueError(f"--out {out}: {parent} is not writable")
+            break
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out} is not writable")
+    if force:
+        return
+    if (out / "checkpoint.pt").exists() or (out / "model.zip").exists():
+        hint = f"use --resume {out}, another --out, or --force to start it over"
+        raise ValueError(f"{out} already holds a run; {hint}")
+    else:
+        kind = "a run" if (out / "config.yaml").exists() else "files that are not a qnoise run"
+        raise ValueError(
+            f"--out {out} is not empty (it holds {kind}); choose another folder or "
+            "--force to replace its run files"
+        )
+
+
+def _clear_run_dir(out: Path) -> None:
+    """``--force``: remove the run files of ``out`` (other files are left alone)."""
+    from agents.export import RUN_FILES
+    from agents.rundir import RunLock
+
+    with RunLock(out):  # refuses while another process writes there
+        for name in RUN_FILES:
+            if name != ".lock":
+                (out / name).unlink(missing_ok=True)
+
+
 def _train(args: argparse.Namespace) -> int:
     from agents import CheckpointError, load_config
 
@@ -97,14 +136,9 @@ def _train(args: argparse.Namespace) -> int:
                 config.setdefault("train", {})["workers"] = args.workers
             name = Path(args.config).stem
             out = Path(args.out) if args.out else Path("runs") / name
-            if (out / "checkpoint.pt").exists():
-                print(f"qnoise train: {out} already holds a run; use --resume {out} or "
-                      "another --out", file=sys.stderr)  # fmt: skip
-                return 2
-            if (out / "model.zip").exists():
-                print(f"qnoise train: {out} already holds a run; use --resume {out}",
-                      file=sys.stderr)  # fmt: skip
-                return 2
+            _check_new_run_dir(out, args.force)
+            if args.force and out.exists():
+                _clear_run_dir(out)
             trainer = _make_run(out, config, seed=args.seed, device=args.device, **where)
     except (CheckpointError, ValueError) as exc:
         print(f"qnoise train: {exc}", file=sys.stderr)
@@ -158,7 +192,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from agents.export import export_run
 
-    text, status = _for_run("export", lambda: export_run(args.run, args.format, args.out))
+    try:
+        text, status = _for_run(
+            "export", lambda: export_run(args.run, args.format, args.out, args.force)
+        )
+    except ValueError as exc:
+        print(f"qnoise export: {exc}", file=sys.stderr)
+        return 2
     if text is not None:
         print(text)
     return status
@@ -212,6 +252,23 @@ def _zne(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scale_factors(text: str, option: str) -> list[float]:
+    """Comma-separated noise scale factors: finite, >= 1, distinct, at least two."""
+    import math
+
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{option} must be comma-separated numbers, got {text!r}") from None
+    if len(values) < 2:
+        raise ValueError(f"{option} needs at least two scale factors, got {text!r}")
+    if any(not math.isfinite(v) or v < 1 for v in values):
+        raise ValueError(f"{option} must be finite numbers >= 1, got {text!r}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{option} repeats a scale factor: {text!r}")
+    return values
+
+
 def _submission_target(args):
     """``(circuit, problem, run_dir)`` from a run directory or a circuit file."""
     import yaml
@@ -240,6 +297,7 @@ def _submit(args: argparse.Namespace) -> int:
 
     from agents import CheckpointError
     from qnoise.ibm import IBMAccountError, IBMJobError, energy_on_backend, resume_job
+    from qnoise.ibm.run import check_circuit, check_run_dir
 
     try:
         if args.resume:
@@ -253,7 +311,10 @@ def _submit(args: argparse.Namespace) -> int:
             print("qnoise submit: give a run directory or circuit file, or --resume JOB_ID",
                   file=sys.stderr)  # fmt: skip
             return 2
+        zne_scales = _scale_factors(args.zne_scale_factors, "--zne-scale-factors")
         circuit, problem, run_dir = _submission_target(args)
+        check_circuit(circuit, problem.num_qubits)
+        check_run_dir(run_dir)
         options = {"optimization_level": args.optimization_level, "shots": args.shots,
                    "precision": args.precision, "resilience_level": args.resilience_level,
                    "mode": args.mode, "seed": args.seed, "run_dir": run_dir}  # fmt: skip
@@ -264,7 +325,7 @@ def _submit(args: argparse.Namespace) -> int:
         report["exact"] = problem.exact_energy
         report["problem"] = problem.name
         if args.zne:
-            report["zne"] = _folded_zne(circuit, problem, args, options)
+            report["zne"] = _folded_zne(circuit, problem, args, options, zne_scales)
     except (CheckpointError, FileNotFoundError, KeyError, ValueError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"qnoise submit: {message}", file=sys.stderr)
@@ -288,13 +349,13 @@ def _submit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _folded_zne(circuit, problem, args, options) -> dict:
+def _folded_zne(circuit, problem, args, options, zne_scales) -> dict:
     """qnoise's ZNE on the backend: globally folded circuits at each scale, extrapolated."""
     from qnoise.ibm import energy_on_backend
     from qnoise.mitigation import extrapolator, fold_global
 
     scales, values, sigmas, jobs = [], [], [], []
-    for lam in [float(v) for v in args.zne_scale_factors.split(",")]:
+    for lam in zne_scales:
         folded, reached = fold_global(circuit, lam)
         result = energy_on_backend(folded, problem.hamiltonian, problem.constant, args.backend,
                                    **options, extra={"fold_scale": reached})  # fmt: skip
@@ -344,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qnoise",
         description="Noisy quantum simulation (PTM engine), VQE and architecture search.",
     )
-    parser.add_argument("--version", action="version", version=f"qnoise {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"qnoise {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser(
         "demo", help="noisy VQE of H2 on the PTM simulator, checked with Aer"
@@ -366,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override, e.g. env.noise=ideal or agent.lr=1e-3")  # fmt: skip
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run where it stopped")
+    train.add_argument("--force", action="store_true",
+                       help="start over in an --out folder that already holds files")  # fmt: skip
     train.add_argument("--algo", choices=("ddqn", "maskable_ppo", "sb3_dqn"),
                        help="agent (default: the config's agent.algo, else ddqn)")  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -393,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run", help="run directory")
     export.add_argument("--format", choices=("qasm3", "qpy"), default="qasm3")
     export.add_argument("--out", help="file (QASM 3 goes to stdout without it)")
+    export.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     export.set_defaults(handler=_export)
 
     plot = commands.add_parser("plot", help="PNG figures of a run")

@@ -13,7 +13,73 @@ from qnoise.ibm.backends import get_backend, is_fake, service
 from qnoise.ibm.jobs import IBMJobError, JobStore, with_retries
 from qnoise.ibm.primitives import estimator, execution_mode, sampler
 
-__all__ = ["counts_on_backend", "energy_on_backend", "resume_job", "to_isa"]
+__all__ = [
+    "check_circuit",
+    "check_run_dir",
+    "counts_on_backend",
+    "energy_on_backend",
+    "resume_job",
+    "to_isa",
+]
+
+
+def check_circuit(circuit: QuantumCircuit, num_qubits: int | None = None, backend=None) -> None:
+    """Refuse, before anything is submitted, a circuit the backend path cannot run.
+
+    Checks: no unbound parameters; no classical control flow (``if_else``, loops, ``switch``)
+    and no measurement or reset before the end (the energy path estimates the final state);
+    ``num_qubits`` (the observable's width) equal to the circuit's; at most as many qubits
+    as ``backend`` has.
+
+    Raises
+    ------
+    ValueError
+        Naming the first thing that is not supported.
+    """
+    from qiskit.circuit import ControlFlowOp
+
+    if circuit.num_parameters:
+        raise ValueError("the circuit has unbound parameters; assign them first")
+    body = circuit.remove_final_measurements(inplace=False)
+    for instruction in body.data:
+        operation = instruction.operation
+        if isinstance(operation, ControlFlowOp):
+            raise ValueError(
+                f"the circuit uses classical control flow ({operation.name}), which the "
+                "energy path does not support; submit a circuit without feed-forward"
+            )
+        if operation.name in ("measure", "reset"):
+            raise ValueError(
+                f"the circuit has a mid-circuit {operation.name}; only final measurements "
+                "are supported"
+            )
+    if num_qubits is not None and circuit.num_qubits != num_qubits:
+        raise ValueError(
+            f"the circuit has {circuit.num_qubits} qubits and the observable "
+            f"{num_qubits}; they must match"
+        )
+    if backend is not None and circuit.num_qubits > backend.num_qubits:
+        raise ValueError(
+            f"the circuit has {circuit.num_qubits} qubits; {backend.name} has "
+            f"{backend.num_qubits}"
+        )
+
+
+def check_run_dir(run_dir) -> None:
+    """Refuse a job-record folder that cannot be written, before a job is submitted (a job
+    whose id is recorded nowhere is lost)."""
+    import os
+    from pathlib import Path
+
+    folder = Path(run_dir)
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"job records cannot go to {folder}: {probe} is a file")
+    target = folder / "jobs" if (folder / "jobs").is_dir() else probe
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise ValueError(f"job records cannot go to {folder}: {target} is not writable")
 
 
 def to_isa(circuit: QuantumCircuit, backend, optimization_level: int = 1, seed=None):
@@ -61,12 +127,15 @@ def energy_on_backend(
     ``job_id``, ``energy``, ``stderr``, ``predicted_noisy`` (the PTM simulator under the
     backend's calibration, same ISA circuit), ``noiseless`` and ``layout``. With ``run_dir``
     the job's record (payload included) is written to ``run_dir/jobs/<job_id>.json``
-    before waiting, and completed with the result.
+    before waiting, and completed with the result. Everything is checked before the job is
+    submitted (:func:`check_circuit`, :func:`check_run_dir`).
     """
-    if circuit.num_parameters:
-        raise ValueError("the circuit has unbound parameters; assign them first")
+    check_circuit(circuit, observable.num_qubits)
+    if run_dir is not None:
+        check_run_dir(run_dir)
     if isinstance(backend, str):
         backend = get_backend(backend)
+    check_circuit(circuit, observable.num_qubits, backend)
     isa, layout = to_isa(circuit, backend, optimization_level, seed)
     isa_observable = observable.apply_layout(isa.layout)
     primitive = estimator(
@@ -119,8 +188,15 @@ def counts_on_backend(
     written to ``run_dir/jobs`` before waiting when ``run_dir`` is given."""
     if circuit.num_parameters:
         raise ValueError("the circuit has unbound parameters; assign them first")
+    if run_dir is not None:
+        check_run_dir(run_dir)
     if isinstance(backend, str):
         backend = get_backend(backend)
+    if circuit.num_qubits > backend.num_qubits:
+        raise ValueError(
+            f"the circuit has {circuit.num_qubits} qubits; {backend.name} has "
+            f"{backend.num_qubits}"
+        )
     measured = circuit if circuit.num_clbits else circuit.measure_all(inplace=False)
     manager = generate_preset_pass_manager(
         backend=backend, optimization_level=optimization_level, seed_transpiler=seed

@@ -1,0 +1,43 @@
+"""Stopping a training loop on a signal without losing its checkpoint."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+__all__ = ["GracefulStop"]
+
+
+class GracefulStop:
+    """Context manager: SIGINT (Ctrl-C) and SIGTERM (what batch schedulers send before they
+    kill) ask the loop to stop at its next boundary.
+
+    The first signal sets :attr:`requested`; a second one raises ``KeyboardInterrupt`` at
+    once, except while :attr:`saving` is set, so the final checkpoint is never cut short.
+    Handlers are installed only in the main thread (elsewhere the context does nothing) and
+    the previous ones are restored on exit.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.saving = False
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.saving:
+            return
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> GracefulStop:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {
+                sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)
+            }
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}

@@ -1,0 +1,289 @@
+"""Run directories under careless or hostile use: planted checkpoints, two writers, readers
+during training, torn record lines, overwrites, signals and dying sweeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from agents.rundir import RunLock, TornRecordWarning, load_checkpoint, read_records
+from agents.sweep import grid
+from qnoise.cli import main
+
+TINY = {
+    "env": {
+        "problem": "H2-2q",
+        "noise": "ideal",
+        "max_steps": 6,
+        "threshold": 0.03,
+        "optimizer": "spsa",
+        "maxfev": 40,
+        "random_halting": False,
+    },
+    "agent": {"hidden_layers": 1, "width": 16, "batch_size": 8, "learning_starts": 8,
+              "target_update": 5, "epsilon_decay": 0.9},  # fmt: skip
+    "train": {"seed": 3, "test_every": 2, "checkpoint_every": 2},
+}
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+@pytest.fixture
+def run(config_file, tmp_path):
+    """A trained 4-episode run."""
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(config_file), "--out", str(out),
+                 "--episodes", "4", "--quiet"]) == 0  # fmt: skip
+    return out
+
+
+class _Payload:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("writer", ["torch", "pickle"])
+def test_a_planted_checkpoint_runs_nothing_and_is_refused_in_one_line(run, tmp_path, capsys,
+                                                                      writer):  # fmt: skip
+    marker = tmp_path / "executed"
+    state = {"episode": 1, "agent": _Payload(marker)}
+    if writer == "torch":
+        torch.save(state, run / "checkpoint.pt")
+    else:
+        (run / "checkpoint.pt").write_bytes(pickle.dumps(state))
+    assert main(["train", "--resume", str(run), "--episodes", "6", "--quiet"]) == 2
+    assert main(["evaluate", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert not marker.exists()
+    lines = [line for line in err.splitlines() if line]
+    assert len(lines) == 2 and all(str(run / "checkpoint.pt") in line for line in lines)
+    if writer == "torch":
+        assert "posix.system" in err and "could run code" in err
+
+
+def test_checkpoints_round_trip_numpy_and_rng_state_exactly(run):
+    state = load_checkpoint(run / "checkpoint.pt")
+    replay = state["agent"]["replay"]
+    assert type(replay["obs"]).__name__ == "ndarray" and replay["obs"].shape[0] == replay["size"]
+    assert isinstance(state["agent"]["rng"]["state"]["state"], int)  # 128-bit PCG64 state
+
+
+def _hold_lock(run_dir: Path) -> subprocess.Popen:
+    code = (
+        "import sys, time; from agents.rundir import RunLock; "
+        f"RunLock({str(run_dir)!r}).acquire(); print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_writer_fails_at_once_naming_the_holder(run, capsys):
+    holder = _hold_lock(run)
+    try:
+        start = time.perf_counter()
+        assert main(["train", "--resume", str(run), "--episodes", "6", "--quiet"]) == 2
+        assert time.perf_counter() - start < 10
+        err = capsys.readouterr().err
+        assert f"PID {holder.pid}" in err and "another process" in err
+        before = (run / "metrics.jsonl").read_bytes()
+        assert main(["evaluate", str(run), "--json"]) == 0  # readers need no lock
+        assert (run / "metrics.jsonl").read_bytes() == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(["train", "--resume", str(run), "--episodes", "6", "--quiet"]) == 0
+
+
+def test_readers_never_write_a_run_that_is_still_training(run):
+    # episodes 5 and 6 were appended after the last checkpoint (episode 4) by a live trainer
+    with open(run / "metrics.jsonl", "a") as handle:
+        for episode in (5, 6):
+            handle.write(json.dumps({"episode": episode, "outcome": "fail", "error": 0.5,
+                                     "threshold": 0.03, "gates": 1, "depth": 1}) + "\n")  # fmt: skip
+    files = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    assert main(["evaluate", str(run), "--json"]) == 0
+    assert main(["export", str(run)]) == 0
+    assert main(["jobs", str(run)]) == 0
+    for name, data in files.items():
+        assert (run / name).read_bytes() == data, name
+
+
+def test_a_torn_last_line_is_skipped_by_readers_and_dropped_on_resume(run, capsys):
+    metrics = run / "metrics.jsonl"
+    complete = metrics.read_text()
+    metrics.write_text(complete + '{"episode": 5, "reward": -0.')
+    with pytest.warns(TornRecordWarning, match="metrics.jsonl"):
+        assert len(read_records(metrics)) == 4
+    with pytest.warns(TornRecordWarning, match="metrics.jsonl"):
+        assert main(["plot", str(run)]) == 0
+    with pytest.warns(TornRecordWarning, match="metrics.jsonl"):
+        assert main(["train", "--resume", str(run), "--episodes", "6", "--quiet"]) == 0
+    assert [r["episode"] for r in read_records(metrics)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_corrupt_line_inside_a_record_file_names_file_and_line(run, capsys):
+    metrics = run / "metrics.jsonl"
+    lines = metrics.read_text().splitlines()
+    lines[1] = lines[1][:10]
+    metrics.write_text("\n".join(lines) + "\n")
+    assert main(["plot", str(run)]) == 2
+    assert f"{metrics}, line 2" in capsys.readouterr().err
+
+
+def test_nothing_of_the_users_is_overwritten(config_file, run, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("my own file\n")
+    (mine / "notes.txt").write_text("keep me\n")
+    args = ["train", "--config", str(config_file), "--out", str(mine), "--episodes", "2",
+            "--quiet"]  # fmt: skip
+    assert main(args) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (mine / "config.yaml").read_text() == "my own file\n"
+    assert main([*args, "--force"]) == 0
+    assert (mine / "notes.txt").read_text() == "keep me\n"
+    assert len(read_records(mine / "metrics.jsonl")) == 2
+
+    target = tmp_path / "circuit.qasm"
+    target.write_text("precious")
+    assert main(["export", str(run), "--out", str(target)]) == 2
+    assert target.read_text() == "precious"
+    assert main(["export", str(run), "--out", str(target), "--force"]) == 0
+    assert target.read_text().startswith("OPENQASM 3")
+    metrics = (run / "metrics.jsonl").read_bytes()
+    assert main(["export", str(run), "--out", str(run / "metrics.jsonl"), "--force"]) == 2
+    assert (run / "metrics.jsonl").read_bytes() == metrics
+    capsys.readouterr()
+    assert main(["export", str(run), "--out", str(tmp_path / "missing" / "c.qasm")]) == 2
+    assert main(["export", str(run), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "does not exist" in err[0] and "is a folder" in err[1]
+
+
+def test_an_out_path_under_a_file_is_one_line_before_any_work(config_file, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train", "--config", str(config_file), "--out", str(blocker / "run"),
+                 "--quiet"]) == 2  # fmt: skip
+    assert main(["train", "--config", str(config_file), "--out", str(blocker), "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("is a file" in line for line in err)
+
+
+def test_a_failed_start_leaves_no_half_made_run_directory(config_file, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["train", "--config", str(config_file), "--out", str(out),
+                 "--set", "env.problem=NoSuchMolecule", "--quiet"]) == 2  # fmt: skip
+    assert not out.exists()
+
+
+def _spawn(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "qnoise", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def _wait_for(condition, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by init) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _lines(path: Path) -> int:
+    return len(read_records(path)) if path.exists() else 0
+
+
+def test_sigterm_saves_like_ctrl_c(config_file, tmp_path):
+    out = tmp_path / "run"
+    process = _spawn(["train", "--config", str(config_file), "--out", str(out),
+                      "--episodes", "100000", "--set", "train.checkpoint_every=100000",
+                      "--quiet"], tmp_path)  # fmt: skip
+    _wait_for(lambda: _lines(out / "metrics.jsonl") >= 3)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0, process.stderr.read()
+    episodes = load_checkpoint(out / "checkpoint.pt")["episode"]
+    assert episodes >= 3 and _lines(out / "metrics.jsonl") == episodes
+
+
+def test_sweep_workers_end_with_the_sweep_and_a_rerun_is_refused_while_they_live(
+    config_file, tmp_path, capsys
+):
+    out = tmp_path / "sweep"
+    config = {**TINY, "train": {**TINY["train"], "checkpoint_every": 100000}}
+    config_file.write_text(yaml.safe_dump(config))
+    process = _spawn(["sweep", "--config", str(config_file), "--seeds", "1,2",
+                      "--episodes", "100000", "--out", str(out)], tmp_path)  # fmt: skip
+    runs = [out / "base" / "s1", out / "base" / "s2"]
+    _wait_for(lambda: all(_lines(r / "metrics.jsonl") >= 2 for r in runs))
+    pids = [int((r / ".lock").read_text()) for r in runs]
+    assert process.pid not in pids and all(_alive(pid) for pid in pids)
+    # a second sweep on the same folder is refused while the first runs
+    assert main(["sweep", "--config", str(config_file), "--seeds", "1,2", "--out", str(out)]) == 2
+    assert str(process.pid) in capsys.readouterr().err
+    process.kill()  # kill -9: no chance to clean up
+    process.wait()
+    _wait_for(lambda: not any(_alive(pid) for pid in pids), timeout=60)
+    for run_dir in runs:  # each worker checkpointed on its way out
+        episodes = load_checkpoint(run_dir / "checkpoint.pt")["episode"]
+        assert _lines(run_dir / "metrics.jsonl") >= episodes >= 2
+
+
+def test_a_sweep_refuses_repeated_seeds_and_values(tmp_path):
+    with pytest.raises(ValueError, match="seed 100 given twice"):
+        grid(tmp_path, [100, 100], [])
+    with pytest.raises(ValueError, match="agent.lr"):
+        grid(tmp_path, [1], ["agent.lr=1e-3,1e-3"])
+
+
+def test_a_sweep_point_held_by_another_process_is_refused(config_file, tmp_path, capsys):
+    point = tmp_path / "sweep" / "base" / "s1"
+    holder = _hold_lock(point)
+    try:
+        assert main(["sweep", "--config", str(config_file), "--seeds", "1",
+                     "--out", str(tmp_path / "sweep")]) == 2  # fmt: skip
+        assert f"PID {holder.pid}" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_run_lock_is_exclusive_and_released_with_its_holder(tmp_path):
+    holder = _hold_lock(tmp_path)
+    with pytest.raises(Exception, match=f"PID {holder.pid}"):
+        RunLock(tmp_path).acquire()
+    holder.kill()
+    holder.wait()
+    with RunLock(tmp_path) as lock:
+        assert lock.held
