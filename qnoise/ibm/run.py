@@ -60,8 +60,7 @@ def check_circuit(circuit: QuantumCircuit, num_qubits: int | None = None, backen
         )
     if backend is not None and circuit.num_qubits > backend.num_qubits:
         raise ValueError(
-            f"the circuit has {circuit.num_qubits} qubits; {backend.name} has "
-            f"{backend.num_qubits}"
+            f"the circuit has {circuit.num_qubits} qubits; {backend.name} has {backend.num_qubits}"
         )
 
 
@@ -194,8 +193,7 @@ def counts_on_backend(
         backend = get_backend(backend)
     if circuit.num_qubits > backend.num_qubits:
         raise ValueError(
-            f"the circuit has {circuit.num_qubits} qubits; {backend.name} has "
-            f"{backend.num_qubits}"
+            f"the circuit has {circuit.num_qubits} qubits; {backend.name} has {backend.num_qubits}"
         )
     measured = circuit if circuit.num_clbits else circuit.measure_all(inplace=False)
     manager = generate_preset_pass_manager(
