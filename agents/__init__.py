@@ -3,7 +3,8 @@
 from agents.ddqn import DDQN, DDQNConfig
 from agents.records import CheckpointError
 from agents.replay import NStepBuffer, ReplayBuffer, Transition
-from agents.trainer import Trainer, load_config
+from agents.run_config import load_config
+from agents.trainer import Trainer
 
 __all__ = [
     "DDQN",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from envs import ArchSearchEnv
 
 CONFIG = "config.yaml"
@@ -45,6 +43,22 @@ def circuit_record(env: ArchSearchEnv, info: dict, episode: int) -> dict:
     }
 
 
+def read_run_config(run_dir: Path) -> dict:
+    """A run directory's ``config.yaml``, validated; one-line errors name file and line."""
+    from agents.run_config import read_yaml, validate_config
+
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} has no {CONFIG}: not a qnoise run directory")
+    try:
+        config = read_yaml(path.read_text(encoding="utf-8"), str(path))
+        if not isinstance(config, dict):
+            raise ValueError(f"{path}: not a run config (a mapping with env, agent, train)")
+        return validate_config(config, str(path), check_device=False)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
+
+
 def open_run(
     run_dir: Path, config: dict | None, seed: int | None, marker: str
 ) -> tuple[dict, bool, int]:
@@ -54,7 +68,7 @@ def open_run(
     if config is None:
         if not resume:
             raise CheckpointError(f"{run_dir} has no {marker} to resume from")
-        config = yaml.safe_load((run_dir / CONFIG).read_text(encoding="utf-8"))
+        config = read_run_config(run_dir)
     train = config.setdefault("train", {})
     if seed is not None:
         train["seed"] = seed

@@ -29,6 +29,7 @@ from agents.records import (
     episode_record,
     open_run,
 )
+from agents.run_config import sb3_options
 from agents.rundir import open_run_dir, read_records, truncate_records
 from agents.stopping import GracefulStop
 from agents.trainer import BEST, METRICS
@@ -120,11 +121,11 @@ class SB3Run:
     def _open(self, config, seed, device) -> None:
         config, resume, self.seed = open_run(self.run_dir, config, seed, MODEL)
         self.config = config
-        options = dict(config.get("agent", {}))
-        self.algo = options.pop("algo")
-        device = device or options.pop("device", "cpu")
-        options.pop("device", None)
+        agent = dict(config.get("agent", {}))
+        self.algo = agent["algo"]
+        device = device or agent.get("device", "cpu")
         model_class = _model_class(self.algo)
+        options = sb3_options(agent, model_class)
         env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
         if not resume:
             atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())

@@ -121,7 +121,8 @@ def run_point(config_path: str, point: SweepPoint, episodes: int | None) -> str:
     """Train (or resume) one point to ``episodes``; runs in a worker process."""
     import torch
 
-    from agents.trainer import Trainer, load_config
+    from agents.run_config import load_config
+    from agents.trainer import Trainer
 
     torch.set_num_threads(1)
     run_dir = Path(point.run_dir)
@@ -163,7 +164,7 @@ def sweep(
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     points = grid(out, seeds, sets)
-    from agents.trainer import load_config
+    from agents.run_config import load_config
 
     for point in points:  # bad overrides fail here, once, instead of in every retry
         load_config(config_path, list(point.overrides))

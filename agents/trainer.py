@@ -23,35 +23,6 @@ TESTS = "tests.jsonl"
 BEST = "best.json"
 
 
-def _override_value(text: str):
-    """A ``--set`` value as YAML, with numbers YAML 1.1 reads as strings (``1e-3``) as floats."""
-    value = yaml.safe_load(text)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
-    """Read a run config (sections ``env``, ``agent``, ``train``) and apply ``key=value``
-    overrides such as ``env.noise=ideal`` or ``train.episodes=50`` (values parsed as YAML)."""
-    config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    for item in overrides or []:
-        if "=" not in item:
-            raise ValueError(f"--set expects key=value, got {item!r}")
-        key, value = item.split("=", 1)
-        section, _, name = key.partition(".")
-        if not name or section not in ("env", "agent", "train"):
-            raise ValueError(f"--set key must be env.X, agent.X or train.X, got {key!r}")
-        config.setdefault(section, {})[name] = _override_value(value)
-    unknown = set(config) - {"env", "agent", "train"}
-    if unknown:
-        raise ValueError(f"unknown config sections {sorted(unknown)}; use env, agent, train")
-    return config
-
-
 class Trainer:
     """One training run in ``run_dir`` (created on start, resumed when it has a checkpoint).
 

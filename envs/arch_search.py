@@ -64,10 +64,19 @@ class ArchSearchEnv(gym.Env):
     ``load_state_dict()`` save and restore it with the random state.
     """
 
-    metadata: ClassVar[dict] = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict] = {"render_modes": ["ansi"], "render_fps": 4}  # nominal (text)
 
-    def __init__(self, config: ArchSearchConfig | None = None, seed: int | None = None, **options):
+    def __init__(
+        self,
+        config: ArchSearchConfig | None = None,
+        seed: int | None = None,
+        render_mode: str | None = None,
+        **options,
+    ):
         super().__init__()
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.render_mode = render_mode
         if config is None:
             config = ArchSearchConfig(**options)
         elif options:
@@ -104,6 +113,7 @@ class ArchSearchEnv(gym.Env):
             enabled=config.curriculum,
             **config.curriculum_options,
         )
+        self._spec = None
         self._steps = 0
         self._halt_at = None
         self._energy = self._unmitigated = np.nan
@@ -282,7 +292,23 @@ class ArchSearchEnv(gym.Env):
         )
 
     def render(self) -> str:
+        """The current circuit as text (render mode ``"ansi"``)."""
         return str(self.circuit().draw(output="text"))
+
+    @property
+    def spec(self):
+        """Gymnasium's ``EnvSpec`` of an environment made by ``gymnasium.make``, with
+        ``max_episode_steps`` = this environment's step cap L (the environment ends its
+        episodes itself, so no ``TimeLimit`` wrapper is needed)."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value) -> None:
+        if value is not None and value.max_episode_steps is None:
+            import dataclasses
+
+            value = dataclasses.replace(value, max_episode_steps=self.max_steps)
+        self._spec = value
 
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict:

@@ -2,10 +2,13 @@
 and quantum architecture search."""
 
 from qnoise import noise
+from qnoise.gym_registration import ENV_ID, register_envs
 from qnoise.sim.estimator import Estimator
 from qnoise.sim.program import CompiledCircuit
 from qnoise.sim.simulator import PTMSimulator
 
 __version__ = "0.1.0"
 
-__all__ = ["CompiledCircuit", "Estimator", "PTMSimulator", "__version__", "noise"]
+register_envs()  # gymnasium.make("qnoise/ArchSearch-v0") works after `import qnoise`
+
+__all__ = ["ENV_ID", "CompiledCircuit", "Estimator", "PTMSimulator", "__version__", "noise"]

@@ -1,4 +1,4 @@
-"""Read circuits that ``qnoise export`` (or Qiskit) wrote: OpenQASM 3 or QPY."""
+"""Read circuits that ``qnoise export`` (or Qiskit) wrote: OpenQASM 3, OpenQASM 2 or QPY."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ __all__ = ["load_circuit", "problem_of"]
 
 
 def load_circuit(path: str | Path) -> QuantumCircuit:
-    """The circuit in ``path``: QPY (``.qpy``, the first circuit of the file), OpenQASM 3
-    (``.qasm``, ``.qasm3`` or any text file starting with ``OPENQASM``), or a saved
+    """The circuit in ``path``: QPY (``.qpy``, the first circuit of the file), OpenQASM 3 or
+    OpenQASM 2 (any text file starting with ``OPENQASM 3`` / ``OPENQASM 2``; version 2 is
+    read by Qiskit's ``qasm2`` with the legacy ``qelib1.inc`` gates), or a saved
     :class:`qnoise.vqe.VQEResult` (JSON; its bound circuit).
 
     Raises
@@ -19,7 +20,7 @@ def load_circuit(path: str | Path) -> QuantumCircuit:
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If it is neither QPY nor OpenQASM 3, or does not parse.
+        If it is neither QPY nor OpenQASM, or does not parse (the message names the line).
     """
     path = Path(path)
     if not path.is_file():
@@ -39,14 +40,39 @@ def load_circuit(path: str | Path) -> QuantumCircuit:
     text = data.decode("utf-8", errors="replace")
     if text.lstrip().startswith("{"):
         text = _vqe_result_qasm(path, text)
-    if not text.lstrip().startswith("OPENQASM"):
-        raise ValueError(f"{path}: neither QPY nor OpenQASM 3")
-    from qiskit import qasm3
+    header = text.lstrip()
+    if not header.startswith("OPENQASM"):
+        raise ValueError(f"{path}: neither QPY nor OpenQASM")
+    if header.split(None, 1)[1:2] and header.split(None, 1)[1].startswith("2"):
+        return _load_qasm2(path, text)
+    return _load_qasm3(path, text)
+
+
+def _load_qasm2(path: Path, text: str) -> QuantumCircuit:
+    """OpenQASM 2 with Qiskit's ``qasm2`` reader (``qelib1.inc`` gates as Qiskit's own)."""
+    from qiskit import qasm2
 
     try:
-        return qasm3.loads(text)
+        return qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+    except qasm2.QASM2ParseError as exc:
+        raise ValueError(f"{path}: OpenQASM 2 does not parse: {exc}") from None
+
+
+def _load_qasm3(path: Path, text: str) -> QuantumCircuit:
+    """OpenQASM 3; the parser reports where it failed on stderr, which goes into the error."""
+    import contextlib
+    import io
+
+    from qiskit import qasm3
+
+    report = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(report):
+            return qasm3.loads(text)
     except Exception as exc:
-        raise ValueError(f"{path}: OpenQASM 3 does not parse ({exc})") from exc
+        lines = [line for line in report.getvalue().splitlines() if line.strip()]
+        detail = lines[0] if lines else (str(exc) or type(exc).__name__)
+        raise ValueError(f"{path}: OpenQASM 3 does not parse: {detail}") from None
 
 
 def _vqe_result_qasm(path: Path, text: str) -> str:

@@ -11,6 +11,18 @@ from pathlib import Path
 from qnoise import __version__
 
 
+def _configs(args: argparse.Namespace) -> int:
+    from agents.run_config import available_presets, presets_folder
+
+    presets = available_presets()
+    width = max(map(len, presets))
+    for name, description in presets.items():
+        print(f"{name:<{width}}  {description}")
+    print(f"\n{len(presets)} presets in {presets_folder()}; use one with "
+          "`qnoise train --config NAME` (a file path works too)")  # fmt: skip
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from qnoise.demo import run_demo
 
@@ -56,23 +68,39 @@ def _make_run(run_dir, config=None, seed=None, device=None, engine="local", addr
     """The DDQN trainer or the Stable-Baselines3 run that ``agent.algo`` names; without
     ``config`` the run in ``run_dir`` is resumed; ``device`` overrides the agent's device;
     ``engine`` and ``address`` say where a DDQN run's experience workers run."""
-    import yaml
-
-    from agents import CheckpointError, Trainer
+    from agents import Trainer
+    from agents.records import read_run_config
     from agents.sb3 import SB3Run
 
     resume = config is None
     if resume:
-        path = Path(run_dir) / "config.yaml"
-        if not path.exists():
-            raise CheckpointError(f"{run_dir} has no config.yaml: not a qnoise run directory")
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config = read_run_config(Path(run_dir))
     if config.get("agent", {}).get("algo", "ddqn") == "ddqn":
         return Trainer(run_dir, None if resume else config, seed=seed, device=device,
                        engine=engine, address=address)  # fmt: skip
     if int(config.get("train", {}).get("workers", 1)) != 1:
         raise ValueError("parallel experience workers need the ddqn agent")
     return SB3Run(run_dir, None if resume else config, seed=seed, device=device)
+
+
+def _resume_episodes(args: argparse.Namespace) -> int | None:
+    """``--episodes`` or ``--set train.episodes=N`` of a resumed run; other ``--set`` keys
+    and ``--seed`` would be silently ignored by a resumed run, so they are refused."""
+    from agents.run_config import RESUMABLE_KEYS, parse_overrides
+
+    if args.seed is not None:
+        raise ValueError("--seed cannot change a resumed run (its seed is in its checkpoint)")
+    episodes = args.episodes
+    for section, key, value in parse_overrides(args.set):
+        if f"{section}.{key}" not in RESUMABLE_KEYS:
+            raise ValueError(
+                f"--set {section}.{key} cannot change a resumed run; a resumed run may "
+                f"change only {', '.join(RESUMABLE_KEYS)}"
+            )
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"--set {section}.{key}: must be an integer >= 1, got {value!r}")
+        episodes = episodes or value
+    return episodes
 
 
 def _check_new_run_dir(out: Path, force: bool) -> None:
@@ -117,9 +145,13 @@ def _clear_run_dir(out: Path) -> None:
 def _train(args: argparse.Namespace) -> int:
     from agents import CheckpointError, load_config
 
+    episodes = args.episodes
     try:
+        if episodes is not None and episodes < 1:
+            raise ValueError(f"--episodes must be at least 1, got {episodes}")
         where = {"engine": args.engine, "address": args.address}
         if args.resume:
+            episodes = _resume_episodes(args)
             trainer = _make_run(args.resume, device=args.device, **where)
             trained_with = trainer.config["train"].get("workers", 1)
             if args.workers is not None and args.workers != trained_with:
@@ -134,6 +166,9 @@ def _train(args: argparse.Namespace) -> int:
                 config.setdefault("agent", {})["algo"] = args.algo
             if args.workers is not None:
                 config.setdefault("train", {})["workers"] = args.workers
+            from agents.run_config import validate_config
+
+            validate_config(config, args.config)  # again, with --algo and --workers applied
             name = Path(args.config).stem
             out = Path(args.out) if args.out else Path("runs") / name
             _check_new_run_dir(out, args.force)
@@ -143,7 +178,7 @@ def _train(args: argparse.Namespace) -> int:
     except (CheckpointError, ValueError) as exc:
         print(f"qnoise train: {exc}", file=sys.stderr)
         return 2
-    episodes = args.episodes or int(trainer.config["train"].get("episodes", 100))
+    episodes = episodes or int(trainer.config["train"].get("episodes", 100))
     done = trainer.train(episodes, progress=not args.quiet)
     print(f"run {trainer.run_dir}: {done} episodes")
     if trainer.best is not None:
@@ -370,16 +405,26 @@ def _folded_zne(circuit, problem, args, options, zne_scales) -> dict:
 
 
 def _jobs(args: argparse.Namespace) -> int:
+    import warnings
+
     from qnoise.ibm import JobStore
 
-    records = JobStore(args.run).records()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = JobStore(args.run).records()
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     if not records:
         print(f"no jobs recorded in {args.run}")
         return 0
     for r in records:
         result = r.get("result") or {}
-        energy = f"{result['energy']:.6f} ± {result['stderr']:.1e} Ha" if result else r["status"]
-        print(f"{r['submitted_at'][:19]}  {r['job_id']}  {r['backend']:<14} {energy}")
+        try:
+            energy = f"{float(result['energy']):.6f} ± {float(result['stderr']):.1e} Ha"
+        except (KeyError, TypeError, ValueError):
+            energy = str(r.get("status", "unknown"))
+        submitted = str(r.get("submitted_at", "?"))[:19]
+        print(f"{submitted}  {r['job_id']}  {r.get('backend', '?')!s:<14} {energy}")
     return 0
 
 
@@ -388,7 +433,12 @@ def _sweep(args: argparse.Namespace) -> int:
     from agents.sweep import sweep
 
     try:
-        seeds = [int(s) for s in args.seeds.split(",")]
+        try:
+            seeds = [int(s) for s in args.seeds.split(",")]
+        except ValueError:
+            raise ValueError(
+                f"--seeds must be comma-separated integers, got {args.seeds!r}"
+            ) from None
         out = args.out or str(Path("runs") / f"sweep_{Path(args.config).stem}")
         sweep(args.config, out, seeds, args.set, episodes=args.episodes, workers=args.workers,
               retries=args.retries, engine=args.engine, address=args.address)  # fmt: skip
@@ -419,8 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     molecules.add_argument("name", nargs="?", help="show the details of this problem")
     molecules.set_defaults(handler=_molecules)
 
+    configs = commands.add_parser("configs", help="list the shipped run-config presets")
+    configs.set_defaults(handler=_configs)
+
     train = commands.add_parser("train", help="train a CRLQAS agent (double DQN)")
-    train.add_argument("--config", help="run config YAML (see configs/)")
+    train.add_argument("--config", help="run config: a preset name (qnoise configs) or YAML file")
     train.add_argument("--episodes", type=int, help="episodes in total (default: config)")
     train.add_argument("--seed", type=int, help="seed (default: config)")
     train.add_argument("--out", help="run directory (default runs/<config name>)")
@@ -507,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.set_defaults(handler=_jobs)
 
     sweep = commands.add_parser("sweep", help="train a grid of seeds and settings in parallel")
-    sweep.add_argument("--config", required=True, help="run config YAML")
+    sweep.add_argument("--config", required=True, help="run config: preset name or YAML file")
     sweep.add_argument("--seeds", required=True, help="comma-separated seeds, e.g. 100,101,102")
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2",
                        help="a grid axis, e.g. agent.lr=1e-4,3e-4 (repeatable)")  # fmt: skip

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 
 __all__ = ["IBMAccountError", "get_backend", "is_fake"]
 
@@ -29,21 +31,46 @@ def service():
     from qiskit_ibm_runtime.accounts import AccountNotFoundError
 
     token = os.environ.get("QISKIT_IBM_TOKEN")
+    instance = os.environ.get("QISKIT_IBM_INSTANCE")
     try:
         if token:
             return QiskitRuntimeService(
-                channel="ibm_quantum_platform",
-                token=token,
-                instance=os.environ.get("QISKIT_IBM_INSTANCE"),
+                channel="ibm_quantum_platform", token=token, instance=instance
             )
         return QiskitRuntimeService()
     except AccountNotFoundError:
         raise IBMAccountError(SAVE_ACCOUNT_HINT) from None
     except Exception as exc:
-        raise IBMAccountError(
-            f"cannot open IBM Quantum with the configured account ({type(exc).__name__}); "
-            "check the token and instance, or use a fake backend"
-        ) from None
+        raise IBMAccountError(_account_failure(exc, instance)) from None
+
+
+_CRN = re.compile(r"^crn:v1:[^:]+:[^:]+:quantum-computing:[^:]+:a/[^:]+:[^:]+::$")
+
+
+def _account_failure(exc: BaseException, instance: str | None) -> str:
+    """What went wrong when opening the service, in one line (never the token): no network,
+    a malformed instance, or else the account itself."""
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 20:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    names = {type(e).__name__ for e in chain}
+    offline = " (fake backends such as fake_manila work offline)"
+    if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in names:
+        return "cannot reach IBM Quantum: its host name does not resolve (no network?)" + offline
+    if names & {"ConnectionError", "NewConnectionError", "MaxRetryError", "ConnectTimeout",
+                "ReadTimeout", "TimeoutError", "ConnectionRefusedError"}:  # fmt: skip
+        return "cannot reach IBM Quantum: the connection failed (network or proxy?)" + offline
+    if instance and instance.startswith("crn:") and not _CRN.match(instance):
+        return (
+            f"the instance {instance!r} is not a valid CRN (expected crn:v1:bluemix:public:"
+            "quantum-computing:REGION:a/ACCOUNT_ID:INSTANCE_ID::); check QISKIT_IBM_INSTANCE "
+            "or the saved account"
+        )
+    return (
+        f"cannot open IBM Quantum with the configured account ({type(exc).__name__}); "
+        "check the token and instance, or use a fake backend"
+    )
 
 
 def get_backend(name: str):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 from qnoise.files import atomic_write
 
-__all__ = ["IBMJobError", "JobStore", "with_retries"]
+__all__ = ["IBMJobError", "JobRecordWarning", "JobStore", "with_retries"]
+
+
+class JobRecordWarning(UserWarning):
+    """A file in a job-record folder that cannot be read as a record."""
 
 
 class IBMJobError(RuntimeError):
@@ -60,8 +65,19 @@ class JobStore:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def records(self) -> list[dict]:
-        """All records, oldest first."""
-        if not self.directory.exists():
+        """All readable records, oldest first; each unreadable one (not JSON, not a job
+        record) is skipped with a :class:`JobRecordWarning` naming its file. Never writes."""
+        if not self.directory.is_dir():
             return []
-        records = [json.loads(p.read_text(encoding="utf-8")) for p in self.directory.glob("*.json")]
-        return sorted(records, key=lambda r: r.get("submitted_at", ""))
+        records = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(record, dict) or not isinstance(record.get("job_id"), str):
+                    raise ValueError("not a job record (no job_id)")
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                warnings.warn(f"{path}: unreadable job record, skipped ({exc})",
+                              JobRecordWarning, stacklevel=2)  # fmt: skip
+                continue
+            records.append(record)
+        return sorted(records, key=lambda r: str(r.get("submitted_at", "")))

@@ -1,8 +1,9 @@
 """Noise scaling for zero-noise extrapolation: in the simulator, and by unitary folding.
 
 * :func:`scale_noise` multiplies every error rate of a noise model by λ (relaxation through
-  time: T1 and T2 divided by λ); any λ ≥ 0, fractions included (a channel without a
-  closed-form rule is raised to the real matrix power λ of its PTM).
+  time: T1 and T2 divided by λ); fractions included (a channel without a closed-form rule is
+  raised to the real matrix power λ of its PTM). Error probabilities cannot pass 1, so λ runs
+  from 0 to the model's :meth:`~qnoise.noise.NoiseModel.max_scale_factor`.
 * The folding functions return circuits that implement the same unitary with more gates, so
   that hardware noise grows by about λ: a fold replaces ``G`` by ``G G† G``. Each returns a
   :class:`FoldedCircuit` with the scale actually reached (folds come in whole gates, so a

@@ -70,6 +70,8 @@ class Channel:
         num_qubits = round(np.log(ptm.shape[0]) / np.log(4))
         if ptm.ndim != 2 or ptm.shape != (4**num_qubits, 4**num_qubits):
             raise ValueError(f"a PTM must be square with side 4**k, got shape {ptm.shape}")
+        if not np.all(np.isfinite(ptm)):
+            raise ValueError(f"a PTM must hold finite numbers ({name} has NaN or inf)")
         ptm.setflags(write=False)
         self._ptm = ptm
         self.num_qubits = num_qubits
@@ -201,6 +203,8 @@ def pauli_channel(probabilities: Mapping[str, float] | Sequence[float]) -> Chann
             probs[0] = 1.0 - probs[1:].sum()
     else:
         probs = np.asarray(probabilities, dtype=float)
+        if not np.all(np.isfinite(probs)):
+            raise ValueError(f"Pauli probabilities must be finite numbers, got {probs.tolist()}")
         num_qubits = round(np.log(probs.size) / np.log(4))
         if probs.ndim != 1 or probs.size != 4**num_qubits or probs.size < 4:
             raise ValueError(f"expected 4**n probabilities, got shape {probs.shape}")
@@ -336,6 +340,8 @@ def kraus(ops: Sequence[np.ndarray], atol: float = 1e-8) -> Channel:
     if ops.ndim != 3 or ops.shape[1] != ops.shape[2] or ops.shape[1] < 2:
         raise ValueError(f"Kraus operators must be square matrices, got shape {ops.shape}")
     dim = ops.shape[1]
+    if not np.all(np.isfinite(ops)):
+        raise ValueError("Kraus operators must hold finite numbers (NaN or inf found)")
     if dim & (dim - 1):
         raise ValueError(f"Kraus operator dimension {dim} is not a power of two")
     completeness = np.einsum("kba,kbc->ac", ops.conj(), ops)

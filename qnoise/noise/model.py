@@ -212,11 +212,47 @@ class NoiseModel:
 
         Gate channels scale by their own rule (:meth:`Channel.scaled`), readout flip
         probabilities linearly, idle relaxation through time (T1, T2 divided by ``factor``).
-        ``factor = 0`` gives an ideal model.
+        ``factor = 0`` gives an ideal model. Error probabilities cannot pass 1, so a model
+        with depolarizing, Pauli or readout errors has a largest reachable factor
+        (:meth:`max_scale_factor`); beyond it this raises ``ValueError`` naming that maximum.
         """
         factor = float(factor)
         if not np.isfinite(factor) or factor < 0:
             raise ValueError(f"noise scale factor must be a finite number >= 0, got {factor}")
+        try:
+            return self._scaled(factor)
+        except ValueError as exc:
+            limit = self.max_scale_factor()
+            raise ValueError(
+                f"noise scale factor {factor:g} is beyond what {self.name} can reach: its "
+                f"largest physical factor is {limit:.6g} ({exc})"
+            ) from None
+
+    def max_scale_factor(self, upper: float = 1e6, rtol: float = 1e-9) -> float:
+        """The largest λ for which :meth:`scaled` gives a physical model (error probabilities
+        within [0, 1]), to relative tolerance ``rtol``; ``inf`` if it passes ``upper`` (for
+        instance, models with only damping or relaxation, which saturate instead)."""
+
+        def physical(factor: float) -> bool:
+            try:
+                self._scaled(factor)
+            except ValueError:
+                return False
+            return True
+
+        low, high = 1.0, 2.0
+        if not physical(low):
+            low = 0.0
+        while physical(high):
+            low, high = high, 2 * high
+            if high > upper:
+                return float("inf")
+        while high - low > rtol * high:
+            middle = 0.5 * (low + high)
+            low, high = (middle, high) if physical(middle) else (low, middle)
+        return low
+
+    def _scaled(self, factor: float) -> NoiseModel:
         scaled = NoiseModel(name=f"{self.name} x{factor:g}")
         scaled.dt = self.dt
         scaled.calibration = dict(self.calibration, scale_factor=factor)

@@ -100,6 +100,5 @@ class Estimator(BaseEstimatorV2):
             metadata={
                 "target_precision": precision,
                 "circuit_metadata": circuit.metadata,
-                "simulator": "qnoise.PTMSimulator",
             },
         )

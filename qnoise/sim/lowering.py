@@ -210,10 +210,31 @@ class _Lowerer:
             return
         if name == "global_phase":
             return
-        if getattr(operation, "condition", None) is not None or not isinstance(operation, Gate):
-            raise ValueError(f"unsupported instruction '{name}' on qubits {list(qubits)}")
+        if not isinstance(operation, Gate):
+            self._composite(operation, qubits, clbits)
+            return
         self._gate(operation, qubits)
         self._append_noise(name, qubits)
+
+    def _composite(self, operation, qubits, clbits) -> None:
+        """A non-gate instruction with a definition (``qc.append(other_circuit, ...)``,
+        ``initialize``) is unrolled into its instructions, each lowered (and given its noise)
+        as if it stood in the circuit."""
+        from qiskit.circuit import ControlFlowOp
+
+        definition = None if isinstance(operation, ControlFlowOp) else operation.definition
+        if definition is None:
+            raise ValueError(
+                f"unsupported instruction '{operation.name}' on qubits {list(qubits)}"
+                + (": classical control flow is not simulated" if definition is None
+                   and isinstance(operation, ControlFlowOp) else "")
+            )  # fmt: skip
+        for inner in definition.data:
+            self._instruction(
+                inner.operation,
+                tuple(qubits[definition.find_bit(q).index] for q in inner.qubits),
+                tuple(clbits[definition.find_bit(c).index] for c in inner.clbits),
+            )
 
     def _delay(self, operation, qubits) -> None:
         self._append_noise("delay", qubits, wildcard=False)

@@ -133,7 +133,8 @@ class CompiledCircuit:
                 f"the circuit acts on {self._num_active} qubits: its Pauli vector needs "
                 f"{state_bytes / 2**30:.0f} GiB (limit {_MAX_STATE_BYTES / 2**30:.0f} GiB)"
             )
-        self._readout = [readout[q] for q in self.active_qubits]
+        # a circuit without qubits simulates one idle phantom qubit (no readout error)
+        self._readout = [readout[q] if q < len(readout) else None for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
         self._plans: OrderedDict = OrderedDict()
         self._uncompute: bool | None = None  # decided at the first gradient

@@ -136,7 +136,8 @@ def test_shipped_configs_load():
 @pytest.mark.parametrize("algo", ["maskable_ppo", "sb3_dqn"])
 def test_stable_baselines3_through_the_same_cli(config_file, tmp_path, capsys, algo):
     run = tmp_path / algo
-    options = "agent.n_steps=16" if algo == "maskable_ppo" else "agent.learning_starts=8"
+    own = "{n_steps: 16}" if algo == "maskable_ppo" else "{learning_starts: 8}"
+    options = f"agent.{algo}={own}"  # each algorithm's own keys
     assert main(["train", "--config", str(config_file), "--algo", algo, "--out", str(run),
                  "--episodes", "3", "--quiet", "--set", options]) == 0  # fmt: skip
     assert (run / "model.zip").exists() and len(_metrics(run)) >= 3

@@ -124,7 +124,7 @@ def test_a_token_is_never_printed(monkeypatch, capsys, tmp_path):
     assert main(["submit", str(path), "--problem", "H2-2q", "--backend", "ibm_brisbane"]) == 1
     captured = capsys.readouterr()
     assert "s3cr3t" not in captured.out + captured.err
-    assert "cannot open IBM Quantum" in captured.err
+    assert "cannot reach IBM Quantum" in captured.err
 
 
 def test_submit_command_from_a_circuit_file_and_resume(tmp_path, capsys):

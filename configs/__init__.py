@@ -1,0 +1,1 @@
+"""The shipped run-configuration presets (YAML files), installed as ``qnoise.presets``."""
