@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 import numpy as np
-from qiskit.primitives import BaseEstimatorV2, DataBin, PrimitiveJob, PrimitiveResult, PubResult
+from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import BaseEstimatorV2, DataBin, PrimitiveResult, PubResult
+from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.providers import JobStatus
 from qiskit.quantum_info import SparsePauliOp
 
 from qnoise.sim.simulator import PTMSimulator
@@ -14,20 +18,61 @@ from qnoise.sim.simulator import PTMSimulator
 __all__ = ["Estimator"]
 
 
+class CompletedJob(BasePrimitiveJob):
+    """The job of a local primitive that ran when it was submitted: ``result()`` returns at
+    once (or raises the error the run met, as Qiskit's ``PrimitiveJob`` does)."""
+
+    def __init__(self, result=None, error: BaseException | None = None) -> None:
+        super().__init__(job_id=str(uuid.uuid4()))
+        self._result, self._error = result, error
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def status(self) -> JobStatus:
+        return JobStatus.ERROR if self._error is not None else JobStatus.DONE
+
+    def done(self) -> bool:
+        return True
+
+    def running(self) -> bool:
+        return False
+
+    def cancelled(self) -> bool:
+        return False
+
+    def in_final_state(self) -> bool:
+        return True
+
+    def cancel(self) -> bool:
+        return False
+
+
 class Estimator(BaseEstimatorV2):
     """Noisy estimator implementing ``BaseEstimatorV2`` on :class:`qnoise.PTMSimulator`.
 
-    Expectation values are exact under the noise model (readout error included); with a
+    Expectation values are exact under the noise model (readout error included). With a
     precision ``ε > 0`` (per PUB, per ``run`` or ``default_precision``) each value gets
-    Gaussian noise of standard deviation ε, as Qiskit's reference ``StatevectorEstimator``
-    does, and ``stds`` reports ε.
+    Gaussian noise of standard deviation ε, drawn as Qiskit's ``StatevectorEstimator``
+    draws it: a fresh generator from ``seed`` for every PUB, one draw per value in C order
+    (so the same seed gives the same numbers as that estimator for the same exact values);
+    ``stds`` reports ε. Circuits may contain gates, resets, delays, final measurements and
+    non-gate instructions with a definition (appended sub-circuits, ``initialize``), which
+    are unrolled; classical control flow is refused.
+
+    The PUBs run when :meth:`run` is called (the simulator is local and fast; no thread is
+    started) and the returned job is already complete. Compiled circuits are cached by
+    structure, and observables by content, so a loop that changes only parameter values
+    pays only for the kernels.
 
     Parameters
     ----------
     noise : see :class:`qnoise.PTMSimulator`
     default_precision : float
         Precision used when neither the PUB nor ``run`` gives one.
-    seed : int or numpy Generator, optional
+    seed : int or None
         Seed of the precision noise.
     """
 
@@ -47,58 +92,106 @@ class Estimator(BaseEstimatorV2):
     def default_precision(self) -> float:
         return self._default_precision
 
-    def run(self, pubs: Iterable, *, precision: float | None = None) -> PrimitiveJob:
+    def run(self, pubs: Iterable, *, precision: float | None = None) -> CompletedJob:
         if precision is None:
             precision = self._default_precision
-        coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
-        job = PrimitiveJob(self._run, coerced)
-        job._submit()
-        return job
+        try:
+            results = [self._run_any(pub, precision) for pub in pubs]
+        except Exception as exc:  # surfaced by result(), as Qiskit's jobs do
+            return CompletedJob(error=exc)
+        return CompletedJob(PrimitiveResult(results, metadata={"version": 2}))
 
-    def _run(self, pubs: list[EstimatorPub]) -> PrimitiveResult:
-        rng = np.random.default_rng(self._seed)
-        return PrimitiveResult([self._run_pub(pub, rng) for pub in pubs], metadata={"version": 2})
+    def _run_any(self, pub, precision: float) -> PubResult:
+        fast = _plain_pub(pub, precision)
+        if fast is not None:
+            return self._evaluate(*fast)
+        return self._run_pub(EstimatorPub.coerce(pub, precision))
 
-    def _run_pub(self, pub: EstimatorPub, rng: np.random.Generator) -> PubResult:
+    def _evaluate(self, circuit, observable, values, shape, precision) -> PubResult:
+        """One observable on ``values`` ``(B, P)``; the result has ``shape``."""
+        compiled = self._simulator.compile(circuit)
+        evs = compiled.expectation_batch(compiled.prepare(observable), values).reshape(shape)
+        return self._result(evs, precision, circuit)
+
+    def _result(self, evs: np.ndarray, precision: float, circuit) -> PubResult:
+        stds = np.zeros(evs.shape)
+        if precision:
+            rng = np.random.default_rng(self._seed)  # fresh per PUB, as Qiskit
+            evs = np.asarray(rng.normal(evs, precision), dtype=float)
+            stds = np.full(evs.shape, float(precision))
+        data = DataBin(evs=evs, stds=stds, shape=evs.shape)
+        return PubResult(
+            data, metadata={"target_precision": precision, "circuit_metadata": circuit.metadata}
+        )
+
+    def _run_pub(self, pub: EstimatorPub) -> PubResult:
         circuit = pub.circuit
         compiled = self._simulator.compile(circuit)
         bindings = pub.parameter_values
-        params = bindings.as_array(circuit.parameters) if circuit.parameters else None
-        shape = np.broadcast_shapes(bindings.shape, pub.observables.shape)
         num_params = len(circuit.parameters)
-        flat_params = (
-            np.broadcast_to(params, (*shape, num_params)).reshape(-1, num_params)
-            if num_params
-            else np.zeros((int(np.prod(shape, dtype=int)), 0))
-        )
+        shape = np.broadcast_shapes(bindings.shape, pub.observables.shape)
+        size = int(np.prod(shape, dtype=int))
+        if num_params:
+            params = bindings.as_array(circuit.parameters)
+            flat_params = np.broadcast_to(params, (*shape, num_params)).reshape(-1, num_params)
+        else:
+            flat_params = np.zeros((size, 0))
         obs_index = np.broadcast_to(
-            np.arange(int(np.prod(pub.observables.shape, dtype=int))).reshape(
-                pub.observables.shape
-            ),
-            shape,
+            np.arange(pub.observables.size).reshape(pub.observables.shape), shape
         ).reshape(-1)
-        evs = np.empty(obs_index.size)
+        flat_observables = pub.observables.ravel()
+        evs = np.empty(size)
         for k in np.unique(obs_index):
-            observable = pub.observables.ravel()[k] if pub.observables.ndim else pub.observables[()]
-            paulis, coeffs = zip(*observable.items(), strict=True)
-            op = SparsePauliOp(paulis, coeffs)
+            paulis, coeffs = zip(*flat_observables[k].items(), strict=True)
+            coeffs = np.asarray(coeffs)
+            if np.any(np.abs(np.imag(coeffs)) > 1e-12):
+                raise ValueError("the observable is not Hermitian (a coefficient is complex)")
+            prepared = compiled.prepare(SparsePauliOp(paulis, np.real(coeffs)))
             rows = np.nonzero(obs_index == k)[0]
-            values = flat_params[rows] if num_params else None
-            if values is None:
-                evs[rows] = compiled.expectation(op)
-            else:
-                evs[rows] = compiled.expectation(op, values)
-        evs = evs.reshape(shape)
-        precision = pub.precision
-        stds = np.zeros(shape)
-        if precision:
-            evs = rng.normal(evs, precision)
-            stds = np.full(shape, precision)
-        data = DataBin(evs=evs, stds=stds, shape=shape)
-        return PubResult(
-            data,
-            metadata={
-                "target_precision": precision,
-                "circuit_metadata": circuit.metadata,
-            },
-        )
+            values = flat_params[rows]
+            if num_params:
+                values, _ = compiled.parameter_batch(values)
+            evs[rows] = compiled.expectation_batch(prepared, np.ascontiguousarray(values))
+        return self._result(evs.reshape(shape), pub.precision, circuit)
+
+
+def _plain_pub(pub, precision: float):
+    """``(circuit, observable, values (B, P), result shape, precision)`` for the common PUB
+    ``(circuit, SparsePauliOp[, array of parameter values[, precision]])``, checked as
+    Qiskit checks it; ``None`` for any other form (or any doubt), which then takes Qiskit's
+    general coercion."""
+    if not isinstance(pub, tuple) or not 2 <= len(pub) <= 4:
+        return None
+    circuit, observable = pub[0], pub[1]
+    if not isinstance(circuit, QuantumCircuit) or type(observable) is not SparsePauliOp:
+        return None
+    if observable.num_qubits != circuit.num_qubits or np.any(np.imag(observable.coeffs)):
+        return None
+    if len(pub) == 4 and pub[3] is not None:
+        precision = pub[3]
+    if not isinstance(precision, (int, float)) or isinstance(precision, bool) or precision < 0:
+        return None
+    num_params = circuit.num_parameters
+    raw = pub[2] if len(pub) > 2 else None
+    if raw is None:
+        if num_params:
+            return None
+        return circuit, observable, np.zeros((1, 0)), (), float(precision)
+    if not isinstance(raw, (np.ndarray, list)):
+        return None
+    try:
+        values = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if values.ndim not in (1, 2) or values.shape[-1] != num_params or not num_params:
+        return None
+    if not np.all(np.isfinite(values)):
+        return None
+    shape = () if values.ndim == 1 else (values.shape[0],)
+    return (
+        circuit,
+        observable,
+        np.ascontiguousarray(values.reshape(-1, num_params)),
+        shape,
+        float(precision),
+    )

@@ -15,21 +15,28 @@ __all__ = ["PTMSimulator"]
 
 
 def _structure_key(circuit: QuantumCircuit) -> tuple:
-    """A hashable fingerprint of a circuit's structure (gates, qubits, parameter expressions)."""
-    qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}.__getitem__
-    clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}.__getitem__
+    """A hashable fingerprint of a circuit's structure (gates, qubits, parameter expressions).
+
+    Numeric parameters enter as numbers, symbolic ones by their text, so circuits built with
+    distinct ``Parameter`` objects of the same names share one compiled program."""
+    qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}
+    clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
+    numeric = (float, int)
+    instructions = []
+    for inst in circuit.data:
+        clbits = inst.clbits
+        instructions.append(
+            (
+                inst.name,
+                tuple([qubit_index[q] for q in inst.qubits]),
+                tuple([clbit_index[c] for c in clbits]) if clbits else (),
+                tuple([p if type(p) in numeric else str(p) for p in inst.params]),
+            )
+        )
     return (
         circuit.num_qubits,
         circuit.num_clbits,
-        tuple(
-            (
-                inst.name,
-                tuple(map(qubit_index, inst.qubits)),
-                tuple(map(clbit_index, inst.clbits)),
-                tuple(map(str, inst.params)),
-            )
-            for inst in circuit.data
-        ),
+        tuple(instructions),
         tuple(p.name for p in circuit.parameters),
     )
 
