@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from qiskit.circuit import ControlledGate, Gate, ParameterExpression, QuantumCircuit
+from qiskit.circuit import (
+    ControlFlowOp,
+    ControlledGate,
+    Gate,
+    ParameterExpression,
+    QuantumCircuit,
+)
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.quantum_info import Operator
 
@@ -191,6 +197,11 @@ class _Lowerer:
         name = operation.name
         if name == "barrier":
             return
+        if isinstance(operation, ControlFlowOp):
+            raise ValueError(
+                f"unsupported instruction '{name}' on qubits {list(qubits)}: classical control "
+                "flow is not simulated"
+            )
         touched = self.measured_qubits.intersection(qubits)
         if touched and name != "measure":
             raise ValueError(
@@ -220,15 +231,9 @@ class _Lowerer:
         """A non-gate instruction with a definition (``qc.append(other_circuit, ...)``,
         ``initialize``) is unrolled into its instructions, each lowered (and given its noise)
         as if it stood in the circuit."""
-        from qiskit.circuit import ControlFlowOp
-
-        definition = None if isinstance(operation, ControlFlowOp) else operation.definition
+        definition = operation.definition
         if definition is None:
-            raise ValueError(
-                f"unsupported instruction '{operation.name}' on qubits {list(qubits)}"
-                + (": classical control flow is not simulated" if definition is None
-                   and isinstance(operation, ControlFlowOp) else "")
-            )  # fmt: skip
+            raise ValueError(f"unsupported instruction '{operation.name}' on qubits {list(qubits)}")
         for inner in definition.data:
             self._instruction(
                 inner.operation,

@@ -100,10 +100,19 @@ def test_unsupported_instructions_raise():
     qc.ccx(0, 1, 2)
     with pytest.raises(ValueError, match="transpile"):
         PTMSimulator("depolarizing:p1=1e-3,p2=1e-2").probabilities(qc)
-    qc2 = QuantumCircuit(1)
-    qc2.initialize([0, 1], 0)
-    with pytest.raises(ValueError, match="initialize"):
-        PTMSimulator().probabilities(qc2)
+    feed_forward = QuantumCircuit(1, 1)
+    feed_forward.h(0)
+    feed_forward.measure(0, 0)
+    with feed_forward.if_test((feed_forward.clbits[0], 1)):
+        feed_forward.x(0)
+    with pytest.raises(ValueError, match=r"'if_else'.*control flow"):
+        PTMSimulator().probabilities(feed_forward)
+
+
+def test_initialize_is_unrolled_into_reset_and_state_preparation():
+    qc = QuantumCircuit(1)
+    qc.initialize([0.6, 0.8], 0)
+    np.testing.assert_allclose(PTMSimulator().probabilities(qc), [0.36, 0.64], atol=1e-12)
 
 
 def test_three_qubit_gates_are_expanded_when_ideal():
