@@ -32,6 +32,7 @@ from qnoise.files import atomic_write
 
 __all__ = [
     "LOCK",
+    "HoldsRunLock",
     "RunLock",
     "RunLockedError",
     "TornRecordWarning",
@@ -104,6 +105,20 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+class HoldsRunLock:
+    """Mixin of run writers: :meth:`close` (and garbage collection) release ``self._lock``."""
+
+    _lock: RunLock | None = None
+
+    def close(self) -> None:
+        """Release the run directory's lock (the process ending releases it too)."""
+        if self._lock is not None:
+            self._lock.release()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def open_run_dir(run_dir: Path, read_only: bool, opener: Callable[[], object]) -> RunLock:

@@ -30,7 +30,7 @@ from agents.records import (
     open_run,
 )
 from agents.run_config import sb3_options
-from agents.rundir import open_run_dir, read_records, truncate_records
+from agents.rundir import HoldsRunLock, open_run_dir, read_records, truncate_records
 from agents.stopping import GracefulStop
 from agents.trainer import BEST, METRICS
 from envs import ArchSearchConfig, ArchSearchEnv
@@ -88,7 +88,7 @@ def _model_class(algo: str):
     raise ValueError(f"algo must be ddqn or one of {ALGOS}, got {algo!r}")
 
 
-class SB3Run:
+class SB3Run(HoldsRunLock):
     """A Stable-Baselines3 training run in ``run_dir`` (resumed when ``model.zip`` exists).
 
     ``device`` overrides ``agent.device`` (default "cpu") for this process only. A writing run
@@ -108,15 +108,6 @@ class SB3Run:
         self.read_only = read_only
         self._signals = GracefulStop()
         self._lock = open_run_dir(self.run_dir, read_only, lambda: self._open(config, seed, device))
-
-    def __del__(self) -> None:
-        lock = getattr(self, "_lock", None)
-        if lock is not None:
-            lock.release()
-
-    def close(self) -> None:
-        """Release the run directory's lock."""
-        self._lock.release()
 
     def _open(self, config, seed, device) -> None:
         config, resume, self.seed = open_run(self.run_dir, config, seed, MODEL)

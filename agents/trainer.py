@@ -13,7 +13,13 @@ from tqdm import tqdm
 from agents.ddqn import DDQN
 from agents.parallel import Episode, agent_config, make_env, policy_weights, start_workers
 from agents.records import CONFIG, CheckpointError, circuit_record, episode_record, open_run
-from agents.rundir import load_checkpoint, open_run_dir, save_checkpoint, truncate_records
+from agents.rundir import (
+    HoldsRunLock,
+    load_checkpoint,
+    open_run_dir,
+    save_checkpoint,
+    truncate_records,
+)
 from agents.stopping import GracefulStop
 from qnoise.files import atomic_write
 
@@ -23,7 +29,7 @@ TESTS = "tests.jsonl"
 BEST = "best.json"
 
 
-class Trainer:
+class Trainer(HoldsRunLock):
     """One training run in ``run_dir`` (created on start, resumed when it has a checkpoint).
 
     Files: ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per episode),
@@ -109,15 +115,6 @@ class Trainer:
             atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
             for name in (METRICS, TESTS):
                 atomic_write(self.run_dir / name, b"")
-
-    def __del__(self) -> None:
-        lock = getattr(self, "_lock", None)
-        if lock is not None:
-            lock.release()
-
-    def close(self) -> None:
-        """Release the run directory's lock (the process ending releases it too)."""
-        self._lock.release()
 
     # ------------------------------------------------------------ checkpoints
     def _save(self) -> None:

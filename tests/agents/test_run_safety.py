@@ -19,27 +19,9 @@ import yaml
 from agents.rundir import RunLock, TornRecordWarning, load_checkpoint, read_records
 from agents.sweep import grid
 from qnoise.cli import main
+from tests.agents.test_cli_training import TINY as CLI_TINY
 
-TINY = {
-    "env": {
-        "problem": "H2-2q",
-        "noise": "ideal",
-        "max_steps": 6,
-        "threshold": 0.03,
-        "optimizer": "spsa",
-        "maxfev": 40,
-        "random_halting": False,
-    },
-    "agent": {
-        "hidden_layers": 1,
-        "width": 16,
-        "batch_size": 8,
-        "learning_starts": 8,
-        "target_update": 5,
-        "epsilon_decay": 0.9,
-    },
-    "train": {"seed": 3, "test_every": 2, "checkpoint_every": 2},
-}
+TINY = {**CLI_TINY, "env": {**CLI_TINY["env"], "noise": "ideal", "maxfev": 40}}
 
 
 @pytest.fixture
