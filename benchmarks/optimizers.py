@@ -20,7 +20,11 @@ iteration), every (2p+1)-th point (qiskit AQGD) or the best measured point (COBY
 "passes" counts one simulator pass per evaluation and 3 per exact gradient (reverse mode
 measured at 2.5-3.1 evaluations for these circuits, docs/benchmarks.md).
 
-Usage: python benchmarks/optimizers.py [--seeds 5] [--quick]
+A second table runs qiskit-algorithms' ``VQE`` on H2-2q (``real_amplitudes(2, reps=2)``, every
+parameter starting at 0.1, ``maxiter=200``, exact energies from ``qnoise.Estimator``) with
+qnoise's ``SPSA()`` and qiskit-algorithms' ``SPSA()`` at their defaults, per seed.
+
+Usage: python benchmarks/optimizers.py [--seeds 5] [--quick] [--optimizers SPSA,COBYLA]
 """
 
 from __future__ import annotations
@@ -343,7 +347,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="H2-2q only")
+    parser.add_argument("--optimizers", help="comma-separated words; run rows whose optimizer "
+                        "name contains one of them (default: all)")  # fmt: skip
     args = parser.parse_args()
+    wanted = args.optimizers.split(",") if args.optimizers else None
     seeds = list(range(100, 100 + args.seeds))
     h2_adam = {"preset": "crlqas_h2_2q", "maxfev": 1000}
     lih_adam = {"preset": "crlqas_lih_4q"}
@@ -370,13 +377,46 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for problem in problems:
         for name in RUNNERS:
+            if wanted and not any(word in name for word in wanted):
+                continue
             gradient_free_problem = "shots" in problem.name or "quadratic" in problem.name
             if name.endswith("(exact grad)") and gradient_free_problem:
                 continue
             stats = _evaluate(problem, name, seeds)
             print(_format(problem, name, stats), flush=True)
-    if not args.quick:
+    spsa_vqe_table(seeds)
+    if not args.quick and (not wanted or any("AQGD" in word for word in wanted)):
         aqgd_gradient_table(seeds)
+
+
+def spsa_vqe_table(seeds: list[int]) -> None:
+    """qiskit-algorithms' VQE on H2-2q with both SPSAs at their defaults (see module doc)."""
+    from qiskit.circuit.library import real_amplitudes
+    from qiskit_algorithms import VQE
+    from qiskit_algorithms.utils import algorithm_globals
+
+    from qnoise import Estimator
+
+    problem = chem.load("H2-2q")
+    ansatz = real_amplitudes(2, reps=2)
+    start = np.full(ansatz.num_parameters, 0.1)
+    ground = problem.exact_energy - problem.constant
+    rows = {"qnoise SPSA()": [], "qiskit-algorithms SPSA()": []}
+    for seed in seeds:
+        algorithm_globals.random_seed = seed
+        for name, optimizer in (
+            ("qnoise SPSA()", SPSA(maxiter=200, seed=seed)),
+            ("qiskit-algorithms SPSA()", qiskit_optimizers.SPSA(maxiter=200)),
+        ):
+            result = VQE(Estimator(), ansatz, optimizer, initial_point=start)
+            value = result.compute_minimum_eigenvalue(problem.hamiltonian).eigenvalue.real
+            rows[name].append(value - ground)
+    print("\n# qiskit-algorithms VQE, H2-2q, real_amplitudes(2, reps=2), x0 = 0.1, maxiter=200\n")
+    print("| optimizer | error per seed (Ha) | mean |")
+    print("|---|---|---|")
+    for name, errors in rows.items():
+        cells = ", ".join(f"{e:.1e}" for e in errors)
+        print(f"| {name} | {cells} | {np.mean(errors):.1e} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -83,8 +83,12 @@ class SPSA(Optimizer):
         Learning-rate numerator; ``None`` calibrates it.
     c : float
         Perturbation size at ``k = 0`` (radians for circuit parameters).
-    A : float, optional
-        Stability constant; default 10 % of ``maxiter`` (Spall's rule), 0 without ``maxiter``.
+    A : float or None
+        Stability constant; default 0 (as qiskit-algorithms' SPSA: with the calibrated ``a``
+        the steps shrink as :math:`(k + 1)^{-\alpha}` from the first one). ``None`` takes
+        Spall's rule, 10 % of ``maxiter`` (0 without ``maxiter``), whose steps shrink far
+        more slowly: over long runs they stay too large to settle
+        (``benchmarks/optimizers.py``).
     alpha, gamma : float
         Gain exponents (Spall's asymptotically optimal 0.602 and 0.101).
     target_magnitude : float
@@ -121,7 +125,7 @@ class SPSA(Optimizer):
         *,
         a: float | None = None,
         c: float = 0.2,
-        A: float | None = None,
+        A: float | None = 0.0,
         alpha: float = 0.602,
         gamma: float = 0.101,
         target_magnitude: float = 2 * np.pi / 10,
