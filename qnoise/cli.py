@@ -103,8 +103,8 @@ def _resume_episodes(args: argparse.Namespace) -> int | None:
     return episodes
 
 
-def _check_new_run_dir(out: Path, force: bool) -> None:
-    """Refuse (``ValueError``, one line) an ``--out`` that is not a fresh folder for a run."""
+def _check_output_folder(out: Path) -> None:
+    """Refuse (``ValueError``, one line) an ``--out`` folder that cannot be made or written."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file, not a folder")
     for parent in out.parents:
@@ -114,10 +114,15 @@ def _check_new_run_dir(out: Path, force: bool) -> None:
             if not os.access(parent, os.W_OK | os.X_OK):
                 raise ValueError(f"--out {out}: {parent} is not writable")
             break
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out} is not writable")
+
+
+def _check_new_run_dir(out: Path, force: bool) -> None:
+    """Refuse (``ValueError``, one line) an ``--out`` that is not a fresh folder for a run."""
+    _check_output_folder(out)
     if not out.is_dir() or not any(out.iterdir()):
         return
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out} is not writable")
     if force:
         return
     if (out / "checkpoint.pt").exists() or (out / "model.zip").exists():
@@ -440,6 +445,7 @@ def _sweep(args: argparse.Namespace) -> int:
                 f"--seeds must be comma-separated integers, got {args.seeds!r}"
             ) from None
         out = args.out or str(Path("runs") / f"sweep_{Path(args.config).stem}")
+        _check_output_folder(Path(out))
         sweep(args.config, out, seeds, args.set, episodes=args.episodes, workers=args.workers,
               retries=args.retries, engine=args.engine, address=args.address)  # fmt: skip
     except (CheckpointError, FileNotFoundError, ValueError, RuntimeError) as exc:

@@ -173,8 +173,11 @@ def test_an_out_path_under_a_file_is_one_line_before_any_work(config_file, tmp_p
     assert main(["train", "--config", str(config_file), "--out", str(blocker / "run"),
                  "--quiet"]) == 2  # fmt: skip
     assert main(["train", "--config", str(config_file), "--out", str(blocker), "--quiet"]) == 2
+    for out in (blocker, blocker / "sweep"):
+        assert main(["sweep", "--config", str(config_file), "--seeds", "1",
+                     "--out", str(out)]) == 2  # fmt: skip
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and all("is a file" in line for line in err)
+    assert len(err) == 4 and all("is a file" in line for line in err)
 
 
 def test_a_failed_start_leaves_no_half_made_run_directory(config_file, tmp_path, capsys):
