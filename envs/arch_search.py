@@ -149,9 +149,7 @@ class ArchSearchEnv(gym.Env):
             return AdamSPSA.preset("crlqas", maxfev=500, seed=seed)
         if name == "spsa":  # fixed gains: a new gate often starts on a flat landscape
             budget = max(budget or 500, 3)
-            return SPSA(
-                maxiter=(budget - 1) // 2, maxfev=budget, seed=seed, a=0.5, c=0.1, A=None
-            )
+            return SPSA(maxiter=(budget - 1) // 2, maxfev=budget, seed=seed, a=0.5, c=0.1, A=None)
         if name == "aqgd":
             return AQGD(maxiter=10**6, maxfev=budget or 500, eta=0.2)
         return LBFGSB(maxiter=1000, maxfev=budget)
