@@ -150,9 +150,12 @@ def export_run(
     return str(out)
 
 
-def plot_run(run: str | Path) -> list[Path]:
+def plot_run(run: str | Path, out: str | Path | None = None) -> list[Path]:
     """PNG figures: error and threshold per episode, success rate, gates and depth of the
-    successful circuits, and the best circuit's diagram. Returns the files written."""
+    successful circuits, and the best circuit's diagram, written to ``out`` (a file;
+    default ``<run>/training.png``). Reads the run without changing it; returns the files
+    written."""
+    target = Path(run) / "training.png" if out is None else check_output_file(out, force=True)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -191,4 +194,4 @@ def plot_run(run: str | Path) -> list[Path]:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)
     plt.close(figure)
-    return [atomic_write(Path(run) / "training.png", buffer.getvalue())]
+    return [atomic_write(target, buffer.getvalue())]

@@ -247,7 +247,11 @@ def _export(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from agents.export import plot_run
 
-    paths, status = _for_run("plot", lambda: plot_run(args.run))
+    try:
+        paths, status = _for_run("plot", lambda: plot_run(args.run, args.out))
+    except ValueError as exc:
+        print(f"qnoise plot: {exc}", file=sys.stderr)
+        return 2
     for path in paths or []:
         print(path)
     return status
@@ -520,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = commands.add_parser("plot", help="PNG figures of a run")
     plot.add_argument("run", help="run directory")
+    plot.add_argument("--out", help="PNG file (default RUN/training.png)")
     plot.set_defaults(handler=_plot)
 
     zne = commands.add_parser("zne", help="zero-noise-extrapolated energy of a circuit file")

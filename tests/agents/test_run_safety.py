@@ -101,7 +101,7 @@ def test_a_second_writer_fails_at_once_naming_the_holder(run, capsys):
     assert main(["train", "--resume", str(run), "--episodes", "6", "--quiet"]) == 0
 
 
-def test_readers_never_write_a_run_that_is_still_training(run):
+def test_readers_never_write_a_run_that_is_still_training(run, tmp_path):
     # episodes 5 and 6 were appended after the last checkpoint (episode 4) by a live trainer
     with open(run / "metrics.jsonl", "a") as handle:
         for episode in (5, 6):
@@ -111,6 +111,9 @@ def test_readers_never_write_a_run_that_is_still_training(run):
     assert main(["evaluate", str(run), "--json"]) == 0
     assert main(["export", str(run)]) == 0
     assert main(["jobs", str(run)]) == 0
+    assert main(["plot", str(run), "--out", str(tmp_path / "curves.png")]) == 0
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert {p.name for p in run.iterdir() if p.is_file()} == set(files)
     for name, data in files.items():
         assert (run / name).read_bytes() == data, name
 
