@@ -197,3 +197,14 @@ def h2_circuit(angle: float = 0.22) -> QuantumCircuit:
     circuit.ry(angle, 1)
     circuit.cx(1, 0)
     return circuit
+
+
+def feed_forward_circuit(num_qubits: int = 2) -> QuantumCircuit:
+    """H, a mid-circuit measurement of qubit 0 and an X on the last qubit conditioned on it
+    (an ``if_else``): the circuit that every qnoise front door must refuse by name."""
+    circuit = QuantumCircuit(num_qubits, 1)
+    circuit.h(0)
+    circuit.measure(0, 0)
+    with circuit.if_test((circuit.clbits[0], 1)):
+        circuit.x(num_qubits - 1)
+    return circuit

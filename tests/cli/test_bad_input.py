@@ -19,6 +19,7 @@ from qnoise.circuit_files import load_circuit
 from qnoise.cli import main
 from qnoise.mitigation import scale_noise
 from qnoise.noise import channels, resolve_noise
+from tests.reference import feed_forward_circuit
 
 BASE = {
     "env": {
@@ -205,11 +206,7 @@ def _write_qasm(tmp_path, circuit) -> str:
 
 
 def test_submit_refuses_unsupported_circuits_before_any_job(tmp_path, capsys):
-    feed_forward = QuantumCircuit(2, 1)
-    feed_forward.h(0)
-    feed_forward.measure(0, 0)
-    with feed_forward.if_test((feed_forward.clbits[0], 1)):
-        feed_forward.x(1)
+    feed_forward = feed_forward_circuit(2)
     mid = QuantumCircuit(2, 2)
     mid.h(0)
     mid.measure(0, 0)

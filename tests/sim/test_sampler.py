@@ -13,6 +13,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from qnoise import PTMSimulator, Sampler
 from qnoise.sim.sampler import UnsupportedCircuitError
+from tests.reference import feed_forward_circuit
 
 
 def _two_registers() -> QuantumCircuit:
@@ -83,11 +84,7 @@ def test_unmeasured_register_bits_read_zero_and_no_register_gives_an_empty_resul
 
 
 def test_feed_forward_and_mid_circuit_measurements_are_refused_by_name():
-    feed_forward = QuantumCircuit(2, 1)
-    feed_forward.h(0)
-    feed_forward.measure(0, 0)
-    with feed_forward.if_test((feed_forward.clbits[0], 1)):
-        feed_forward.x(1)
+    feed_forward = feed_forward_circuit(2)
     mid = QuantumCircuit(1, 1)
     mid.measure(0, 0)
     mid.h(0)

@@ -8,6 +8,7 @@ from qiskit.circuit.library import XXPlusYYGate
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qnoise import PTMSimulator, noise
+from tests.reference import feed_forward_circuit
 
 
 @pytest.fixture
@@ -100,11 +101,7 @@ def test_unsupported_instructions_raise():
     qc.ccx(0, 1, 2)
     with pytest.raises(ValueError, match="transpile"):
         PTMSimulator("depolarizing:p1=1e-3,p2=1e-2").probabilities(qc)
-    feed_forward = QuantumCircuit(1, 1)
-    feed_forward.h(0)
-    feed_forward.measure(0, 0)
-    with feed_forward.if_test((feed_forward.clbits[0], 1)):
-        feed_forward.x(0)
+    feed_forward = feed_forward_circuit(1)
     with pytest.raises(ValueError, match=r"'if_else'.*control flow"):
         PTMSimulator().probabilities(feed_forward)
 
