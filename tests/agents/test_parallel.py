@@ -68,8 +68,9 @@ def test_the_learner_stores_every_worker_step_once(two_worker_run):
     assert len(trainer.worker_states) == 2 and all(trainer.worker_states)
 
 
-def test_ray_actors_give_the_numbers_of_local_processes(two_worker_run, config_file, tmp_path):
-    pytest.importorskip("ray")
+def test_ray_actors_give_the_numbers_of_local_processes(
+    two_worker_run, config_file, tmp_path, ray_capture
+):
     run = tmp_path / "ray"
     assert main(["train", "--config", str(config_file), "--out", str(run), "--episodes", "8",
                  "--workers", "2", "--engine", "ray", "--quiet"]) == 0  # fmt: skip

@@ -75,8 +75,9 @@ def test_overrides_read_exponent_numbers_as_floats(config_file):
     assert config["env"]["noise"] == "ideal" and config["train"]["seed"] == 7
 
 
-def test_ray_sweep_retries_a_killed_worker_and_matches_the_local_pool(config_file, tmp_path):
-    pytest.importorskip("ray")
+def test_ray_sweep_retries_a_killed_worker_and_matches_the_local_pool(
+    config_file, tmp_path, ray_capture
+):
     ray_out, local_out = tmp_path / "ray", tmp_path / "local"
     summary = sweep(config_file, ray_out, [3, 4], episodes=3, workers=2, runner=crash_once,
                     progress=False, engine="ray")  # fmt: skip
