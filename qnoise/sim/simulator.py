@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -81,6 +82,10 @@ class PTMSimulator:
         # instruction longer than a recent one (a gate appended) lowers and fuses only that
         # instruction
         self._extendable: OrderedDict[tuple, CompiledCircuit] = OrderedDict()
+        # compiled circuits by circuit object: (weak reference, snapshot of the circuit's
+        # instructions, noise revision, compiled). A call with the same, unchanged object
+        # skips building the structure key (the snapshot comparison is exact and cheaper)
+        self._by_object: OrderedDict[int, tuple] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"PTMSimulator(noise={self.noise!r})"
@@ -89,8 +94,29 @@ class PTMSimulator:
         """Compile ``circuit`` (cached by structure and noise-model revision) for fast
         repeated evaluation. A circuit that extends a recently compiled one by one
         instruction extends that compilation (only the new instruction is lowered and fused;
-        the result equals a fresh compilation)."""
+        the result equals a fresh compilation). Calling again with the same circuit object,
+        unchanged, finds its compilation by identity; a circuit changed in place through
+        Qiskit's API (``append``, ``data[i] = ...``, ``assign_parameters(inplace=True)``,
+        ``compose(inplace=True)``, ...) no longer equals its snapshot and is compiled anew.
+        Operation objects taken from ``circuit.data`` must not be mutated in place (Qiskit
+        does not support that either)."""
         revision = getattr(self.noise, "revision", 0)
+        entry = self._by_object.get(id(circuit))
+        data = getattr(circuit, "_data", None)
+        if entry is not None:
+            reference, snapshot, entry_revision, compiled = entry
+            if entry_revision == revision and reference() is circuit and data == snapshot:
+                self._by_object.move_to_end(id(circuit))
+                return compiled
+        compiled = self._compile_by_structure(circuit, revision)
+        if data is not None and hasattr(data, "copy"):
+            snapshot = data.copy(deepcopy=True)  # operations mutated in place differ from it
+            self._by_object[id(circuit)] = (weakref.ref(circuit), snapshot, revision, compiled)
+            if len(self._by_object) > self.cache_size:
+                self._by_object.popitem(last=False)
+        return compiled
+
+    def _compile_by_structure(self, circuit: QuantumCircuit, revision: int) -> CompiledCircuit:
         structure = _structure_key(circuit)
         key = (revision, structure)
         compiled = self._cache.get(key)

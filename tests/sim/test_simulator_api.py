@@ -398,3 +398,27 @@ def test_density_matrix_with_idle_qubits_matches_quantum_info():
     np.testing.assert_allclose(
         PTMSimulator().density_matrix(qc), DensityMatrix(qc).data, atol=1e-14, rtol=0
     )
+
+
+def test_a_circuit_changed_in_place_is_never_served_from_the_identity_cache():
+    theta = Parameter("t")
+    circuit = QuantumCircuit(2)
+    circuit.ry(theta, 0)
+    circuit.cx(0, 1)
+    sim = PTMSimulator("depolarizing:p1=1e-3,p2=1e-2")
+    changes = [
+        lambda c: c.assign_parameters([0.7], inplace=True),
+        lambda c: c.rx(0.4, 1),
+        lambda c: c.data.__setitem__(0, c.data[0].replace(params=[1.3])),
+        lambda c: c.data.__setitem__(1, c.data[1].replace(qubits=c.data[1].qubits[::-1])),
+        lambda c: c.compose(c.copy(), inplace=True),
+        lambda c: c.data.pop(),
+    ]
+    values = [0.7]
+    for change in changes:
+        sim.expectation(circuit, "ZZ", values if circuit.num_parameters else None)
+        assert sim.compile(circuit) is sim.compile(circuit)  # an unchanged object: one lookup
+        change(circuit)
+        values = values if circuit.num_parameters else None
+        fresh = PTMSimulator("depolarizing:p1=1e-3,p2=1e-2").expectation(circuit, "ZZ", values)
+        assert sim.expectation(circuit, "ZZ", values) == pytest.approx(fresh, abs=1e-14)
