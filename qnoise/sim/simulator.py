@@ -110,7 +110,7 @@ class PTMSimulator:
                 return compiled
         compiled = self._compile_by_structure(circuit, revision)
         if data is not None and hasattr(data, "copy"):
-            snapshot = data.copy(deepcopy=True)  # operations mutated in place differ from it
+            snapshot = data.copy()
             self._by_object[id(circuit)] = (weakref.ref(circuit), snapshot, revision, compiled)
             if len(self._by_object) > self.cache_size:
                 self._by_object.popitem(last=False)
