@@ -90,6 +90,11 @@ class PTMSimulator:
     def __repr__(self) -> str:
         return f"PTMSimulator(noise={self.noise!r})"
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_by_object"] = OrderedDict()  # weak references to this process's objects
+        return state
+
     def compile(self, circuit: QuantumCircuit) -> CompiledCircuit:
         """Compile ``circuit`` (cached by structure and noise-model revision) for fast
         repeated evaluation. A circuit that extends a recently compiled one by one

@@ -422,3 +422,15 @@ def test_a_circuit_changed_in_place_is_never_served_from_the_identity_cache():
         values = values if circuit.num_parameters else None
         fresh = PTMSimulator("depolarizing:p1=1e-3,p2=1e-2").expectation(circuit, "ZZ", values)
         assert sim.expectation(circuit, "ZZ", values) == pytest.approx(fresh, abs=1e-14)
+
+
+def test_a_simulator_that_has_seen_circuits_pickles_and_deep_copies():
+    import copy
+    import pickle
+
+    circuit = QuantumCircuit(1)
+    circuit.ry(0.4, 0)
+    sim = PTMSimulator()
+    value = sim.expectation(circuit, "Z")
+    for clone in (pickle.loads(pickle.dumps(sim)), copy.deepcopy(sim)):
+        assert clone.expectation(circuit, "Z") == pytest.approx(value, abs=1e-15)
