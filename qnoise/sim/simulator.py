@@ -15,8 +15,9 @@ from qnoise.sim.program import CompiledCircuit, compile_circuit
 __all__ = ["PTMSimulator"]
 
 
-def _structure_key(circuit: QuantumCircuit) -> tuple:
-    """A hashable fingerprint of a circuit's structure (gates, qubits, parameter expressions).
+def _structure_key(circuit: QuantumCircuit, data: list | None = None) -> tuple:
+    """A hashable fingerprint of a circuit's structure (gates, qubits, parameter expressions);
+    ``data`` is ``list(circuit.data)`` when the caller has it already.
 
     Numeric parameters enter as numbers, symbolic ones by their text, so circuits built with
     distinct ``Parameter`` objects of the same names share one compiled program."""
@@ -24,7 +25,7 @@ def _structure_key(circuit: QuantumCircuit) -> tuple:
     clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
     numeric = (float, int)
     instructions = []
-    for inst in circuit.data:
+    for inst in circuit.data if data is None else data:
         clbits = inst.clbits
         instructions.append(
             (
@@ -106,23 +107,24 @@ class PTMSimulator:
         Operation objects taken from ``circuit.data`` must not be mutated in place (Qiskit
         does not support that either)."""
         revision = getattr(self.noise, "revision", 0)
+        data = list(circuit.data)
         entry = self._by_object.get(id(circuit))
-        data = getattr(circuit, "_data", None)
         if entry is not None:
             reference, snapshot, entry_revision, compiled = entry
+            # instruction-wise equality: operations, parameters, qubits and clbits
             if entry_revision == revision and reference() is circuit and data == snapshot:
                 self._by_object.move_to_end(id(circuit))
                 return compiled
-        compiled = self._compile_by_structure(circuit, revision)
-        if data is not None and hasattr(data, "copy"):
-            snapshot = data.copy()
-            self._by_object[id(circuit)] = (weakref.ref(circuit), snapshot, revision, compiled)
-            if len(self._by_object) > self.cache_size:
-                self._by_object.popitem(last=False)
+        compiled = self._compile_by_structure(circuit, data, revision)
+        self._by_object[id(circuit)] = (weakref.ref(circuit), data, revision, compiled)
+        if len(self._by_object) > self.cache_size:
+            self._by_object.popitem(last=False)
         return compiled
 
-    def _compile_by_structure(self, circuit: QuantumCircuit, revision: int) -> CompiledCircuit:
-        structure = _structure_key(circuit)
+    def _compile_by_structure(
+        self, circuit: QuantumCircuit, data: list, revision: int
+    ) -> CompiledCircuit:
+        structure = _structure_key(circuit, data)
         key = (revision, structure)
         compiled = self._cache.get(key)
         if compiled is not None:
