@@ -121,19 +121,16 @@ def _check_output_folder(out: Path) -> None:
 def _check_new_run_dir(out: Path, force: bool) -> None:
     """Refuse (``ValueError``, one line) an ``--out`` that is not a fresh folder for a run."""
     _check_output_folder(out)
-    if not out.is_dir() or not any(out.iterdir()):
-        return
-    if force:
+    if force or not out.is_dir() or not any(out.iterdir()):
         return
     if (out / "checkpoint.pt").exists() or (out / "model.zip").exists():
         hint = f"use --resume {out}, another --out, or --force to start it over"
         raise ValueError(f"{out} already holds a run; {hint}")
-    else:
-        kind = "a run" if (out / "config.yaml").exists() else "files that are not a qnoise run"
-        raise ValueError(
-            f"--out {out} is not empty (it holds {kind}); choose another folder or "
-            "--force to replace its run files"
-        )
+    kind = "a run" if (out / "config.yaml").exists() else "files that are not a qnoise run"
+    raise ValueError(
+        f"--out {out} is not empty (it holds {kind}); choose another folder or --force to "
+        "replace its run files"
+    )
 
 
 def _clear_run_dir(out: Path) -> None:
