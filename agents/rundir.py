@@ -276,12 +276,14 @@ def read_records(path: str | Path) -> list[dict]:
     return records
 
 
-def truncate_records(path: str | Path, last_episode: int) -> None:
-    """Keep the records of episodes ``<= last_episode`` (resuming from a checkpoint) and drop
-    a torn last line, warning with the file's name; rewrites ``path`` atomically."""
+def truncate_records(path: str | Path, last_episode: int | None = None) -> list[dict]:
+    """Keep the records of episodes ``<= last_episode`` (resuming from a checkpoint; all of
+    them when ``None``) and drop a torn last line, warning with the file's name; rewrites
+    ``path`` atomically and returns the records kept."""
     path = Path(path)
     records, torn = _parse(path)
     if torn:
         _warn_torn(path, "dropped")
-    kept = [r for r in records if int(r.get("episode", 0)) <= last_episode]
+    kept = [r for r in records if last_episode is None or int(r.get("episode", 0)) <= last_episode]
     atomic_write(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+    return kept

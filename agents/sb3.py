@@ -31,7 +31,7 @@ from agents.records import (
 )
 from agents.run_config import sb3_options
 from agents.rundir import HoldsRunLock, open_run_dir, read_records, truncate_records
-from agents.stopping import GracefulStop
+from agents.stopping import checkpointed
 from agents.trainer import BEST, METRICS
 from envs import ArchSearchConfig, ArchSearchEnv
 from qnoise.files import atomic_write
@@ -106,7 +106,6 @@ class SB3Run(HoldsRunLock):
     ):
         self.run_dir = Path(run_dir)
         self.read_only = read_only
-        self._signals = GracefulStop()
         self._lock = open_run_dir(self.run_dir, read_only, lambda: self._open(config, seed, device))
 
     def _open(self, config, seed, device) -> None:
@@ -121,9 +120,10 @@ class SB3Run(HoldsRunLock):
         if not resume:
             atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
             atomic_write(self.run_dir / METRICS, b"")
-        elif not self.read_only:
-            truncate_records(self.run_dir / METRICS, 10**18)  # drops a torn last line
-        done = len(read_records(self.run_dir / METRICS))
+        if self.read_only:
+            done = len(read_records(self.run_dir / METRICS))
+        else:  # a resumed run drops a torn last line
+            done = len(truncate_records(self.run_dir / METRICS))
         self.env = EpisodeRecorder(env, self.run_dir, episode=done, write=not self.read_only)
         if resume:
             try:
@@ -150,15 +150,13 @@ class SB3Run(HoldsRunLock):
 
         if self.read_only:
             raise RuntimeError(f"{self.run_dir} was opened read-only; it cannot train")
-        self._lock.acquire()
-        recorder, run = self.env, self
+        recorder = self.env
+        with checkpointed(self._lock, self._save) as signals:
 
-        class StopAfterEpisodes(BaseCallback):
-            def _on_step(self) -> bool:
-                return recorder.episode < episodes and not run._signals.requested
+            class StopAfterEpisodes(BaseCallback):
+                def _on_step(self) -> bool:
+                    return recorder.episode < episodes and not signals.requested
 
-        self._signals = GracefulStop().__enter__()
-        try:
             if self.episode < episodes:
                 self.model.learn(
                     total_timesteps=10**9,
@@ -166,13 +164,6 @@ class SB3Run(HoldsRunLock):
                     reset_num_timesteps=False,
                     progress_bar=False,
                 )
-        finally:
-            self._signals.saving = True
-            try:
-                self._save()
-            finally:
-                self._signals.__exit__()
-                self._lock.release()
         return self.episode
 
     def _save(self) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-__all__ = ["GracefulStop"]
+__all__ = ["GracefulStop", "checkpointed"]
 
 
 class GracefulStop:
@@ -41,3 +43,21 @@ class GracefulStop:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous = {}
+
+
+@contextmanager
+def checkpointed(lock, save: Callable[[], None]) -> Iterator[GracefulStop]:
+    """The frame of a training loop: hold the run directory's ``lock`` (a
+    :class:`agents.rundir.RunLock`) and yield a :class:`GracefulStop` for the loop to poll.
+    However the loop ends, ``save()`` runs with further signals ignored, then the lock is
+    released and the previous signal handlers come back."""
+    lock.acquire()
+    with GracefulStop() as signals:
+        try:
+            yield signals
+        finally:
+            signals.saving = True
+            try:
+                save()
+            finally:
+                lock.release()

@@ -20,7 +20,7 @@ from agents.rundir import (
     save_checkpoint,
     truncate_records,
 )
-from agents.stopping import GracefulStop
+from agents.stopping import checkpointed
 from qnoise.files import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
@@ -107,7 +107,6 @@ class Trainer(HoldsRunLock):
         self.worker_states: list[dict | None] = [None] * self.workers
         self.episode = 0
         self.best: dict | None = None
-        self._signals = GracefulStop()
         self.env.reset(seed=self.seed)
         if resume:
             self._load()
@@ -118,8 +117,6 @@ class Trainer(HoldsRunLock):
 
     # ------------------------------------------------------------ checkpoints
     def _save(self) -> None:
-        if self.read_only:
-            raise RuntimeError("a read-only trainer does not write its run directory")
         state = {
             "episode": self.episode,
             "agent": self.agent.state_dict(),
@@ -128,6 +125,12 @@ class Trainer(HoldsRunLock):
             "workers": self.worker_states,
         }
         save_checkpoint(self.run_dir / CHECKPOINT, state)
+
+    def _save_final(self) -> None:
+        """The checkpoint and ``best.json`` at the end of :meth:`train`."""
+        self._save()
+        if self.best is not None:
+            atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
 
     def _load(self) -> None:
         try:
@@ -187,8 +190,6 @@ class Trainer(HoldsRunLock):
         (a second signal interrupts at once; the checkpoint is still written)."""
         if self.read_only:
             raise RuntimeError(f"{self.run_dir} was opened read-only; it cannot train")
-        self._lock.acquire()
-        self._signals = GracefulStop().__enter__()
         bar = tqdm(total=episodes, initial=self.episode, disable=not progress, unit="ep",
                    dynamic_ncols=True)  # fmt: skip
         successes: list[bool] = []
@@ -223,22 +224,15 @@ class Trainer(HoldsRunLock):
             )
             bar.update(1)
 
-        try:
-            if self.workers == 1:
-                while self.episode < episodes and not self._signals.requested:
-                    finish(self._rollout(greedy=False), lambda: self._rollout(greedy=True))
-            else:
-                self._train_parallel(episodes, finish)
-        finally:
-            self._signals.saving = True
-            bar.close()
+        with checkpointed(self._lock, self._save_final) as self._signals:
             try:
-                self._save()
-                if self.best is not None:
-                    atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
+                if self.workers == 1:
+                    while self.episode < episodes and not self._signals.requested:
+                        finish(self._rollout(greedy=False), lambda: self._rollout(greedy=True))
+                else:
+                    self._train_parallel(episodes, finish)
             finally:
-                self._signals.__exit__()
-                self._lock.release()
+                bar.close()
         return self.episode
 
     def _train_parallel(self, episodes: int, finish) -> None:
