@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
-from qiskit.primitives import BaseEstimatorV2, DataBin, PrimitiveResult, PubResult
+from qiskit.primitives import BaseEstimatorV2, DataBin, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.quantum_info import SparsePauliOp
 
@@ -61,11 +61,7 @@ class Estimator(BaseEstimatorV2):
     def run(self, pubs: Iterable, *, precision: float | None = None) -> CompletedJob:
         if precision is None:
             precision = self._default_precision
-        try:
-            results = [self._run_any(pub, precision) for pub in pubs]
-        except Exception as exc:  # surfaced by result(), as Qiskit's jobs do
-            return CompletedJob(error=exc)
-        return CompletedJob(PrimitiveResult(results, metadata={"version": 2}))
+        return CompletedJob.of(lambda pub: self._run_any(pub, precision), pubs)
 
     def _run_any(self, pub, precision: float) -> PubResult:
         fast = _plain_pub(pub, precision)

@@ -22,13 +22,21 @@ from qiskit.circuit import (
     QuantumCircuit,
 )
 from qiskit.circuit.library import get_standard_gate_name_mapping
+from qiskit.exceptions import QiskitError
 from qiskit.quantum_info import Operator
 
 from qnoise.noise.channels import reset
 from qnoise.noise.model import NoiseModel
 from qnoise.sim.pauli import pauli_rotation_parts, unitary_to_ptm
 
-__all__ = ["Angle", "ElementaryOp", "LoweredCircuit", "lower_circuit"]
+__all__ = ["Angle", "ElementaryOp", "LoweredCircuit", "UnsupportedCircuitError", "lower_circuit"]
+
+
+class UnsupportedCircuitError(QiskitError, ValueError):
+    """A circuit the PTM simulator cannot run: classical control flow or a mid-circuit
+    measurement (a ``QiskitError``, as Qiskit's reference primitives raise, and a
+    ``ValueError``)."""
+
 
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12}
 
@@ -198,15 +206,15 @@ class _Lowerer:
         if name == "barrier":
             return
         if isinstance(operation, ControlFlowOp):
-            raise ValueError(
+            raise UnsupportedCircuitError(
                 f"unsupported instruction '{name}' on qubits {list(qubits)}: classical control "
-                "flow is not simulated"
+                f"flow ({name}) is not simulated"
             )
         touched = self.measured_qubits.intersection(qubits)
         if touched and name != "measure":
-            raise ValueError(
-                f"'{name}' acts on qubit(s) {sorted(touched)} after their measurement; "
-                "only final measurements are supported"
+            raise UnsupportedCircuitError(
+                f"mid-circuit measurement: '{name}' acts on qubit(s) {sorted(touched)} after "
+                "their measurement; only final measurements are supported"
             )
         if name == "measure":
             self.measured[clbits[0]] = qubits[0]

@@ -6,40 +6,14 @@ import warnings
 from collections.abc import Iterable
 
 import numpy as np
-from qiskit.exceptions import QiskitError
-from qiskit.primitives import BaseSamplerV2, BitArray, DataBin, PrimitiveResult, SamplerPubResult
+from qiskit.primitives import BaseSamplerV2, BitArray, DataBin, SamplerPubResult
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 
 from qnoise.sim.completed_job import CompletedJob
+from qnoise.sim.lowering import UnsupportedCircuitError
 from qnoise.sim.simulator import PTMSimulator
 
 __all__ = ["Sampler", "UnsupportedCircuitError"]
-
-
-class UnsupportedCircuitError(QiskitError, ValueError):
-    """A circuit the sampler cannot run: classical control flow or a mid-circuit measurement
-    (a ``QiskitError``, as Qiskit's reference sampler raises, and a ``ValueError``)."""
-
-
-def _check_supported(circuit) -> None:
-    from qiskit.circuit import ControlFlowOp
-
-    measured: set[int] = set()
-    for instruction in circuit.data:
-        operation = instruction.operation
-        if isinstance(operation, ControlFlowOp):
-            raise UnsupportedCircuitError(
-                f"classical control flow ({operation.name}) is not supported by qnoise.Sampler"
-            )
-        qubits = {circuit.find_bit(q).index for q in instruction.qubits}
-        if operation.name == "measure":
-            measured |= qubits
-        elif operation.name != "barrier" and measured & qubits:
-            raise UnsupportedCircuitError(
-                f"mid-circuit measurement: '{operation.name}' acts on qubit(s) "
-                f"{sorted(measured & qubits)} after they were measured; qnoise.Sampler "
-                "samples final measurements only"
-            )
 
 
 class Sampler(BaseSamplerV2):
@@ -51,7 +25,8 @@ class Sampler(BaseSamplerV2):
     error included (so ``noise="fake_manila"`` samples what that device's calibration
     predicts). Bits of a register that no measurement writes read 0. Circuits with a
     measurement followed by an operation on the measured qubit (mid-circuit measurement) or
-    with classical control flow are refused by name; a circuit without classical registers
+    with classical control flow are refused by name (:class:`UnsupportedCircuitError`, from
+    the compilation); a circuit without classical registers
     gives an empty result (with Qiskit's warning).
 
     Sampling is seeded as Qiskit's ``StatevectorSampler`` seeds it: a fresh generator from
@@ -100,15 +75,10 @@ class Sampler(BaseSamplerV2):
                 UserWarning,
                 stacklevel=2,
             )
-        try:
-            results = [self._run_pub(pub) for pub in coerced]
-        except Exception as exc:  # surfaced by result(), as Qiskit's jobs do
-            return CompletedJob(error=exc)
-        return CompletedJob(PrimitiveResult(results, metadata={"version": 2}))
+        return CompletedJob.of(self._run_pub, coerced)
 
     def _run_pub(self, pub: SamplerPub) -> SamplerPubResult:
         circuit, shots = pub.circuit, pub.shots
-        _check_supported(circuit)
         compiled = self._simulator.compile(circuit)
         measured = compiled.lowered.measured  # clbit -> qubit, final measurements only
         qubits = sorted(set(measured.values()))

@@ -15,9 +15,9 @@ from qnoise.sim.program import CompiledCircuit, compile_circuit
 __all__ = ["PTMSimulator"]
 
 
-def _structure_key(circuit: QuantumCircuit, data: list | None = None) -> tuple:
+def _structure_key(circuit: QuantumCircuit, data: list) -> tuple:
     """A hashable fingerprint of a circuit's structure (gates, qubits, parameter expressions);
-    ``data`` is ``list(circuit.data)`` when the caller has it already.
+    ``data`` is ``list(circuit.data)``.
 
     Numeric parameters enter as numbers, symbolic ones by their text, so circuits built with
     distinct ``Parameter`` objects of the same names share one compiled program."""
@@ -25,7 +25,7 @@ def _structure_key(circuit: QuantumCircuit, data: list | None = None) -> tuple:
     clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
     numeric = (float, int)
     instructions = []
-    for inst in circuit.data if data is None else data:
+    for inst in data:
         clbits = inst.clbits
         instructions.append(
             (
@@ -116,10 +116,16 @@ class PTMSimulator:
                 self._by_object.move_to_end(id(circuit))
                 return compiled
         compiled = self._compile_by_structure(circuit, data, revision)
-        self._by_object[id(circuit)] = (weakref.ref(circuit), data, revision, compiled)
-        if len(self._by_object) > self.cache_size:
-            self._by_object.popitem(last=False)
+        self._remember(
+            self._by_object, id(circuit), (weakref.ref(circuit), data, revision, compiled)
+        )
         return compiled
+
+    def _remember(self, cache: OrderedDict, key, value) -> None:
+        """Store in a size-capped cache, dropping its least recently used entry."""
+        cache[key] = value
+        if len(cache) > self.cache_size:
+            cache.popitem(last=False)
 
     def _compile_by_structure(
         self, circuit: QuantumCircuit, data: list, revision: int
@@ -137,13 +143,8 @@ class PTMSimulator:
         compiled = compile_circuit(
             circuit, self.noise, gradient_memory=self.gradient_memory, prefix=prefix
         )
-        for cache, entry_key, value in (
-            (self._cache, key, compiled),
-            (self._extendable, (revision, qubits, clbits, instructions), compiled),
-        ):
-            cache[entry_key] = value
-            if len(cache) > self.cache_size:
-                cache.popitem(last=False)
+        self._remember(self._cache, key, compiled)
+        self._remember(self._extendable, (revision, qubits, clbits, instructions), compiled)
         return compiled
 
     def expectation(
