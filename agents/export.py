@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
 from qiskit import QuantumCircuit
 
-from agents.records import CONFIG, CheckpointError, circuit_record
-from agents.rundir import read_records
+from agents.records import CONFIG, CheckpointError, circuit_record, read_run_config
+from agents.rundir import LOCK, read_records
+from agents.sb3 import MODEL, SB3Run
 from agents.trainer import BEST, CHECKPOINT, METRICS, TESTS, Trainer
-from qnoise.files import atomic_write
+from qnoise.files import atomic_write, check_writable_folder
 
 #: files a run directory owns; nothing may be exported over them
-RUN_FILES = (CONFIG, METRICS, TESTS, BEST, CHECKPOINT, "model.zip", ".lock")
+RUN_FILES = (CONFIG, METRICS, TESTS, BEST, CHECKPOINT, MODEL, LOCK)
 
 
 def best_circuit(best: dict) -> QuantumCircuit:
@@ -43,17 +43,12 @@ def _read_best(run: str | Path) -> dict:
 
 def _greedy_rollout(run: str | Path):
     """Load the run (DDQN or Stable-Baselines3) read-only and play one greedy episode."""
-    config_file = Path(run) / "config.yaml"
     algo = "ddqn"
-    if config_file.exists():
-        import yaml
-
-        algo = (yaml.safe_load(config_file.read_text()) or {}).get("agent", {}).get("algo", algo)
+    if (Path(run) / CONFIG).exists():  # else Trainer says what is missing
+        algo = read_run_config(Path(run))["agent"].get("algo", algo)
     if algo == "ddqn":
         trainer = Trainer(run, device="cpu", read_only=True)  # any run loads on a CPU
         return trainer, trainer._rollout(greedy=True)
-    from agents.sb3 import SB3Run
-
     sb3 = SB3Run(run, read_only=True)
     env = sb3.env.unwrapped
     obs, info = env.reset()
@@ -104,13 +99,10 @@ def check_output_file(path: str | Path, force: bool = False) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give a file name")
-    parent = path.parent if str(path.parent) else Path(".")
+    parent = path.parent
     if not parent.exists():
         raise ValueError(f"{parent} does not exist; create it first")
-    if not parent.is_dir():
-        raise ValueError(f"{parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{parent} is not writable")
+    check_writable_folder(parent)
     if path.exists():
         if path.name in RUN_FILES and (parent / CONFIG).exists():
             raise ValueError(f"{path} is a file of the run in {parent}; it is never overwritten")
@@ -140,8 +132,6 @@ def export_run(
             return text
         atomic_write(out, text.encode())
         return None
-    import io
-
     from qiskit import qpy
 
     buffer = io.BytesIO()

@@ -37,6 +37,15 @@ TRAIN_KEYS = {
     "workers": (1, "experience worker processes (ddqn)"),
     "sync_every": (1, "learner updates between weight copies to a worker"),
 }
+#: ranges of the DDQN's float keys: (lowest, highest, lowest excluded)
+_FLOAT_RANGES = {
+    "epsilon_decay": (0, 1, True),
+    "epsilon_start": (0, 1, False),
+    "epsilon_min": (0, 1, False),
+    "gamma": (0, 1, True),
+    "lr": (0, None, True),
+    "huber_delta": (0, None, True),
+}
 #: keys a resumed run may change with --set
 RESUMABLE_KEYS = ("train.episodes",)
 
@@ -182,15 +191,7 @@ def _validate_ddqn(agent: dict, where: str, check_device: bool) -> None:
         elif isinstance(default, int):
             _number(value, int, name, low=0 if key == "learning_starts" else 1)
         elif isinstance(default, float):
-            ranges = {
-                "epsilon_decay": (0, 1, True),
-                "epsilon_start": (0, 1, False),
-                "epsilon_min": (0, 1, False),
-                "gamma": (0, 1, True),
-                "lr": (0, None, True),
-                "huber_delta": (0, None, True),
-            }
-            low, high, open_low = ranges.get(key, (None, None, False))
+            low, high, open_low = _FLOAT_RANGES.get(key, (None, None, False))
             _number(value, float, name, low, high, open_low)
         elif key == "device":
             if not isinstance(value, str) or (check_device and value not in _devices()):

@@ -43,7 +43,7 @@ def load_circuit(path: str | Path) -> QuantumCircuit:
     header = text.lstrip()
     if not header.startswith("OPENQASM"):
         raise ValueError(f"{path}: neither QPY nor OpenQASM")
-    if header.split(None, 1)[1:2] and header.split(None, 1)[1].startswith("2"):
+    if header.removeprefix("OPENQASM").lstrip().startswith("2"):
         return _load_qasm2(path, text)
     return _load_qasm3(path, text)
 

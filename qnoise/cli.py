@@ -105,17 +105,12 @@ def _resume_episodes(args: argparse.Namespace) -> int | None:
 
 def _check_output_folder(out: Path) -> None:
     """Refuse (``ValueError``, one line) an ``--out`` folder that cannot be made or written."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a folder")
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"--out {out}: {parent} is a file, not a folder")
-            if not os.access(parent, os.W_OK | os.X_OK):
-                raise ValueError(f"--out {out}: {parent} is not writable")
-            break
-    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out} is not writable")
+    from qnoise.files import check_writable_folder
+
+    try:
+        check_writable_folder(out)
+    except ValueError as exc:
+        raise ValueError(f"--out {out}: {exc}") from None
 
 
 def _check_new_run_dir(out: Path, force: bool) -> None:
@@ -123,10 +118,14 @@ def _check_new_run_dir(out: Path, force: bool) -> None:
     _check_output_folder(out)
     if force or not out.is_dir() or not any(out.iterdir()):
         return
-    if (out / "checkpoint.pt").exists() or (out / "model.zip").exists():
+    from agents.records import CONFIG
+    from agents.sb3 import MODEL
+    from agents.trainer import CHECKPOINT
+
+    if (out / CHECKPOINT).exists() or (out / MODEL).exists():
         hint = f"use --resume {out}, another --out, or --force to start it over"
         raise ValueError(f"{out} already holds a run; {hint}")
-    kind = "a run" if (out / "config.yaml").exists() else "files that are not a qnoise run"
+    kind = "a run" if (out / CONFIG).exists() else "files that are not a qnoise run"
     raise ValueError(
         f"--out {out} is not empty (it holds {kind}); choose another folder or --force to "
         "replace its run files"
@@ -136,11 +135,11 @@ def _check_new_run_dir(out: Path, force: bool) -> None:
 def _clear_run_dir(out: Path) -> None:
     """``--force``: remove the run files of ``out`` (other files are left alone)."""
     from agents.export import RUN_FILES
-    from agents.rundir import RunLock
+    from agents.rundir import LOCK, RunLock
 
     with RunLock(out):  # refuses while another process writes there
         for name in RUN_FILES:
-            if name != ".lock":
+            if name != LOCK:
                 (out / name).unlink(missing_ok=True)
 
 
@@ -163,14 +162,10 @@ def _train(args: argparse.Namespace) -> int:
             if not args.config:
                 print("qnoise train: give --config FILE or --resume RUN_DIR", file=sys.stderr)
                 return 2
-            config = load_config(args.config, args.set)
-            if args.algo:
-                config.setdefault("agent", {})["algo"] = args.algo
+            chosen = [f"agent.algo={args.algo}"] if args.algo else []
             if args.workers is not None:
-                config.setdefault("train", {})["workers"] = args.workers
-            from agents.run_config import validate_config
-
-            validate_config(config, args.config)  # again, with --algo and --workers applied
+                chosen.append(f"train.workers={args.workers}")
+            config = load_config(args.config, [*args.set, *chosen])
             name = Path(args.config).stem
             out = Path(args.out) if args.out else Path("runs") / name
             _check_new_run_dir(out, args.force)
@@ -312,16 +307,15 @@ def _scale_factors(text: str, option: str) -> list[float]:
 
 def _submission_target(args):
     """``(circuit, problem, run_dir)`` from a run directory or a circuit file."""
-    import yaml
-
     from qnoise import chem
     from qnoise.circuit_files import load_circuit
 
     target = Path(args.target)
     if target.is_dir():
         from agents.export import _read_best, best_circuit
+        from agents.records import read_run_config
 
-        config = yaml.safe_load((target / "config.yaml").read_text(encoding="utf-8"))
+        config = read_run_config(target)
         name = args.problem or config.get("env", {}).get("problem", "LiH-4q")
         return best_circuit(_read_best(target)), chem.load(name), target
     from qnoise.circuit_files import problem_of

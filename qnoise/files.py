@@ -1,4 +1,5 @@
-"""Crash-safe file writes: the one home of qnoise's atomic write."""
+"""Crash-safe file writes: the one home of qnoise's atomic write, and the check that a
+folder can be written before work starts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "check_writable_folder"]
 
 
 def atomic_write(path: str | Path, data: bytes) -> Path:
@@ -27,3 +28,16 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
         Path(handle.name).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_writable_folder(folder: str | Path) -> None:
+    """Refuse, with one ``ValueError`` line, a folder that cannot be written or created:
+    ``folder`` or, if it does not exist yet, its nearest existing ancestor must be a
+    writable folder (not a file)."""
+    probe = Path(folder)
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"{probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f"{probe} is not writable")

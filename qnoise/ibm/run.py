@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 from qiskit import QuantumCircuit, qasm3
 from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import generate_preset_pass_manager
 
+from qnoise.files import check_writable_folder
 from qnoise.ibm.backends import get_backend, is_fake, service
 from qnoise.ibm.jobs import IBMJobError, JobStore, with_retries
 from qnoise.ibm.primitives import estimator, execution_mode, sampler
@@ -58,7 +60,12 @@ def check_circuit(circuit: QuantumCircuit, num_qubits: int | None = None, backen
             f"the circuit has {circuit.num_qubits} qubits and the observable "
             f"{num_qubits}; they must match"
         )
-    if backend is not None and circuit.num_qubits > backend.num_qubits:
+    if backend is not None:
+        _check_fits(circuit, backend)
+
+
+def _check_fits(circuit: QuantumCircuit, backend) -> None:
+    if circuit.num_qubits > backend.num_qubits:
         raise ValueError(
             f"the circuit has {circuit.num_qubits} qubits; {backend.name} has {backend.num_qubits}"
         )
@@ -67,18 +74,11 @@ def check_circuit(circuit: QuantumCircuit, num_qubits: int | None = None, backen
 def check_run_dir(run_dir) -> None:
     """Refuse a job-record folder that cannot be written, before a job is submitted (a job
     whose id is recorded nowhere is lost)."""
-    import os
-    from pathlib import Path
-
     folder = Path(run_dir)
-    probe = folder
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise ValueError(f"job records cannot go to {folder}: {probe} is a file")
-    target = folder / "jobs" if (folder / "jobs").is_dir() else probe
-    if not os.access(target, os.W_OK | os.X_OK):
-        raise ValueError(f"job records cannot go to {folder}: {target} is not writable")
+    try:
+        check_writable_folder(folder / "jobs" if (folder / "jobs").is_dir() else folder)
+    except ValueError as exc:
+        raise ValueError(f"job records cannot go to {folder}: {exc}") from None
 
 
 def to_isa(circuit: QuantumCircuit, backend, optimization_level: int = 1, seed=None):
@@ -191,10 +191,7 @@ def counts_on_backend(
         check_run_dir(run_dir)
     if isinstance(backend, str):
         backend = get_backend(backend)
-    if circuit.num_qubits > backend.num_qubits:
-        raise ValueError(
-            f"the circuit has {circuit.num_qubits} qubits; {backend.name} has {backend.num_qubits}"
-        )
+    _check_fits(circuit, backend)
     measured = circuit if circuit.num_clbits else circuit.measure_all(inplace=False)
     manager = generate_preset_pass_manager(
         backend=backend, optimization_level=optimization_level, seed_transpiler=seed

@@ -103,9 +103,11 @@ def test_yaml_syntax_errors_name_file_and_line(tmp_path, capsys):
     run.mkdir()
     (run / "config.yaml").write_text("env: {problem: H2-2q\n")
     (run / "checkpoint.pt").write_bytes(b"")
-    assert main(["train", "--resume", str(run), "--quiet"]) == 2
-    line = _one_line_error(capsys)
-    assert str(run / "config.yaml") in line and "line 2" in line
+    for command in (["train", "--resume", str(run), "--quiet"], ["evaluate", str(run)],
+                    ["submit", str(run)]):  # fmt: skip
+        assert main(command) == 2
+        line = _one_line_error(capsys)
+        assert str(run / "config.yaml") in line and "line 2" in line
 
 
 def test_a_missing_config_is_one_line_and_presets_load_by_name(tmp_path, capsys):
