@@ -1,4 +1,5 @@
-"""Optimizers for variational algorithms: SPSA, Adam-SPSA (CRLQAS), AQGD, COBYLA, scipy's.
+"""Optimizers for variational algorithms: SPSA, Adam-SPSA (CRLQAS), AQGD, Rotosolve, COBYLA
+and scipy's.
 
 All share one protocol (:mod:`qnoise.optim.base`): ``opt.minimize(fun, x0, jac=None,
 bounds=None)`` (or ``opt(fun, x0, jac, bounds)``, a qiskit-algorithms ``Minimizer``) returns
@@ -12,6 +13,7 @@ from qnoise.optim.adam_spsa import PRESETS, AdamSPSA
 from qnoise.optim.aqgd import AQGD
 from qnoise.optim.base import Optimizer, OptimizerResult, batched
 from qnoise.optim.cobyla import COBYLA
+from qnoise.optim.rotosolve import Rotosolve
 from qnoise.optim.scipy_optimizers import LBFGSB, NelderMead, ScipyOptimizer
 from qnoise.optim.spsa import SPSA
 
@@ -25,6 +27,7 @@ __all__ = [
     "NelderMead",
     "Optimizer",
     "OptimizerResult",
+    "Rotosolve",
     "ScipyOptimizer",
     "batched",
 ]
