@@ -12,5 +12,15 @@ True
 from qnoise.vqe.ansatz import hardware_efficient, uccsd
 from qnoise.vqe.objective import EnergyObjective
 from qnoise.vqe.runner import VQE, VQEResult
+from qnoise.vqe.simplify import SimplifiedCircuit, simplify_and_refit, simplify_circuit
 
-__all__ = ["VQE", "EnergyObjective", "VQEResult", "hardware_efficient", "uccsd"]
+__all__ = [
+    "VQE",
+    "EnergyObjective",
+    "SimplifiedCircuit",
+    "VQEResult",
+    "hardware_efficient",
+    "simplify_and_refit",
+    "simplify_circuit",
+    "uccsd",
+]

@@ -1,0 +1,158 @@
+"""Circuit simplification: exact on the prepared state, never longer, re-fit never worse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.quantum_info import Statevector
+
+from qnoise import PTMSimulator, chem
+from qnoise.noise.resolve import resolve_noise
+from qnoise.vqe.simplify import (
+    CircuitCounts,
+    parametrize_rotations,
+    refit_angles,
+    simplify_and_refit,
+    simplify_circuit,
+)
+
+
+def random_search_circuit(rng, num_qubits: int, length: int) -> QuantumCircuit:
+    """Gates as architecture search appends them: rotations (some at angle 0) and CNOTs."""
+    circuit = QuantumCircuit(num_qubits)
+    for _ in range(length):
+        if num_qubits > 1 and rng.random() < 0.35:
+            control, target = rng.choice(num_qubits, 2, replace=False)
+            circuit.cx(int(control), int(target))
+        else:
+            angle = 0.0 if rng.random() < 0.2 else float(rng.normal(scale=2.0))
+            gate = ("rx", "ry", "rz")[int(rng.integers(3))]
+            getattr(circuit, gate)(angle, int(rng.integers(num_qubits)))
+    return circuit
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_simplified_circuit_prepares_the_same_state_with_no_more_gates(seed):
+    rng = np.random.default_rng(seed)
+    circuit = random_search_circuit(rng, int(rng.integers(1, 6)), int(rng.integers(1, 50)))
+    simplified = simplify_circuit(circuit)
+    assert set(simplified.count_ops()) <= {"rx", "ry", "rz", "cx"}
+    assert len(simplified.data) <= len(circuit.data)
+    assert simplified.depth() <= circuit.depth()
+    overlap = abs(np.vdot(Statevector(circuit).data, Statevector(simplified).data))
+    assert overlap == pytest.approx(1.0, abs=1e-10)
+
+
+def test_runs_of_rotations_merge_to_at_most_three():
+    circuit = QuantumCircuit(2)
+    circuit.ry(0.8, 0)
+    circuit.cx(0, 1)  # qubit 1 is no longer |0>: its run below needs three rotations
+    for angle in (0.3, 0.1, 0.7, 1.1, -0.4):
+        circuit.rx(angle, 1)
+        circuit.ry(angle / 2, 1)
+        circuit.rz(angle / 3, 1)
+    simplified = simplify_circuit(circuit)
+    assert CircuitCounts.of(simplified).gates == 2 + 3
+
+
+def test_a_run_on_the_zero_state_needs_two_rotations():
+    circuit = QuantumCircuit(1)
+    for angle in (0.3, 0.1, 0.7):
+        circuit.rx(angle, 0)
+        circuit.rz(angle / 3, 0)
+        circuit.ry(angle / 2, 0)
+    assert len(simplify_circuit(circuit).data) == 2
+
+
+def test_same_axis_rotations_merge_into_one():
+    circuit = QuantumCircuit(2)
+    circuit.cx(1, 0)  # control |0>: does nothing
+    circuit.ry(0.4, 0)
+    circuit.ry(0.5, 0)
+    circuit.ry(0.0, 1)
+    simplified = simplify_circuit(circuit)
+    assert [(i.operation.name, i.operation.params[0]) for i in simplified.data] == [
+        ("ry", pytest.approx(0.9))
+    ]
+
+
+def test_cancelling_cnots_and_trivial_gates_on_the_zero_state_go():
+    circuit = QuantumCircuit(3)
+    circuit.rz(0.7, 0)  # phase on |0>
+    circuit.cx(0, 1)  # control still |0>
+    circuit.ry(1.2, 0)
+    circuit.cx(0, 2)
+    circuit.rz(0.3, 0)  # commutes through the control
+    circuit.cx(0, 2)
+    simplified = simplify_circuit(circuit)
+    assert CircuitCounts.of(simplified) == CircuitCounts(gates=2, cnots=0, depth=2, parameters=2)
+
+
+def test_an_already_minimal_circuit_is_unchanged():
+    circuit = QuantumCircuit(2)
+    circuit.ry(0.3, 0)
+    circuit.cx(0, 1)
+    circuit.rx(0.2, 1)
+    simplified = simplify_circuit(circuit)
+    assert [i.operation.name for i in simplified.data] == ["ry", "cx", "rx"]
+
+
+def test_bad_input_is_refused():
+    circuit = QuantumCircuit(1)
+    circuit.ry(Parameter("a"), 0)
+    with pytest.raises(ValueError, match="bound circuit"):
+        simplify_circuit(circuit)
+    other = QuantumCircuit(1)
+    other.h(0)
+    with pytest.raises(ValueError, match=r"\['h'\]"):
+        simplify_circuit(other)
+
+
+def test_parametrize_rotations_round_trips():
+    rng = np.random.default_rng(5)
+    circuit = random_search_circuit(rng, 3, 25)
+    template, angles = parametrize_rotations(circuit)
+    assert template.num_parameters == angles.size == CircuitCounts.of(circuit).parameters
+    bound = template.assign_parameters(angles)
+    assert Statevector(bound).equiv(Statevector(circuit))
+
+
+@pytest.mark.parametrize("noise", [None, "depolarizing:p1=1e-3,p2=5e-3"])
+def test_energy_is_kept_exactly_and_refit_never_raises_it(noise):
+    problem = chem.load("LiH-4q")
+    rng = np.random.default_rng(11)
+    circuit = random_search_circuit(rng, 4, 30)
+    model = resolve_noise(noise)
+    result = simplify_and_refit(circuit, problem.hamiltonian, problem.constant, model)
+    ideal = PTMSimulator()
+    exact = simplify_circuit(circuit)
+    assert ideal.expectation(exact, problem.hamiltonian) == pytest.approx(
+        ideal.expectation(circuit, problem.hamiltonian), abs=1e-8
+    )
+    assert result.raw_noiseless_energy == pytest.approx(
+        ideal.expectation(circuit, problem.hamiltonian) + problem.constant, abs=1e-12
+    )
+    assert result.counts.gates <= result.raw_counts.gates
+    if noise is None:  # refit minimizes the noiseless energy itself
+        assert result.energy == result.noiseless_energy
+        assert result.noiseless_energy <= result.raw_noiseless_energy + 1e-12
+    summary = result.summary(problem.exact_energy)
+    assert summary["noiseless_error"] == pytest.approx(
+        abs(result.noiseless_energy - problem.exact_energy)
+    )
+    assert summary["raw_gates"] == len(circuit.data)
+
+
+def test_refit_lowers_a_detuned_circuit_to_the_optimum():
+    problem = chem.load("H2-2q")
+    circuit = QuantumCircuit(2)
+    circuit.ry(0.1, 0)
+    circuit.ry(0.1, 1)
+    circuit.cx(0, 1)
+    refit, energy = refit_angles(circuit, problem.hamiltonian, problem.constant)
+    assert energy < PTMSimulator().expectation(circuit, problem.hamiltonian) + problem.constant
+    assert energy == pytest.approx(
+        PTMSimulator().expectation(refit, problem.hamiltonian) + problem.constant, abs=1e-12
+    )
