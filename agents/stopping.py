@@ -50,9 +50,15 @@ def checkpointed(lock, save: Callable[[], None]) -> Iterator[GracefulStop]:
     """The frame of a training loop: hold the run directory's ``lock`` (a
     :class:`agents.rundir.RunLock`) and yield a :class:`GracefulStop` for the loop to poll.
     However the loop ends, ``save()`` runs with further signals ignored, then the lock is
-    released and the previous signal handlers come back."""
+    released and the previous signal handlers come back.
+
+    Inside the frame BLAS runs on one thread: the environment's linear algebra (L-BFGS-B's
+    updates, small matrix products) works on arrays of a few dozen entries, where BLAS
+    threads only spin against the other runs and the agent sharing the cores."""
+    from threadpoolctl import threadpool_limits
+
     lock.acquire()
-    with GracefulStop() as signals:
+    with GracefulStop() as signals, threadpool_limits(limits=1, user_api="blas"):
         try:
             yield signals
         finally:
