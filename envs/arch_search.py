@@ -14,7 +14,8 @@ from envs.circuit_state import CircuitState
 from envs.config import CRLQAS_THRESHOLDS, ArchSearchConfig
 from envs.curriculum import Curriculum
 from qnoise import PTMSimulator, chem
-from qnoise.optim import AQGD, COBYLA, LBFGSB, SPSA, AdamSPSA
+from qnoise.optim import AQGD, COBYLA, LBFGSB, SPSA, AdamSPSA, Rotosolve
+from qnoise.optim.rotosolve import sinusoid_minimum
 from qnoise.vqe import EnergyObjective
 
 SUCCESS_REWARD = 5.0
@@ -150,6 +151,9 @@ class ArchSearchEnv(gym.Env):
         if name == "spsa":  # fixed gains: a new gate often starts on a flat landscape
             budget = max(budget or 500, 3)
             return SPSA(maxiter=(budget - 1) // 2, maxfev=budget, seed=seed, a=0.5, c=0.1, A=None)
+        if name == "rotosolve":  # exact energies: sweep to convergence; shots: the budget
+            tol = 1e-10 if self.config.shots is None else None
+            return Rotosolve(maxiter=20 if budget is None else None, maxfev=budget, tol=tol)
         if name == "aqgd":
             return AQGD(maxiter=10**6, maxfev=budget or 500, eta=0.2)
         return LBFGSB(maxiter=1000, maxfev=budget)
@@ -173,8 +177,11 @@ class ArchSearchEnv(gym.Env):
             obs = np.append(obs, np.float32(np.clip(self._energy, low, high)))
         return obs.astype(np.float32)
 
-    def _evaluate(self, optimize: bool) -> tuple[float, int]:
-        """Optimize (or just evaluate) the current circuit's angles; returns (energy, nfev)."""
+    def _evaluate(self, optimize: bool, new_rotation: bool = False) -> tuple[float, int]:
+        """Optimize (or just evaluate) the current circuit's angles; returns (energy, nfev).
+
+        ``new_rotation`` with ``new_angle="best"``: first set the last angle to the minimum
+        of the energy along it (three evaluations)."""
         circuit = self.state.circuit()
         seed = int(self.np_random.integers(2**63))
         objective = EnergyObjective(
@@ -189,13 +196,19 @@ class ArchSearchEnv(gym.Env):
         if not optimize or circuit.num_parameters == 0:
             energy, nfev = float(objective(self.state.angles)), 1
         else:
+            start, nfev = self.state.angles.copy(), 0
+            if new_rotation and self.config.new_angle == "best":
+                points = np.tile(start, (3, 1))
+                points[:, -1] = (0.0, np.pi / 2, -np.pi / 2)
+                start[-1] = sinusoid_minimum(0.0, *objective(points))[0]
+                nfev = 3
             optimizer = self._optimizer(seed)
             uses_gradient = isinstance(optimizer, (LBFGSB, AQGD)) and self.config.shots is None
             result = optimizer.minimize(
-                objective, self.state.angles, jac=objective.gradient if uses_gradient else None
+                objective, start, jac=objective.gradient if uses_gradient else None
             )
             self.state.set_angles(result.x)
-            energy, nfev = float(result.fun), int(result.nfev)
+            energy, nfev = float(result.fun), nfev + int(result.nfev)
         self._unmitigated = energy
         zne = self.config.zne
         if zne is None:
@@ -262,7 +275,7 @@ class ArchSearchEnv(gym.Env):
             if self.config.new_angle == "random" and not gate.is_cnot:
                 angle = float(self.np_random.uniform(0.0, 0.1))
             self.state.append(gate, angle)
-            self._energy, nfev = self._evaluate(optimize=True)
+            self._energy, nfev = self._evaluate(optimize=True, new_rotation=not gate.is_cnot)
             self.curriculum.observe(self._energy)
         elif self.config.illegal_action == "raise":
             self._steps -= 1

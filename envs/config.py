@@ -10,8 +10,8 @@ from typing import Any
 from envs.halting import RandomHalting
 
 TARGETS = ("exact", "lower_bound")
-OPTIMIZERS = ("cobyla", "adam_spsa", "spsa", "aqgd", "lbfgsb")
-NEW_ANGLES = ("zero", "random")
+OPTIMIZERS = ("cobyla", "adam_spsa", "spsa", "aqgd", "lbfgsb", "rotosolve")
+NEW_ANGLES = ("zero", "random", "best")
 ILLEGAL = ("penalize", "raise")
 SHOT_MODELS = ("sample", "gaussian")
 
@@ -49,7 +49,8 @@ class ArchSearchConfig:
     optimizer : str or qnoise optimizer, optional
         ``"cobyla"`` (default without noise and shots), ``"adam_spsa"`` (default otherwise),
         ``"spsa"`` (a = 0.5, c = 0.1, no calibration), ``"aqgd"``, ``"lbfgsb"`` (exact
-        gradients), or an optimizer object.
+        gradients), ``"rotosolve"`` (each angle set to the minimum of its sinusoid, three
+        evaluations per angle; works with shots), or an optimizer object.
     maxfev : int, optional
         Evaluation budget per step (defaults: CRLQAS's per problem).
     shots : int, optional
@@ -64,8 +65,13 @@ class ArchSearchConfig:
         Append the current energy to the observation (CRLQAS's input sizes include it).
     angle_rows : bool
         Add three rows with the RX, RY, RZ angles to the tensor.
-    new_angle : {"zero", "random"}
-        Start angle of a new rotation: 0, or uniform in [0, 0.1).
+    new_angle : {"zero", "random", "best"}
+        Start angle of a new rotation: 0, uniform in [0, 0.1), or ``"best"``: the exact
+        minimizer of the energy along the new angle with the others fixed (the energy is
+        ``a + b cos θ + c sin θ`` in it; three evaluations, counted in ``nfev``). At angle 0
+        a new rotation is often a stationary point (on a computational-basis state, for a
+        real Hamiltonian), where gradient optimizers never move it; ``"best"`` starts them
+        past it.
     illegal_action : {"penalize", "raise"}
         For agents that ignore the mask: an illegal action appends nothing and costs −1
         (and a step), or raises.

@@ -340,3 +340,44 @@ def test_mitigated_rewards_use_zero_noise_extrapolated_energies():
         make(mitigation={"scale_factors": [1, 1]})
     with pytest.raises(ValueError, match="mitigation"):
         make(noise=None, mitigation={})
+
+
+@pytest.mark.parametrize("shots", [None, 1000])
+def test_rotosolve_inner_optimizer(shots):
+    """``optimizer="rotosolve"``: with exact energies each step sweeps to convergence (the
+    step's energy is the circuit's exact optimum, as L-BFGS-B finds it); with shots it keeps
+    to ``maxfev`` evaluations."""
+    options = {"problem": "H2-2q", "noise": "depolarizing:p1=1e-3,p2=5e-3", "shots": shots,
+               "shot_model": "gaussian", "random_halting": False}  # fmt: skip
+    roto = make(**options, optimizer="rotosolve", maxfev=None if shots is None else 40, seed=2)
+    names = {str(g): i for i, g in enumerate(roto.actions)}
+    for key in ("ry(0,)", "ry(1,)", "cx(0, 1)", "ry(1,)"):
+        _, _, _, _, info = roto.step(names[key])
+        if shots is not None:
+            assert info["nfev"] <= 40
+    if shots is None:
+        exact = make(**options, optimizer="lbfgsb", seed=2)
+        for key in ("ry(0,)", "ry(1,)", "cx(0, 1)", "ry(1,)"):
+            _, _, _, _, expected = exact.step(names[key])
+        assert info["energy"] == pytest.approx(expected["energy"], abs=1e-8)
+
+
+def test_best_start_angle_leaves_the_stationary_point_at_zero():
+    """A rotation on |0000> is stationary at angle 0 for a particle-conserving Hamiltonian,
+    so L-BFGS-B never moves it; ``new_angle="best"`` starts it at the minimum along it."""
+    options = {"problem": "H2-4q-0.70", "noise": None, "optimizer": "lbfgsb",
+               "random_halting": False}  # fmt: skip
+    energies, angles, nfevs = {}, {}, {}
+    for start in ("zero", "best"):
+        env = make(**options, new_angle=start, seed=0)
+        ry0 = next(i for i, g in enumerate(env.actions) if str(g) == "ry(0,)")
+        *_, info = env.step(ry0)
+        energies[start], nfevs[start] = info["energy"], info["nfev"]
+        angles[start] = env.state.angles
+    vacuum = make(**options, seed=0)
+    empty = vacuum.ideal.expectation(QuantumCircuit(4), vacuum.problem.hamiltonian)
+    assert energies["zero"] == pytest.approx(empty + vacuum.problem.constant, abs=1e-12)
+    assert angles["zero"][0] == 0.0
+    assert abs(angles["best"][0]) == pytest.approx(np.pi, abs=1e-6)
+    assert energies["best"] < energies["zero"] - 0.1
+    assert nfevs["best"] >= 3 + 1
