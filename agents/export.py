@@ -8,14 +8,24 @@ from pathlib import Path
 
 from qiskit import QuantumCircuit
 
-from agents.records import CONFIG, CheckpointError, circuit_record, read_run_config
+from agents.records import (
+    BEST,
+    CONFIG,
+    SHORTEST,
+    CheckpointError,
+    circuit_record,
+    read_run_config,
+)
 from agents.rundir import LOCK, read_records
 from agents.sb3 import MODEL, SB3Run
-from agents.trainer import BEST, CHECKPOINT, METRICS, TESTS, Trainer
+from agents.trainer import CHECKPOINT, METRICS, TESTS, Trainer
+from envs import ArchSearchConfig
+from qnoise import chem
 from qnoise.files import atomic_write, check_writable_folder
+from qnoise.vqe.simplify import SimplifiedCircuit, simplify_and_refit
 
 #: files a run directory owns; nothing may be exported over them
-RUN_FILES = (CONFIG, METRICS, TESTS, BEST, CHECKPOINT, MODEL, LOCK)
+RUN_FILES = (CONFIG, METRICS, TESTS, BEST, SHORTEST, CHECKPOINT, MODEL, LOCK)
 
 
 def best_circuit(best: dict) -> QuantumCircuit:
@@ -31,8 +41,35 @@ def best_circuit(best: dict) -> QuantumCircuit:
     return circuit
 
 
-def _read_best(run: str | Path) -> dict:
-    path = Path(run) / BEST
+def simplify_best(best: dict, env_config: dict) -> SimplifiedCircuit:
+    """The circuit of a ``best.json`` record, simplified and re-fitted on the energy its run
+    minimized (the problem and noise model of ``env_config``, a run config's ``env``
+    section); see :func:`qnoise.vqe.simplify_and_refit`."""
+    config = ArchSearchConfig.from_dict(dict(env_config))
+    problem = chem.load(config.problem)
+    circuit = best_circuit({**best, "num_qubits": problem.num_qubits})
+    return simplify_and_refit(circuit, problem.hamiltonian, problem.constant, config.noise_model)
+
+
+def run_best_circuit(run: str | Path, raw: bool = False, shortest: bool = False) -> QuantumCircuit:
+    """The best circuit of a run (``shortest=True``: its shortest circuit below chemical
+    accuracy, see :class:`agents.records.KeptCircuits`): simplified with re-fitted angles
+    (default), or as the search found it (``raw=True``)."""
+    best = read_best(run, shortest)
+    if raw:
+        return best_circuit(best)
+    return simplify_best(best, read_run_config(Path(run))["env"]).circuit
+
+
+def read_best(run: str | Path, shortest: bool = False) -> dict:
+    """A run's ``best.json`` record (``shortest.json`` with ``shortest``);
+    :class:`CheckpointError` when missing or unreadable."""
+    path = Path(run) / (SHORTEST if shortest else BEST)
+    if shortest and not path.exists():
+        raise CheckpointError(
+            f"{path} is missing: no circuit of this run has been below chemical accuracy "
+            "without noise"
+        )
     if not path.exists():
         raise CheckpointError(f"{path} is missing: has this run trained any episode?")
     try:
@@ -61,24 +98,31 @@ def _greedy_rollout(run: str | Path):
     return sb3, {key: info[key] for key in keys}
 
 
-def evaluate_run(run: str | Path) -> dict:
+def evaluate_run(run: str | Path, raw: bool = False) -> dict:
     """Greedy rollout of the trained policy and the best circuit of the run.
 
     Returns the best of the two (lowest error) with ``energy``, ``noiseless_energy``,
     ``exact_energy``, ``error``, ``noiseless_error``, ``gates``, ``cnots``, ``depth``,
-    ``parameters``, ``episodes``, plus ``greedy_error`` and a text ``drawing``.
+    ``parameters`` (as found; energies as the run measured them), ``episodes``,
+    ``greedy_error``, ``simplified`` (the simplified circuit's sizes and exact energies
+    beside the found circuit's, keys prefixed ``raw_``: see
+    :meth:`qnoise.vqe.SimplifiedCircuit.summary`), ``shortest`` (the same for the run's
+    shortest circuit below chemical accuracy, or ``None``) and a text ``drawing`` of the
+    simplified circuit (of the circuit as found with ``raw=True``).
     """
     trainer, greedy = _greedy_rollout(run)
-    best = _read_best(run)
+    best = read_best(run)
     source = "training"
     if greedy["error"] < best["error"]:
         best = circuit_record(trainer.env.unwrapped, greedy, trainer.episode)
         source = "greedy rollout"
-    circuit = best_circuit({**best, "num_qubits": trainer.env.unwrapped.num_qubits})
+    env = trainer.env.unwrapped
+    simplified = simplify_best(best, trainer.config["env"])
+    circuit = simplified.raw if raw else simplified.circuit
     return {
         "energy": best["energy"],
         "noiseless_energy": best["noiseless_energy"],
-        "exact_energy": trainer.env.unwrapped.problem.exact_energy,
+        "exact_energy": env.problem.exact_energy,
         "error": best["error"],
         "noiseless_error": best["noiseless_error"],
         "gates": best["num_gates"],
@@ -88,8 +132,17 @@ def evaluate_run(run: str | Path) -> dict:
         "episodes": trainer.episode,
         "greedy_error": greedy["error"],
         "source": source,
+        "simplified": simplified.summary(env.problem.exact_energy),
+        "shortest": _shortest_summary(run, trainer.config["env"], env.problem.exact_energy),
         "drawing": str(circuit.draw(output="text")),
     }
+
+
+def _shortest_summary(run: str | Path, env_config: dict, exact_energy: float) -> dict | None:
+    path = Path(run) / SHORTEST
+    if not path.exists():
+        return None
+    return simplify_best(read_best(run, shortest=True), env_config).summary(exact_energy)
 
 
 def check_output_file(path: str | Path, force: bool = False) -> Path:
@@ -112,18 +165,25 @@ def check_output_file(path: str | Path, force: bool = False) -> Path:
 
 
 def export_run(
-    run: str | Path, fmt: str = "qasm3", out: str | Path | None = None, force: bool = False
+    run: str | Path,
+    fmt: str = "qasm3",
+    out: str | Path | None = None,
+    force: bool = False,
+    raw: bool = False,
+    shortest: bool = False,
 ) -> str | None:
     """The best circuit as OpenQASM 3 text (returned when ``out`` is None) or QPY (a file,
-    ``<run>/best.qpy`` by default). An existing ``out`` is refused unless ``force``; a run's
-    own files are never overwritten."""
+    ``<run>/best.qpy`` by default): simplified with re-fitted angles, or as found with
+    ``raw=True``; ``shortest=True`` exports the shortest circuit below chemical accuracy
+    instead of the lowest-error one. An existing ``out`` is refused unless ``force``; a
+    run's own files are never overwritten."""
     if fmt not in ("qasm3", "qpy"):
         raise ValueError(f"format must be qasm3 or qpy, got {fmt!r}")
     if out is None and fmt == "qpy":
         out, force = Path(run) / "best.qpy", True  # the export's own file, refreshed
     if out is not None:
         out = check_output_file(out, force)
-    circuit = best_circuit(_read_best(run))
+    circuit = run_best_circuit(run, raw, shortest)
     if fmt == "qasm3":
         from qiskit import qasm3
 
@@ -179,7 +239,7 @@ def plot_run(run: str | Path, out: str | Path | None = None) -> list[Path]:
     if best_file.exists():
         drawing = best_circuit(json.loads(best_file.read_text())).draw(output="text")
         axes[1, 1].text(0, 1, str(drawing), family="monospace", fontsize=7, va="top")
-        axes[1, 1].set_title("best circuit")
+        axes[1, 1].set_title("best circuit (as found)")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from agents.ddqn import DDQNConfig, epsilon_greedy, mlp
-from agents.records import circuit_record, episode_record
+from agents.records import circuit_record, episode_record, shorter
 from agents.replay import NStepBuffer, Transition
 from envs import ArchSearchConfig, ArchSearchEnv
 
@@ -45,12 +45,15 @@ class Episode:
     ``steps`` holds, per environment step, the n-step transitions that step completed (empty
     for greedy test episodes); ``record`` is the episode's metrics line; ``best`` the circuit
     record (episode number 0) of the episode's lowest-error circuit when that error is below
-    the bar the learner sent, else ``None``; ``state`` the worker's state after the episode.
+    the bar the learner sent, else ``None``; ``shortest`` the episode's shortest circuit
+    below chemical accuracy without noise (see :class:`agents.records.KeptCircuits`), else
+    ``None``; ``state`` the worker's state after the episode.
     """
 
     steps: list[list[Transition]]
     record: dict
     best: dict | None
+    shortest: dict | None
     state: dict
 
 
@@ -111,7 +114,7 @@ class ExperienceWorker:
         env = self.env
         obs, info = env.reset()
         steps: list[list[Transition]] = []
-        total, done, best = 0.0, False, None
+        total, done, best, shortest = 0.0, False, None, None
         while not done:
             mask = info["action_mask"]
             action = epsilon_greedy(
@@ -126,9 +129,11 @@ class ExperienceWorker:
                 if info["error"] < best_error:
                     best_error = info["error"]
                     best = circuit_record(env, info, 0)
+                if shorter(info, shortest):
+                    shortest = circuit_record(env, info, 0)
             obs = next_obs
         self.nstep.clear()
-        return Episode(steps, episode_record(info, total), best, self.state_dict())
+        return Episode(steps, episode_record(info, total), best, shortest, self.state_dict())
 
     def state_dict(self) -> dict:
         """Environment (curriculum, random state) and action-draw state."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from envs import ArchSearchEnv
+from qnoise.chem.problem import CHEMICAL_ACCURACY
+from qnoise.files import atomic_write
 
 CONFIG = "config.yaml"
+BEST = "best.json"
+SHORTEST = "shortest.json"
 
 EPISODE_KEYS = (
     "outcome", "energy", "noiseless_energy", "error", "noiseless_error", "gates", "cnots",
@@ -41,6 +46,61 @@ def circuit_record(env: ArchSearchEnv, info: dict, episode: int) -> dict:
         "depth": info["depth"],
         "parameters": circuit.num_parameters,
     }
+
+
+def shorter(candidate: dict, kept: dict | None) -> bool:
+    """Whether ``candidate`` (an ``info`` or a circuit record) is below chemical accuracy
+    without noise and beats ``kept``: fewer gates, or as many with a lower noiseless error."""
+    if not candidate["noiseless_error"] < CHEMICAL_ACCURACY:
+        return False
+    gates = candidate.get("num_gates", candidate.get("gates"))
+    return kept is None or (gates, candidate["noiseless_error"]) < (
+        kept["num_gates"],
+        kept["noiseless_error"],
+    )
+
+
+class KeptCircuits:
+    """The circuits a run keeps, as :func:`circuit_record` dicts (or ``None``).
+
+    ``best``: the lowest-error circuit (the error of the energy the agent is rewarded on,
+    noisy where the run is noisy), in ``best.json``. ``shortest``: the circuit with the
+    fewest gates whose noiseless error is below chemical accuracy (1.6e-3 Ha; ties: the
+    lower noiseless error), in ``shortest.json``.
+    """
+
+    def __init__(self, best: dict | None = None, shortest: dict | None = None) -> None:
+        self.best = best
+        self.shortest = shortest
+
+    def observe(self, env: ArchSearchEnv, info: dict, episode: int) -> None:
+        """Keep the current circuit of ``env`` (its step ``info``) if it beats a kept one."""
+        if self.best is None or info["error"] < self.best["error"]:
+            self.best = circuit_record(env, info, episode)
+        if shorter(info, self.shortest):
+            self.shortest = circuit_record(env, info, episode)
+
+    def merge(self, best: dict | None, shortest: dict | None, episode: int) -> None:
+        """Take circuit records found elsewhere (a worker's episode), numbered ``episode``."""
+        if best is not None and (self.best is None or best["error"] < self.best["error"]):
+            self.best = {**best, "episode": episode}
+        if shortest is not None and shorter(shortest, self.shortest):
+            self.shortest = {**shortest, "episode": episode}
+
+    def write(self, run_dir: Path) -> None:
+        """``best.json`` and ``shortest.json`` (atomically) for the circuits kept so far."""
+        for name, record in ((BEST, self.best), (SHORTEST, self.shortest)):
+            if record is not None:
+                atomic_write(Path(run_dir) / name, json.dumps(record, indent=1).encode())
+
+    @classmethod
+    def read(cls, run_dir: Path) -> KeptCircuits:
+        """The circuits a run directory holds (missing files give ``None``)."""
+        records = []
+        for name in (BEST, SHORTEST):
+            path = Path(run_dir) / name
+            records.append(json.loads(path.read_text()) if path.exists() else None)
+        return cls(*records)
 
 
 def read_run_config(run_dir: Path) -> dict:

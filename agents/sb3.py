@@ -3,7 +3,8 @@
 ``qnoise train --algo maskable_ppo`` (sb3-contrib's ``MaskablePPO``, which reads
 ``env.action_masks()``) or ``--algo sb3_dqn`` (SB3's ``DQN``, which does not mask: illegal
 actions cost −1 and append nothing) write the same run directory as the DDQN trainer:
-``config.yaml``, ``metrics.jsonl``, ``best.json``, and ``model.zip`` (written atomically).
+``config.yaml``, ``metrics.jsonl``, ``best.json``, ``shortest.json`` and ``model.zip``
+(written atomically).
 Resuming continues from ``model.zip``; unlike the DDQN trainer it does not restore the
 replay buffer or RNG streams, so a resumed SB3 run is not bit-identical to an uninterrupted
 one.
@@ -22,17 +23,11 @@ from pathlib import Path
 import gymnasium
 import yaml
 
-from agents.records import (
-    CONFIG,
-    CheckpointError,
-    circuit_record,
-    episode_record,
-    open_run,
-)
+from agents.records import CONFIG, CheckpointError, KeptCircuits, episode_record, open_run
 from agents.run_config import sb3_options
 from agents.rundir import HoldsRunLock, open_run_dir, read_records, truncate_records
 from agents.stopping import checkpointed
-from agents.trainer import BEST, METRICS
+from agents.trainer import METRICS
 from envs import ArchSearchConfig, ArchSearchEnv
 from qnoise.files import atomic_write
 
@@ -41,7 +36,8 @@ MODEL = "model.zip"
 
 
 class EpisodeRecorder(gymnasium.Wrapper):
-    """Writes one metrics line per finished episode and keeps the lowest-error circuit."""
+    """Writes one metrics line per finished episode and keeps the run's circuits
+    (:class:`agents.records.KeptCircuits`)."""
 
     def __init__(
         self, env: ArchSearchEnv, run_dir: Path, episode: int = 0, write: bool = True
@@ -50,8 +46,7 @@ class EpisodeRecorder(gymnasium.Wrapper):
         self.run_dir = run_dir
         self.episode = episode
         self.write = write
-        best_file = run_dir / BEST
-        self.best = json.loads(best_file.read_text()) if best_file.exists() else None
+        self.kept = KeptCircuits.read(run_dir)
         self._reward = 0.0
 
     def action_masks(self):
@@ -64,8 +59,7 @@ class EpisodeRecorder(gymnasium.Wrapper):
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._reward += reward
-        if self.best is None or info["error"] < self.best["error"]:
-            self.best = circuit_record(self.env.unwrapped, info, self.episode + 1)
+        self.kept.observe(self.env.unwrapped, info, self.episode + 1)
         if terminated or truncated:
             self.episode += 1
             record = {"episode": self.episode, **episode_record(info, self._reward)}
@@ -141,7 +135,7 @@ class SB3Run(HoldsRunLock):
 
     @property
     def best(self) -> dict | None:
-        return self.env.best
+        return self.env.kept.best
 
     def train(self, episodes: int, progress: bool = True) -> int:
         """Train until ``episodes`` episodes in total; Ctrl-C or SIGTERM stops at the next
@@ -170,5 +164,4 @@ class SB3Run(HoldsRunLock):
         tmp = self.run_dir / "model.tmp.zip"
         self.model.save(tmp)
         os.replace(tmp, self.run_dir / MODEL)
-        if self.best is not None:
-            atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
+        self.env.kept.write(self.run_dir)

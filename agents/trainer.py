@@ -12,7 +12,13 @@ from tqdm import tqdm
 
 from agents.ddqn import DDQN
 from agents.parallel import Episode, agent_config, make_env, policy_weights, start_workers
-from agents.records import CONFIG, CheckpointError, circuit_record, episode_record, open_run
+from agents.records import (
+    CONFIG,
+    CheckpointError,
+    KeptCircuits,
+    episode_record,
+    open_run,
+)
 from agents.rundir import (
     HoldsRunLock,
     load_checkpoint,
@@ -26,14 +32,15 @@ from qnoise.files import atomic_write
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 TESTS = "tests.jsonl"
-BEST = "best.json"
 
 
 class Trainer(HoldsRunLock):
     """One training run in ``run_dir`` (created on start, resumed when it has a checkpoint).
 
     Files: ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per episode),
-    ``tests.jsonl`` (greedy rollouts), ``best.json`` (the lowest-error circuit seen; per
+    ``tests.jsonl`` (greedy rollouts), ``best.json`` and ``shortest.json`` (the lowest-error
+    circuit seen and the shortest one below chemical accuracy without noise, see
+    :class:`agents.records.KeptCircuits`; written with every checkpoint; per
     episode ``wall_s`` is the wall time since this process started training),
     ``checkpoint.pt`` (agent, optimizer, replay buffer, curriculum, RNG states as tensors and
     plain data, read without unpickling code; written atomically every ``checkpoint_every``
@@ -106,7 +113,7 @@ class Trainer(HoldsRunLock):
         )
         self.worker_states: list[dict | None] = [None] * self.workers
         self.episode = 0
-        self.best: dict | None = None
+        self.kept = KeptCircuits()
         self.env.reset(seed=self.seed)
         if resume:
             self._load()
@@ -116,21 +123,24 @@ class Trainer(HoldsRunLock):
                 atomic_write(self.run_dir / name, b"")
 
     # ------------------------------------------------------------ checkpoints
+    @property
+    def best(self) -> dict | None:
+        """The lowest-error circuit so far (a :func:`agents.records.circuit_record`)."""
+        return self.kept.best
+
     def _save(self) -> None:
+        """The checkpoint, and ``best.json``/``shortest.json`` beside it (so a run's circuits
+        can be read while it trains and survive a crash)."""
         state = {
             "episode": self.episode,
             "agent": self.agent.state_dict(),
             "env": self.env.state_dict(),
-            "best": self.best,
+            "best": self.kept.best,
+            "shortest": self.kept.shortest,
             "workers": self.worker_states,
         }
         save_checkpoint(self.run_dir / CHECKPOINT, state)
-
-    def _save_final(self) -> None:
-        """The checkpoint and ``best.json`` at the end of :meth:`train`."""
-        self._save()
-        if self.best is not None:
-            atomic_write(self.run_dir / BEST, json.dumps(self.best, indent=1).encode())
+        self.kept.write(self.run_dir)
 
     def _load(self) -> None:
         try:
@@ -142,7 +152,7 @@ class Trainer(HoldsRunLock):
             self.agent.load_state_dict(state["agent"])
             self.env.load_state_dict(state["env"])
             self.episode = int(state["episode"])
-            self.best = state["best"]
+            self.kept = KeptCircuits(state["best"], state.get("shortest"))
             self.worker_states = state.get("workers", [None])
         except Exception as exc:  # any unreadable file: one clear message
             raise CheckpointError(
@@ -170,14 +180,10 @@ class Trainer(HoldsRunLock):
             total += reward
             if not greedy:
                 agent.observe(obs, action, reward, next_obs, info["action_mask"], done)
-                self._track_best(info)
+                self.kept.observe(self.env, info, self.episode + 1)
             obs = next_obs
         agent.end_episode()
         return episode_record(info, total)
-
-    def _track_best(self, info: dict) -> None:
-        if self.best is None or info["error"] < self.best["error"]:
-            self.best = circuit_record(self.env, info, self.episode + 1)
 
     def _append(self, name: str, record: dict) -> None:
         with open(self.run_dir / name, "a", encoding="utf-8") as handle:
@@ -224,7 +230,7 @@ class Trainer(HoldsRunLock):
             )
             bar.update(1)
 
-        with checkpointed(self._lock, self._save_final) as self._signals:
+        with checkpointed(self._lock, self._save) as self._signals:
             try:
                 if self.workers == 1:
                     while self.episode < episodes and not self._signals.requested:
@@ -270,10 +276,7 @@ class Trainer(HoldsRunLock):
                 for transitions in episode.steps:
                     self.agent.learn(transitions)
                 self.worker_states[index] = episode.state
-                if episode.best is not None and (
-                    self.best is None or episode.best["error"] < self.best["error"]
-                ):
-                    self.best = {**episode.best, "episode": self.episode + 1}
+                self.kept.merge(episode.best, episode.shortest, self.episode + 1)
                 finish(episode.record, lambda i=index: run_test(i))
                 if self.episode + sum(pending) < episodes and not self._signals.requested:
                     request(index)

@@ -179,18 +179,26 @@ def _train(args: argparse.Namespace) -> int:
     done = trainer.train(episodes, progress=not args.quiet)
     print(f"run {trainer.run_dir}: {done} episodes")
     if trainer.best is not None:
-        _print_best(trainer.best)
+        _print_best(trainer.best, trainer.config["env"])
     return 0
 
 
-def _print_best(best: dict) -> None:
-    from agents.export import best_circuit
+def _print_best(best: dict, env_config: dict) -> None:
+    """The best circuit simplified (angles re-fitted), with its energies and the search's."""
+    from agents.export import simplify_best
 
-    print(best_circuit(best).draw(output="text"))
+    simplified = simplify_best(best, env_config)
+    counts = simplified.counts
+    print(simplified.circuit.draw(output="text"))
     print(
         f"best circuit: E = {best['energy']:.6f} Ha (noiseless {best['noiseless_energy']:.6f}), "
         f"error {best['error']:.2e} Ha (noiseless {best['noiseless_error']:.2e}), "
-        f"{best['num_gates']} gates, {best['cnots']} CNOTs, depth {best['depth']}"
+        f"{best['num_gates']} gates, {best['cnots']} CNOTs, depth {best['depth']} as found"
+    )
+    print(
+        f"simplified: E = {simplified.energy:.6f} Ha (noiseless "
+        f"{simplified.noiseless_energy:.6f}, exact), {counts.gates} gates, {counts.cnots} "
+        f"CNOTs, depth {counts.depth} (qnoise export/evaluate --raw: the circuit as found)"
     )
 
 
@@ -208,7 +216,7 @@ def _for_run(command: str, action):
 def _evaluate(args: argparse.Namespace) -> int:
     from agents.export import evaluate_run
 
-    report, status = _for_run("evaluate", lambda: evaluate_run(args.run))
+    report, status = _for_run("evaluate", lambda: evaluate_run(args.run, args.raw))
     if status:
         return status
     drawing = report.pop("drawing")
@@ -216,8 +224,19 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(report))
         return 0
     print(drawing)
+    circuits = {
+        "best circuit": report.pop("simplified"),
+        "shortest circuit below chemical accuracy": report.pop("shortest"),
+    }
     for key, value in report.items():
         print(f"  {key:<18} {value}")
+    for name, summary in circuits.items():
+        if summary is None:
+            print(f"  {name}: none yet")
+            continue
+        print(f"  {name}, simplified (exact energies; raw_: as found):")
+        for key, value in summary.items():
+            print(f"    {key:<24} {value}")
     return 0
 
 
@@ -226,7 +245,10 @@ def _export(args: argparse.Namespace) -> int:
 
     try:
         text, status = _for_run(
-            "export", lambda: export_run(args.run, args.format, args.out, args.force)
+            "export",
+            lambda: export_run(
+                args.run, args.format, args.out, args.force, args.raw, args.shortest
+            ),
         )
     except ValueError as exc:
         print(f"qnoise export: {exc}", file=sys.stderr)
@@ -312,12 +334,12 @@ def _submission_target(args):
 
     target = Path(args.target)
     if target.is_dir():
-        from agents.export import _read_best, best_circuit
+        from agents.export import run_best_circuit
         from agents.records import read_run_config
 
         config = read_run_config(target)
         name = args.problem or config.get("env", {}).get("problem", "LiH-4q")
-        return best_circuit(_read_best(target)), chem.load(name), target
+        return run_best_circuit(target, args.raw, args.shortest), chem.load(name), target
     from qnoise.circuit_files import problem_of
 
     name = args.problem or problem_of(target)
@@ -451,6 +473,11 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+SHORTEST_HELP = (
+    "a run's shortest circuit below chemical accuracy without noise (default: the lowest-error one)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qnoise",
@@ -504,6 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="greedy rollout and best circuit of a run")
     evaluate.add_argument("run", help="run directory")
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    evaluate.add_argument(
+        "--raw",
+        action="store_true",
+        help="the circuit as the search found it (default: simplified, angles re-fitted)",
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     export = commands.add_parser("export", help="the best circuit as OpenQASM 3 or QPY")
@@ -511,6 +543,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("qasm3", "qpy"), default="qasm3")
     export.add_argument("--out", help="file (QASM 3 goes to stdout without it)")
     export.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    export.add_argument(
+        "--raw",
+        action="store_true",
+        help="the circuit as the search found it (default: simplified, angles re-fitted)",
+    )
+    export.add_argument("--shortest", action="store_true", help=SHORTEST_HELP)
     export.set_defaults(handler=_export)
 
     plot = commands.add_parser("plot", help="PNG figures of a run")
@@ -539,6 +577,10 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--backend", default="fake_manila",
                         help="fake_manila, fake_mumbai, ... or a real device")  # fmt: skip
     submit.add_argument("--problem", help="Hamiltonian (needed for circuit files)")
+    submit.add_argument(
+        "--raw", action="store_true", help="a run's circuit as found (default: simplified)"
+    )
+    submit.add_argument("--shortest", action="store_true", help=SHORTEST_HELP)
     submit.add_argument("--shots", type=int, help="shots (default: the primitive's)")
     submit.add_argument("--precision", type=float, help="target precision instead of shots")
     submit.add_argument("--optimization-level", type=int, default=1, choices=(0, 1, 2, 3))

@@ -13,6 +13,7 @@ from qiskit import qpy
 
 from qnoise import PTMSimulator, chem
 from qnoise.cli import main
+from qnoise.noise.resolve import resolve_noise
 
 TINY = {
     "env": {
@@ -75,7 +76,8 @@ def test_evaluate_export_and_plot(config_file, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--config", str(config_file), "--out", str(run),
                  "--episodes", "4", "--quiet"]) == 0  # fmt: skip
-    capsys.readouterr()
+    printed = capsys.readouterr().out
+    assert "as found" in printed and "simplified: E = " in printed
     assert main(["evaluate", str(run), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report) >= {"energy", "noiseless_energy", "exact_energy", "error",
@@ -84,13 +86,28 @@ def test_evaluate_export_and_plot(config_file, tmp_path, capsys):
     assert report["episodes"] == 4
     assert report["exact_energy"] == pytest.approx(chem.load("H2-2q").exact_energy)
 
-    assert main(["export", str(run), "--format", "qpy", "--out", str(tmp_path / "c.qpy")]) == 0
-    with open(tmp_path / "c.qpy", "rb") as handle:
-        circuit = qpy.load(handle)[0]
+    simplified = report["simplified"]
+    assert simplified["gates"] <= simplified["raw_gates"] == report["gates"]
+    assert simplified["raw_noiseless_energy"] == pytest.approx(report["noiseless_energy"])
+
     problem = chem.load("H2-2q")
-    ideal = PTMSimulator().expectation(circuit, problem.hamiltonian) + problem.constant
     best = json.loads((run / "best.json").read_text())
-    assert ideal == pytest.approx(best["noiseless_energy"], abs=1e-10)
+    qpy_args = ["export", str(run), "--format", "qpy", "--out", str(tmp_path / "c.qpy")]
+    for extra, energy, noiseless in (
+        (["--raw"], None, best["noiseless_energy"]),
+        (["--force"], simplified["energy"], simplified["noiseless_energy"]),
+    ):
+        assert main(qpy_args + extra) == 0
+        with open(tmp_path / "c.qpy", "rb") as handle:
+            circuit = qpy.load(handle)[0]
+        ideal = PTMSimulator().expectation(circuit, problem.hamiltonian) + problem.constant
+        assert ideal == pytest.approx(noiseless, abs=1e-10)
+        if energy is not None:  # the simplified circuit's exact energy under the run's noise
+            noisy = PTMSimulator(resolve_noise("fake_mumbai:median"))
+            assert noisy.expectation(circuit, problem.hamiltonian) + problem.constant == (
+                pytest.approx(energy, abs=1e-10)
+            )
+            assert len(circuit.data) == simplified["gates"]
     capsys.readouterr()
     assert main(["export", str(run)]) == 0
     assert capsys.readouterr().out.startswith("OPENQASM 3.0;")
@@ -122,15 +139,22 @@ def test_shipped_configs_load():
     from envs import ArchSearchConfig
 
     names = sorted(p.stem for p in Path("configs").glob("*.yaml"))
-    assert len(names) == 13
+    assert len(names) == 19
     for name in names:
         config = load_config(f"configs/{name}.yaml")
         ArchSearchConfig.from_dict(config["env"])
         assert np.isfinite(config["train"]["episodes"])
-    for name in (n for n in names if n.endswith("_fast")):  # a fast preset keeps the problem
-        fast, paper = load_config(f"configs/{name}.yaml"), load_config(f"configs/{name[:-5]}.yaml")
-        assert {k: v for k, v in fast["env"].items() if k != "curriculum_options"} == paper["env"]
+    # a fast preset keeps its paper preset's problem, noise, shots and coupling map; it may
+    # change the curriculum, the inner optimizer, its budget and start angles
+    changeable = {"curriculum_options", "optimizer", "maxfev", "new_angle"}
+    for name in (n for n in names if n.endswith("_fast")):
+        fast = load_config(f"configs/{name}.yaml")
         assert fast["agent"]["width"] < 1000
+        if name[:-5] not in names:  # e.g. CRLQAS's depolarizing Ourense model: no paper preset
+            continue
+        paper = load_config(f"configs/{name[:-5]}.yaml")
+        kept = {k: v for k, v in fast["env"].items() if k not in changeable}
+        assert kept == {k: v for k, v in paper["env"].items() if k not in changeable}
 
 
 @pytest.mark.parametrize("algo", ["maskable_ppo", "sb3_dqn"])
