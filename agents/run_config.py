@@ -36,6 +36,7 @@ TRAIN_KEYS = {
     "checkpoint_every": (1, "a checkpoint every this many episodes"),
     "workers": (1, "experience worker processes (ddqn)"),
     "sync_every": (1, "learner updates between weight copies to a worker"),
+    "threads": (1, "torch threads of the learner (default: 1 for small agents)"),
 }
 #: ranges of the DDQN's float keys: (lowest, highest, lowest excluded)
 _FLOAT_RANGES = {

@@ -1,4 +1,5 @@
-"""Stopping a training loop on a signal without losing its checkpoint."""
+"""The frame of a training loop: stopping on a signal without losing its checkpoint, and
+the thread counts it runs with."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["GracefulStop", "checkpointed"]
+__all__ = ["GracefulStop", "checkpointed", "torch_threads"]
 
 
 class GracefulStop:
@@ -67,3 +68,16 @@ def checkpointed(lock, save: Callable[[], None]) -> Iterator[GracefulStop]:
                 save()
             finally:
                 lock.release()
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``count`` inside, restored after."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
 from tqdm import tqdm
 
@@ -26,12 +27,16 @@ from agents.rundir import (
     save_checkpoint,
     truncate_records,
 )
-from agents.stopping import checkpointed
+from agents.stopping import checkpointed, torch_threads
 from qnoise.files import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 TESTS = "tests.jsonl"
+
+
+#: agents with fewer parameters than this train on one torch thread by default
+SMALL_AGENT = 1_000_000
 
 
 class Trainer(HoldsRunLock):
@@ -230,7 +235,10 @@ class Trainer(HoldsRunLock):
             )
             bar.update(1)
 
-        with checkpointed(self._lock, self._save) as self._signals:
+        with (
+            checkpointed(self._lock, self._save) as self._signals,
+            torch_threads(self.learner_threads),
+        ):
             try:
                 if self.workers == 1:
                     while self.episode < episodes and not self._signals.requested:
@@ -240,6 +248,17 @@ class Trainer(HoldsRunLock):
             finally:
                 bar.close()
         return self.episode
+
+    @property
+    def learner_threads(self) -> int:
+        """torch threads of the agent's updates: ``train.threads``, else 1 for agents under
+        :data:`SMALL_AGENT` parameters (a small update gains nothing from threads and loses
+        much when they spin against other runs) and torch's default for larger ones."""
+        configured = self.config["train"].get("threads")
+        if configured is not None:
+            return int(configured)
+        size = sum(p.numel() for p in self.agent.policy.parameters())
+        return 1 if size < SMALL_AGENT else torch.get_num_threads()
 
     def _train_parallel(self, episodes: int, finish) -> None:
         """The learner's loop over its K workers (round-robin; see the class docstring)."""

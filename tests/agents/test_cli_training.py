@@ -222,3 +222,28 @@ def test_a_gpu_trained_run_loads_on_a_cpu(config_file, tmp_path, capsys):
                  "--device", "cpu"]) == 0  # fmt: skip
     assert len(_metrics(run)) == 3
     assert yaml.safe_load((run / "config.yaml").read_text())["agent"]["device"] == "cuda"
+
+
+def test_small_agents_learn_on_one_torch_thread(config_file, tmp_path):
+    import torch
+
+    from agents import Trainer
+
+    config = yaml.safe_load(config_file.read_text())
+    before = torch.get_num_threads()
+    trainer = Trainer(tmp_path / "auto", config)
+    assert trainer.learner_threads == 1  # 1 hidden layer of 16: far below SMALL_AGENT
+    seen = []
+    original = trainer.agent.update
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    trainer.agent.update = spy
+    trainer.train(3, progress=False)
+    trainer.close()
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == before
+    config["train"]["threads"] = 2
+    assert Trainer(tmp_path / "set", config).learner_threads == 2
