@@ -73,7 +73,7 @@ def simplify_circuit(circuit: QuantumCircuit, *, atol: float = 1e-10) -> Quantum
     -------
     QuantumCircuit
         Same qubits, same state ``U|0…0⟩`` up to a global phase (checked for up to
-        :data:`MAX_CHECKED_QUBITS` qubits), gates in :data:`GATES`.
+        :data:`MAX_CHECKED_QUBITS` qubits), gates in :data:`GATES`, angles in (−π, π].
 
     Raises
     ------
@@ -100,7 +100,12 @@ def simplify_circuit(circuit: QuantumCircuit, *, atol: float = 1e-10) -> Quantum
     result = current.copy_empty_like(name=circuit.name)
     result.global_phase = 0.0
     for instruction in current.data:
-        result.append(instruction)
+        name = instruction.operation.name
+        if name in ROTATIONS:  # θ + 2π is the same rotation up to a global phase
+            angle = float(np.angle(np.exp(1j * float(instruction.operation.params[0]))))
+            getattr(result, name)(angle, instruction.qubits[0])
+        else:
+            result.append(instruction)
     _check_same_state(circuit, result)
     return result
 
@@ -178,8 +183,9 @@ def refit_angles(
     ``<H> + constant`` under ``simulator``'s noise (L-BFGS-B with reverse-mode gradients,
     started from the circuit's own angles).
 
-    Returns ``(circuit, energy)``: the re-fitted circuit and its energy (Ha), or the input
-    and its energy when no lower point was found, so the energy never rises.
+    Returns ``(circuit, energy)``: the re-fitted circuit (angles wrapped to (−π, π]: a
+    rotation by θ + 2π is the same gate up to a global phase) and its energy (Ha), or the
+    input and its energy when no lower point was found, so the energy never rises.
     """
     from qnoise.optim import LBFGSB
     from qnoise.vqe.objective import EnergyObjective
@@ -192,7 +198,8 @@ def refit_angles(
     result = LBFGSB(maxiter=maxiter).minimize(objective, start, jac=objective.gradient)
     if not result.fun < start_energy:
         return circuit, start_energy
-    return template.assign_parameters(result.x), float(result.fun)
+    wrapped = np.angle(np.exp(1j * result.x))
+    return template.assign_parameters(wrapped), float(result.fun)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ def test_simplified_circuit_prepares_the_same_state_with_no_more_gates(seed):
     circuit = random_search_circuit(rng, int(rng.integers(1, 6)), int(rng.integers(1, 50)))
     simplified = simplify_circuit(circuit)
     assert set(simplified.count_ops()) <= {"rx", "ry", "rz", "cx"}
+    angles = [float(i.operation.params[0]) for i in simplified.data if i.operation.params]
+    assert all(-np.pi <= a <= np.pi for a in angles)
     assert len(simplified.data) <= len(circuit.data)
     assert simplified.depth() <= circuit.depth()
     overlap = abs(np.vdot(Statevector(circuit).data, Statevector(simplified).data))
