@@ -167,7 +167,7 @@ def test_shaped_reward_and_failure_ends(monkeypatch):
     energies = iter([-0.5, -2.0, -1.0])
     gap0 = abs(env._energy - env.target)
 
-    def fake_evaluate(optimize):
+    def fake_evaluate(optimize, new_rotation=False):
         return next(energies), 7
 
     monkeypatch.setattr(env, "_evaluate", fake_evaluate)
