@@ -13,7 +13,7 @@ Adam-SPSA on exact energies runs whole stages in compiled code; its simulator sh
 measured by replaying the evaluations of each compiled stage (the same points, in batches of
 two, through the same kernel) outside the timed wall clock.
 
-Usage: python benchmarks/env_step.py [--steps 200]
+Usage: python benchmarks/env_step.py [--steps 200] [--h2o]
 """
 
 from __future__ import annotations
@@ -167,6 +167,9 @@ def run(problem: str, noise, steps: int, seed: int = 0, optimizer: str | None = 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument(
+        "--h2o", action="store_true", help="add H2O-8q with Rotosolve (episodes of 25-70 steps)"
+    )
     args = parser.parse_args()
     print(f"# Environment steps ({platform.machine()}, one thread, {time.strftime('%Y-%m-%d')})\n")
     print(
@@ -180,8 +183,12 @@ def main() -> None:
         ("H2-2q", "fake_mumbai:median", None, "Adam-SPSA, maxfev 500"),
         ("LiH-4q", None, None, "COBYLA, maxiter 1000"),
         ("LiH-4q", None, "lbfgsb", "L-BFGS-B, exact gradients"),
+        ("LiH-4q", None, "rotosolve", "Rotosolve"),
         ("LiH-4q", "fake_mumbai:median", None, "Adam-SPSA, 1191/357/119"),
+        ("LiH-4q", "fake_mumbai:median", "rotosolve", "Rotosolve"),
     ]
+    if args.h2o:
+        cases.append(("H2O-8q", None, "rotosolve", "Rotosolve"))
     for problem, noise, optimizer, label in cases:
         r = run(problem, noise, args.steps, optimizer=optimizer)
         print(
