@@ -97,7 +97,7 @@ def main() -> None:
             worker.terminate()
     per = {key: 1e3 * min(values) / len(objectives) for key, values in times.items()}
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{'one busy process per core' if args.busy else 'otherwise idle'}; "
+          f"{'one busy process added per core' if args.busy else 'no load added'}; "
           f"{len(objectives)} L-BFGS-B optimisations (LiH-4q, fake_mumbai:median), best of "
           f"{args.repeats}")  # fmt: skip
     print("| BLAS threads | ms per optimisation | ratio |")
