@@ -23,6 +23,9 @@ from qnoise.sim.simulator import PTMSimulator
 #: the gate set of architecture search, and of every simplified circuit
 GATES = ("rx", "ry", "rz", "cx")
 ROTATIONS = ("rx", "ry", "rz")
+#: rotations the re-fit leaves closer than this to the identity (rad) are dropped when that
+#: costs no energy (a flat direction the optimizer stopped short in)
+NEGLIGIBLE_ANGLE = 1e-3
 #: largest state the exactness check builds (2**n amplitudes)
 MAX_CHECKED_QUBITS = 16
 
@@ -244,10 +247,17 @@ def simplify_and_refit(
 ) -> SimplifiedCircuit:
     """:func:`simplify_circuit`, then :func:`refit_angles` on the energy under
     ``noise_model`` (a :class:`qnoise.NoiseModel` or ``None`` for none), with both circuits'
-    sizes and exact energies with and without that noise."""
+    sizes and exact energies with and without that noise. Rotations the re-fit leaves within
+    :data:`NEGLIGIBLE_ANGLE` of the identity are dropped when that does not raise the
+    energy by more than 1e-9 Ha."""
     noisy = PTMSimulator(noise_model)
     ideal = PTMSimulator()
     simplified, energy = refit_angles(simplify_circuit(circuit), hamiltonian, constant, noisy)
+    shorter = simplify_circuit(_drop_identity_rotations(simplified, NEGLIGIBLE_ANGLE))
+    if len(shorter.data) < len(simplified.data):
+        shorter_energy = float(noisy.expectation(shorter, hamiltonian) + constant)
+        if shorter_energy <= energy + 1e-9:
+            simplified, energy = shorter, shorter_energy
 
     def noiseless(c: QuantumCircuit) -> float:
         return float(ideal.expectation(c, hamiltonian) + constant)

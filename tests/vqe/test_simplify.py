@@ -158,3 +158,20 @@ def test_refit_lowers_a_detuned_circuit_to_the_optimum():
     assert energy == pytest.approx(
         PTMSimulator().expectation(refit, problem.hamiltonian) + problem.constant, abs=1e-12
     )
+
+
+def test_rotations_the_refit_leaves_near_zero_are_dropped():
+    """A rotation whose optimum is the identity ends about 1e-5 rad from it after the re-fit
+    (the energy is flat there); it goes, since dropping it does not raise the energy."""
+    problem = chem.load("H2-2q")
+    circuit = QuantumCircuit(2)
+    circuit.ry(0.2, 1)
+    circuit.cx(1, 0)
+    circuit.ry(0.3, 0)  # ends at π (X on the CNOT's target) or 0: either way no rz below
+    circuit.rz(0.05, 1)
+    refit, energy = refit_angles(simplify_circuit(circuit), problem.hamiltonian, problem.constant)
+    assert 0 < abs(float(refit.data[-1].operation.params[0])) < 1e-3  # the flat rz stays
+    result = simplify_and_refit(circuit, problem.hamiltonian, problem.constant)
+    assert dict(result.circuit.count_ops()) == {"ry": 2, "cx": 1}
+    assert result.energy <= energy + 1e-9
+    assert result.noiseless_energy == pytest.approx(problem.exact_energy, abs=1e-9)
