@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import platform
 import shutil
@@ -145,6 +146,15 @@ ROWS = (
 TARGET_ERROR = {"lih_6q_noiseless": 6.7e-4}
 
 
+def total_wall(records: list[dict]) -> float | None:
+    """Wall time (s) of a run over all its processes: ``wall_s`` restarts at every resume."""
+    clocks = [r.get("wall_s") for r in records]
+    if not clocks or None in clocks:
+        return None
+    ends = [a for a, b in itertools.pairwise(clocks) if b < a]
+    return float(sum(ends) + clocks[-1])
+
+
 def seed_summary(run: Path, row: Row) -> dict:
     """Numbers of one run: its best circuit simplified, first success, episodes, wall."""
     config = yaml.safe_load((run / "config.yaml").read_text())
@@ -162,7 +172,7 @@ def seed_summary(run: Path, row: Row) -> dict:
         "seed": int(config["train"]["seed"]),
         "episodes": len(records),
         "steps": int(sum(r["steps"] for r in records)),
-        "wall_s": records[-1].get("wall_s"),
+        "wall_s": total_wall(records),
         "best_episode": best["episode"],
         "search_noisy_error": best["error"],
         "lowest_noiseless_error_seen": min(r["noiseless_error"] for r in records),
