@@ -36,8 +36,8 @@ import time
 import numpy as np
 
 from envs import ArchSearchEnv
+from qnoise.chem.problem import CHEMICAL_ACCURACY
 
-CHEMICAL_ACCURACY = 1.6e-3
 DEPOLARIZING = "depolarizing:p1=1e-3,p2=5e-3"
 SHOTS = {"shots": 10_000, "shot_model": "gaussian"}
 

@@ -20,9 +20,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from qnoise.chem.problem import CHEMICAL_ACCURACY
 from qnoise.files import atomic_write
 
-CHEMICAL_ACCURACY = 1.6e-3  # Ha
 CHUNK = 10  # episodes between checks
 DEFAULT_PRESETS = ("h2_2q_noiseless_fast", "h2_2q_mumbai_median_fast")
 

@@ -38,9 +38,8 @@ import yaml
 
 from agents.export import simplify_best
 from agents.rundir import read_records
+from qnoise.chem.problem import CHEMICAL_ACCURACY
 from qnoise.files import atomic_write
-
-CHEMICAL_ACCURACY = 1.6e-3  # Ha
 
 
 @dataclass(frozen=True)
