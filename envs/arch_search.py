@@ -114,6 +114,7 @@ class ArchSearchEnv(gym.Env):
             enabled=config.curriculum,
             **config.curriculum_options,
         )
+        self._optimizer(0)  # a bad optimizer_options fails here, not at the first step
         self._spec = None
         self._steps = 0
         self._halt_at = None
@@ -133,30 +134,45 @@ class ArchSearchEnv(gym.Env):
         return round(1.25 * abs(energy - self.target), 2)
 
     def _optimizer(self, seed: int):
-        """A fresh optimizer for one step (CRLQAS's budgets unless ``maxfev`` is set)."""
+        """A fresh optimizer for one step (CRLQAS's budgets unless ``maxfev`` is set), with
+        ``optimizer_options`` applied."""
         choice, budget = self.config.optimizer, self.config.maxfev
         if choice is not None and not isinstance(choice, str):
             return choice
         name = choice or ("adam_spsa" if self.config.noisy else "cobyla")
+        options = self.config.optimizer_options
+        try:
+            return self._named_optimizer(name, budget, seed, options)
+        except TypeError as exc:
+            raise ValueError(f"optimizer_options {options} do not fit {name!r}: {exc}") from exc
+
+    def _named_optimizer(self, name: str, budget: int | None, seed: int, options: dict):
         if name == "cobyla":
-            return COBYLA(maxiter=budget or (100 if self.num_qubits <= 3 else 1000))
+            return COBYLA(
+                **{"maxiter": budget or (100 if self.num_qubits <= 3 else 1000), **options}
+            )
         if name == "adam_spsa":
             if budget is not None:
-                return AdamSPSA.preset("crlqas", maxfev=budget, seed=seed)
+                return AdamSPSA.preset("crlqas", **{"maxfev": budget, "seed": seed, **options})
             if self.config.problem.startswith("LiH-4q"):
-                return AdamSPSA.preset("crlqas_lih_4q", shots=self.config.shots, seed=seed)
+                return AdamSPSA.preset(
+                    "crlqas_lih_4q", **{"shots": self.config.shots, "seed": seed, **options}
+                )
             if self.config.problem == "H2-2q":
-                return AdamSPSA.preset("crlqas_h2_2q", seed=seed)
-            return AdamSPSA.preset("crlqas", maxfev=500, seed=seed)
+                return AdamSPSA.preset("crlqas_h2_2q", **{"seed": seed, **options})
+            return AdamSPSA.preset("crlqas", **{"maxfev": 500, "seed": seed, **options})
         if name == "spsa":  # fixed gains: a new gate often starts on a flat landscape
             budget = max(budget or 500, 3)
-            return SPSA(maxiter=(budget - 1) // 2, maxfev=budget, seed=seed, a=0.5, c=0.1, A=None)
+            defaults = {"maxiter": (budget - 1) // 2, "maxfev": budget, "seed": seed,
+                        "a": 0.5, "c": 0.1, "A": None}  # fmt: skip
+            return SPSA(**{**defaults, **options})
         if name == "rotosolve":  # exact energies: sweep to convergence; shots: the budget
             tol = 1e-10 if self.config.shots is None else None
-            return Rotosolve(maxiter=20 if budget is None else None, maxfev=budget, tol=tol)
+            maxiter = 20 if budget is None else None
+            return Rotosolve(**{"maxiter": maxiter, "maxfev": budget, "tol": tol, **options})
         if name == "aqgd":
-            return AQGD(maxiter=10**6, maxfev=budget or 500, eta=0.2)
-        return LBFGSB(maxiter=1000, maxfev=budget)
+            return AQGD(**{"maxiter": 10**6, "maxfev": budget or 500, "eta": 0.2, **options})
+        return LBFGSB(**{"maxiter": 1000, "maxfev": budget, **options})
 
     # ----------------------------------------------------------------- API
     def action_masks(self) -> np.ndarray:

@@ -53,6 +53,11 @@ class ArchSearchConfig:
         evaluations per angle; works with shots), or an optimizer object.
     maxfev : int, optional
         Evaluation budget per step (defaults: CRLQAS's per problem).
+    optimizer_options : dict
+        Keyword arguments of the named optimizer's class that override the environment's
+        choices, e.g. ``{"shots": 50000, "order": "reverse"}`` for ``"rotosolve"`` (shots
+        per evaluation inside the step; the step's shot budget is then ``maxfev`` × those
+        shots, and its energy is estimated with them).
     shots : int, optional
         Shots per measurement group; ``None`` for exact energies.
     shot_model : {"sample", "gaussian"}
@@ -91,6 +96,7 @@ class ArchSearchConfig:
     target: str = "exact"
     optimizer: Any = None
     maxfev: int | None = None
+    optimizer_options: dict = field(default_factory=dict)
     shots: int | None = None
     shot_model: str = "sample"
     random_halting: Any = True
@@ -127,6 +133,10 @@ class ArchSearchConfig:
             _choice(self.optimizer, OPTIMIZERS, "optimizer")
         elif self.optimizer is not None and not hasattr(self.optimizer, "minimize"):
             raise ValueError(f"optimizer: give a name from {OPTIMIZERS} or a qnoise optimizer")
+        _check(isinstance(self.optimizer_options, dict), "optimizer_options", "a dict")
+        _check(not self.optimizer_options or self.optimizer is None
+               or isinstance(self.optimizer, str), "optimizer_options",
+               "empty with an optimizer object (configure the object instead)")  # fmt: skip
         for name in ("maxfev", "shots"):
             value = getattr(self, name)
             _check(value is None or (int(value) == value and value >= 1), name, "None or >= 1")

@@ -40,8 +40,8 @@ class Rotosolve(Optimizer):
     each ``θ_k`` with the others fixed, with gate noise too (the rotation's PTM is affine in
     ``cos θ``, ``sin θ``; the noise channels do not depend on ``θ``). Each update evaluates
     ``θ_k`` at ``φ``, ``φ + π/2``, ``φ − π/2`` in one batched call and jumps to the minimum
-    of the fitted sinusoid. A sweep updates every parameter once, in order; one iteration is
-    one sweep.
+    of the fitted sinusoid. A sweep updates every parameter once, in ``order``; one iteration
+    is one sweep.
 
     With finite shots the three values are noisy and the fitted minimum is an estimate; the
     optimizer needs no learning rate or perturbation size, and its shot cost is
@@ -59,6 +59,10 @@ class Rotosolve(Optimizer):
         as the objective; with shots, keep it above the noise). ``None``: never early.
     shots : int, optional
         Shots per evaluation, passed to objectives that accept them (``None``: theirs).
+    order : {"forward", "reverse"}
+        Sweep from the first parameter to the last, or from the last to the first. With a
+        budget that ends mid-sweep, ``"reverse"`` spends it on the newest parameters of a
+        circuit grown by appending gates.
     seed, callback, termination_checker :
         See :class:`qnoise.optim.base.Optimizer` (Rotosolve is deterministic).
 
@@ -76,6 +80,7 @@ class Rotosolve(Optimizer):
         *,
         tol: float | None = None,
         shots: int | None = None,
+        order: str = "forward",
         callback=None,
         termination_checker=None,
     ) -> None:
@@ -86,7 +91,10 @@ class Rotosolve(Optimizer):
             raise ValueError(f"tol must be >= 0 or None, got {tol}")
         if shots is not None and int(shots) < 1:
             raise ValueError(f"shots must be a positive integer or None, got {shots}")
+        if order not in ("forward", "reverse"):
+            raise ValueError(f"order must be 'forward' or 'reverse', got {order!r}")
         self.tol = None if tol is None else float(tol)
+        self.order = order
         self.shots = None if shots is None else int(shots)
 
     def _run(self, evaluator: Evaluator, recorder: Recorder, x, bounds, rng):
@@ -94,7 +102,8 @@ class Rotosolve(Optimizer):
         message = "maxiter reached"
         previous = estimate = np.inf
         for _ in self._iterations():
-            for k in range(x.size):
+            indices = range(x.size) if self.order == "forward" else range(x.size - 1, -1, -1)
+            for k in indices:
                 if not evaluator.can(4):  # this update and the final evaluation
                     message = "maxfev reached"
                     break

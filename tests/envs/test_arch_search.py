@@ -11,6 +11,7 @@ from qiskit.quantum_info import Statevector
 import envs
 from envs import ArchSearchConfig, ArchSearchEnv, Curriculum, RandomHalting, action_set
 from qnoise import PTMSimulator, chem
+from qnoise.optim import Rotosolve
 
 NOISELESS = {"problem": "H2-2q", "noise": None}
 INFO_KEYS = {
@@ -360,6 +361,31 @@ def test_rotosolve_inner_optimizer(shots):
         for key in ("ry(0,)", "ry(1,)", "cx(0, 1)", "ry(1,)"):
             _, _, _, _, expected = exact.step(names[key])
         assert info["energy"] == pytest.approx(expected["energy"], abs=1e-8)
+
+
+def test_optimizer_options_reach_the_step_optimizer():
+    """``optimizer_options`` override the environment's choices: with 5000 shots per
+    evaluation (budget 10) the step's energies scatter as 5000-shot estimates do."""
+    options = {"problem": "H2-2q", "noise": "depolarizing:p1=1e-3,p2=5e-3", "shots": 100,
+               "shot_model": "gaussian", "random_halting": False, "optimizer": "rotosolve",
+               "maxfev": 10}  # fmt: skip
+    env = make(**options, optimizer_options={"shots": 5000, "order": "reverse"}, seed=0)
+    optimizer = env._optimizer(0)
+    assert (optimizer.shots, optimizer.order, optimizer.maxfev) == (5000, "reverse", 10)
+    energies = {}
+    for shots, per_evaluation in ((100, None), (5000, {"shots": 5000})):
+        env = make(**options, optimizer_options=per_evaluation or {}, seed=0)
+        rx0 = next(i for i, g in enumerate(env.actions) if str(g) == "rx(0,)")
+        values = []
+        for seed in range(30):
+            env.reset(seed=seed)
+            values.append(env.step(rx0)[4]["energy"])
+        energies[shots] = np.std(values)
+    assert 4 < energies[100] / energies[5000] < 12  # sqrt(50) = 7.1
+    with pytest.raises(ValueError, match="optimizer_options"):
+        make(**options, optimizer_options={"no_such_option": 1})
+    with pytest.raises(ValueError, match="optimizer_options"):
+        make(**{**options, "optimizer": Rotosolve()}, optimizer_options={"shots": 10})
 
 
 def test_best_start_angle_leaves_the_stationary_point_at_zero():

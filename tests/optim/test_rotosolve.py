@@ -104,7 +104,25 @@ def test_shots_are_passed_to_the_objective():
     assert set(fun.shots_seen) == {500}
 
 
+def test_reverse_order_spends_a_short_budget_on_the_last_parameters():
+    """A budget of two updates moves only the last two angles with ``order="reverse"``,
+    only the first two with the default order."""
+
+    def fun(x):
+        return -np.sum(np.cos(np.asarray(x) - X0), axis=-1)
+
+    start = np.zeros_like(X0)
+    forward = Rotosolve(maxiter=None, maxfev=7).minimize(fun, start)
+    reverse = Rotosolve(maxiter=None, maxfev=7, order="reverse").minimize(fun, start)
+    assert np.allclose(forward.x[:2], X0[:2], atol=1e-12) and not forward.x[2:].any()
+    assert np.allclose(reverse.x[-2:], X0[-2:], atol=1e-12) and not reverse.x[:-2].any()
+    full = Rotosolve(maxiter=1, order="reverse").minimize(fun, start)
+    assert np.allclose(full.x, X0, atol=1e-12)
+
+
 def test_bad_arguments():
+    with pytest.raises(ValueError, match="order"):
+        Rotosolve(order="random")
     with pytest.raises(ValueError, match="tol"):
         Rotosolve(tol=-1.0)
     with pytest.raises(ValueError, match="shots"):
