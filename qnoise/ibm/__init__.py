@@ -9,12 +9,19 @@ fetches results later. Credentials come from a saved account or ``QISKIT_IBM_TOK
 
 from qnoise.ibm.backends import IBMAccountError, get_backend, is_fake
 from qnoise.ibm.jobs import IBMJobError, JobStore, with_retries
-from qnoise.ibm.run import counts_on_backend, energy_on_backend, resume_job, to_isa
+from qnoise.ibm.run import (
+    counts_batch_on_backend,
+    counts_on_backend,
+    energy_on_backend,
+    resume_job,
+    to_isa,
+)
 
 __all__ = [
     "IBMAccountError",
     "IBMJobError",
     "JobStore",
+    "counts_batch_on_backend",
     "counts_on_backend",
     "energy_on_backend",
     "get_backend",

@@ -18,6 +18,7 @@ from qnoise.ibm.primitives import estimator, execution_mode, sampler
 __all__ = [
     "check_circuit",
     "check_run_dir",
+    "counts_batch_on_backend",
     "counts_on_backend",
     "energy_on_backend",
     "resume_job",
@@ -170,6 +171,18 @@ def energy_on_backend(
     }
 
 
+def _measured_isa(circuit: QuantumCircuit, backend, optimization_level: int, seed):
+    """``(measured circuit, ISA circuit, layout)``: measured on all qubits unless it measures."""
+    _check_fits(circuit, backend)
+    measured = circuit if circuit.num_clbits else circuit.measure_all(inplace=False)
+    manager = generate_preset_pass_manager(
+        backend=backend, optimization_level=optimization_level, seed_transpiler=seed
+    )
+    isa = manager.run(measured)
+    layout = isa.layout.final_index_layout()[: circuit.num_qubits] if isa.layout else None
+    return measured, isa, layout
+
+
 def counts_on_backend(
     circuit: QuantumCircuit,
     backend="fake_manila",
@@ -191,13 +204,7 @@ def counts_on_backend(
         check_run_dir(run_dir)
     if isinstance(backend, str):
         backend = get_backend(backend)
-    _check_fits(circuit, backend)
-    measured = circuit if circuit.num_clbits else circuit.measure_all(inplace=False)
-    manager = generate_preset_pass_manager(
-        backend=backend, optimization_level=optimization_level, seed_transpiler=seed
-    )
-    isa = manager.run(measured)
-    layout = isa.layout.final_index_layout()[: circuit.num_qubits] if isa.layout else None
+    measured, isa, layout = _measured_isa(circuit, backend, optimization_level, seed)
     primitive = sampler(execution_mode(backend, mode), shots=shots, seed=seed)
     job = with_retries(lambda: primitive.run([isa]))
     payload = {"circuit_qasm3": qasm3.dumps(measured), "shots": shots, "layout": layout}
@@ -208,6 +215,48 @@ def counts_on_backend(
     predicted = PTMSimulator(backend).compile(isa).sample_counts(shots, seed=seed)
     return {"backend": backend.name, "job_id": record["job_id"], "counts": counts,
             "shots": shots, "layout": layout, "predicted": predicted}  # fmt: skip
+
+
+def counts_batch_on_backend(
+    circuit: QuantumCircuit,
+    parameter_values,
+    backend="fake_manila",
+    *,
+    shots: int = 1024,
+    optimization_level: int = 1,
+    mode: str = "job",
+    seed: int | None = None,
+    run_dir=None,
+) -> dict:
+    """Counts of one parameterized ``circuit`` at every row of ``parameter_values`` (shape
+    ``(B, P)``, columns in ``circuit.parameters`` order), in **one** Sampler job: the circuit
+    is transpiled once and sent as one PUB with all the rows.
+
+    Returns ``{"backend", "job_id", "counts" (a list of B dicts, Qiskit bit order),
+    "shots", "layout"}``; the job record is written to ``run_dir/jobs`` when given.
+    """
+    values = np.asarray(parameter_values, dtype=float)
+    if values.ndim != 2 or values.shape[1] != circuit.num_parameters:
+        raise ValueError(
+            f"parameter_values must have shape (B, {circuit.num_parameters}), got {values.shape}"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("parameter_values contain NaN or infinity")
+    if run_dir is not None:
+        check_run_dir(run_dir)
+    if isinstance(backend, str):
+        backend = get_backend(backend)
+    measured, isa, layout = _measured_isa(circuit, backend, optimization_level, seed)
+    # transpiling keeps the Parameter objects; put the columns in the ISA circuit's order
+    position = {p: i for i, p in enumerate(circuit.parameters)}
+    columns = [position[p] for p in isa.parameters]
+    primitive = sampler(execution_mode(backend, mode), shots=shots, seed=seed)
+    job = with_retries(lambda: primitive.run([(isa, values[:, columns])]))
+    payload = {"circuit_qasm3": qasm3.dumps(measured), "parameter_values": values.tolist(),
+               "shots": shots, "layout": layout}  # fmt: skip
+    record = _track(job, backend.name, "sampler_batch", payload, run_dir, _batch_counts)
+    return {"backend": backend.name, "job_id": record["job_id"],
+            "counts": record["result"]["counts"], "shots": shots, "layout": layout}  # fmt: skip
 
 
 def _track(job, backend_name: str, kind: str, payload: dict, run_dir, read) -> dict:
@@ -245,6 +294,14 @@ def _counts(result) -> dict:
     return {"counts": {str(k): int(v) for k, v in register.get_counts().items()}}
 
 
+def _batch_counts(result) -> dict:
+    """Counts of every parameter row of a one-PUB Sampler result."""
+    register = next(iter(result[0].data.values()))
+    rows = int(np.prod(register.shape))
+    return {"counts": [{str(k): int(v) for k, v in register.get_counts(loc=i).items()}
+                       for i in range(rows)]}  # fmt: skip
+
+
 def _noiseless(circuit, observable) -> float:
     from qnoise.sim.simulator import PTMSimulator
 
@@ -277,6 +334,12 @@ def resume_job(job_id: str, run_dir) -> dict:
         )
     job = with_retries(lambda: service().job(job_id))
     result = _result(job, record["backend"])
-    record.update(status="done", result=_energy(result, record["payload"]["constant"]))
+    if record.get("kind") == "sampler":
+        read = _counts(result)
+    elif record.get("kind") == "sampler_batch":
+        read = _batch_counts(result)
+    else:
+        read = _energy(result, record["payload"]["constant"])
+    record.update(status="done", result=read)
     store.write(record)
     return record

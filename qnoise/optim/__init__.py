@@ -1,5 +1,5 @@
-"""Optimizers for variational algorithms: SPSA, Adam-SPSA (CRLQAS), AQGD, Rotosolve, COBYLA
-and scipy's.
+"""Optimizers for variational algorithms: SPSA, Adam-SPSA (CRLQAS), AQGD, Adam, Rotosolve,
+COBYLA and scipy's.
 
 All share one protocol (:mod:`qnoise.optim.base`): ``opt.minimize(fun, x0, jac=None,
 bounds=None)`` (or ``opt(fun, x0, jac, bounds)``, a qiskit-algorithms ``Minimizer``) returns
@@ -9,6 +9,7 @@ an :class:`OptimizerResult` with ``x``, ``fun``, ``nfev`` (every evaluated point
 points in one call; those that set ``accepts_shots`` get shot counts from schedules.
 """
 
+from qnoise.optim.adam import Adam
 from qnoise.optim.adam_spsa import PRESETS, AdamSPSA
 from qnoise.optim.aqgd import AQGD
 from qnoise.optim.base import Optimizer, OptimizerResult, batched
@@ -23,6 +24,7 @@ __all__ = [
     "LBFGSB",
     "PRESETS",
     "SPSA",
+    "Adam",
     "AdamSPSA",
     "NelderMead",
     "Optimizer",

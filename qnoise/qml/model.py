@@ -1,0 +1,147 @@
+"""A classifier circuit compiled once: class probabilities, cross-entropy and its gradient,
+each batched over samples (every sample is one parameter set of the same program)."""
+
+from __future__ import annotations
+
+import numpy as np
+from qiskit import QuantumCircuit
+
+from qnoise.qml.circuits import class_observables
+from qnoise.sim.simulator import PTMSimulator
+
+#: Probabilities below this are clipped before the logarithm of the cross-entropy.
+PROBABILITY_FLOOR = 1e-10
+
+
+class ClassifierCircuit:
+    """``feature_map`` followed by ``ansatz``, measured by the class rule of
+    :func:`qnoise.qml.circuits.class_observables`.
+
+    Parameters
+    ----------
+    feature_map : QuantumCircuit
+        Acts on the first ``feature_map.num_qubits`` qubits; its parameters are the inputs.
+    ansatz : QuantumCircuit
+        Acts on all qubits; its parameters are the weights. Shares no parameter with the
+        feature map.
+    num_classes : int
+    simulator : PTMSimulator
+        Its noise (readout error included) applies to every probability.
+
+    Notes
+    -----
+    With ``shots``, class probabilities are multinomial estimates from ``shots``
+    measurements per sample, and gradients use the parameter-shift rule on those estimates
+    (``2·P`` shifted evaluations of every sample, P weights), which is exact in expectation
+    when every weight enters the ansatz once as a Pauli-rotation angle (checked).
+    """
+
+    def __init__(
+        self,
+        feature_map: QuantumCircuit,
+        ansatz: QuantumCircuit,
+        num_classes: int,
+        simulator: PTMSimulator,
+    ) -> None:
+        if feature_map.num_qubits > ansatz.num_qubits:
+            raise ValueError(
+                f"the feature map has {feature_map.num_qubits} qubits, the ansatz only "
+                f"{ansatz.num_qubits}"
+            )
+        shared = set(feature_map.parameters) & set(ansatz.parameters)
+        if shared:
+            names = sorted(p.name for p in shared)
+            raise ValueError(f"feature map and ansatz share parameters {names}")
+        circuit = QuantumCircuit(ansatz.num_qubits)
+        circuit.compose(feature_map, qubits=range(feature_map.num_qubits), inplace=True)
+        circuit.compose(ansatz, inplace=True)
+        self.circuit = circuit
+        self.num_inputs = feature_map.num_parameters
+        self.num_weights = ansatz.num_parameters
+        self.num_classes = int(num_classes)
+        position = {p: i for i, p in enumerate(circuit.parameters)}
+        self._inputs = np.array([position[p] for p in feature_map.parameters], dtype=int)
+        self._weights = np.array([position[p] for p in ansatz.parameters], dtype=int)
+        self.simulator = simulator
+        self.compiled = simulator.compile(circuit)
+        self.observables = class_observables(circuit.num_qubits, self.num_classes)
+        self._shift_rule_exact = None
+        self._ansatz = ansatz
+
+    def parameter_values(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Rows of the compiled circuit's parameters, shape ``(len(X), P)``."""
+        values = np.empty((X.shape[0], self.circuit.num_parameters))
+        values[:, self._inputs] = X
+        values[:, self._weights] = weights
+        return values
+
+    def _exact_probabilities(self, values: np.ndarray) -> np.ndarray:
+        if self.num_classes == 2:
+            ones = self.compiled.expectation(self.observables[1], values)
+            probs = np.stack([1.0 - ones, ones], axis=1)
+        else:
+            probs = np.stack(
+                [self.compiled.expectation(obs, values) for obs in self.observables], axis=1
+            )
+        probs = np.clip(probs, 0.0, 1.0)  # rounding of order 1e-16
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def _probabilities(self, values, shots, rng) -> np.ndarray:
+        probs = self._exact_probabilities(values)
+        if shots is None:
+            return probs
+        return rng.multinomial(int(shots), probs) / int(shots)
+
+    def probabilities(
+        self, X: np.ndarray, weights: np.ndarray, shots: int | None = None, rng=None
+    ) -> np.ndarray:
+        """Class probabilities, shape ``(len(X), num_classes)``; with ``shots``, estimates
+        from that many measurements per sample (``rng``: a numpy Generator)."""
+        return self._probabilities(self.parameter_values(X, weights), shots, rng)
+
+    def loss(self, X, labels, weights, shots=None, rng=None) -> float:
+        """Mean cross-entropy ``-mean_i log p_{y_i}(x_i)`` (natural log); ``labels`` are
+        class indices."""
+        probs = self.probabilities(X, weights, shots, rng)
+        picked = probs[np.arange(len(labels)), labels]
+        return float(-np.mean(np.log(np.maximum(picked, PROBABILITY_FLOOR))))
+
+    def loss_gradient(self, X, labels, weights, shots=None, rng=None) -> np.ndarray:
+        """Gradient of :meth:`loss` with respect to the weights, shape ``(P,)``: exact
+        (reverse mode, batched over the samples of each class) without shots, the
+        parameter-shift rule on shot estimates with them."""
+        values = self.parameter_values(X, weights)
+        rows = np.arange(len(labels))
+        if shots is None:
+            probs = self._exact_probabilities(values)
+            scale = -1.0 / (len(labels) * np.maximum(probs[rows, labels], PROBABILITY_FLOOR))
+            scale[probs[rows, labels] < PROBABILITY_FLOOR] = 0.0  # the clipped, flat region
+            gradient = np.zeros(self.num_weights)
+            for c in np.unique(labels):
+                members = labels == c
+                _, grads = self.compiled.value_and_gradient(self.observables[c], values[members])
+                gradient += scale[members] @ grads[:, self._weights]
+            return gradient
+        self._check_shift_rule()
+        probs = self._probabilities(values, shots, rng)
+        count = len(labels)
+        shifted = np.repeat(values[None], 2 * self.num_weights, axis=0)
+        for j, column in enumerate(self._weights):
+            shifted[j, :, column] += np.pi / 2
+            shifted[self.num_weights + j, :, column] -= np.pi / 2
+        shifted_probs = self._probabilities(shifted.reshape(-1, values.shape[1]), shots, rng)
+        columns = np.tile(labels, 2 * self.num_weights)  # row k·B + b holds sample b
+        picked = shifted_probs[np.arange(columns.size), columns].reshape(-1, count)
+        derivative = (picked[: self.num_weights] - picked[self.num_weights :]) / 2  # (P, B)
+        scale = -1.0 / (count * np.maximum(probs[rows, labels], PROBABILITY_FLOOR))
+        return derivative @ scale
+
+    def _check_shift_rule(self) -> None:
+        if self._shift_rule_exact is None:
+            self._shift_rule_exact = PTMSimulator().compile(self._ansatz).shift_rule_exact
+        if not self._shift_rule_exact:
+            raise ValueError(
+                "gradients with shots use the parameter-shift rule, which needs every weight "
+                "to enter the ansatz once as a Pauli-rotation angle; use shots=None or a "
+                "gradient-free optimizer (cobyla, spsa)"
+            )
