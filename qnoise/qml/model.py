@@ -7,10 +7,13 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 from qnoise.qml.circuits import class_observables
+from qnoise.sim.pauli import zero_state
 from qnoise.sim.simulator import PTMSimulator
 
 #: Probabilities below this are clipped before the logarithm of the cross-entropy.
 PROBABILITY_FLOOR = 1e-10
+#: Most bytes of feature-map states kept between evaluations (8 · samples · 4**n).
+ENCODED_BYTES = 2**28
 
 
 class ClassifierCircuit:
@@ -67,6 +70,10 @@ class ClassifierCircuit:
         self.observables = class_observables(circuit.num_qubits, self.num_classes)
         self._shift_rule_exact = None
         self._ansatz = ansatz
+        self._feature_program = simulator.compile(feature_map)
+        self._ansatz_program = simulator.compile(ansatz)
+        self._splittable = len(self._ansatz_program.active_qubits) == circuit.num_qubits
+        self._encoded: dict[bytes, np.ndarray] = {}
 
     def parameter_values(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Rows of the compiled circuit's parameters, shape ``(len(X), P)``."""
@@ -75,29 +82,62 @@ class ClassifierCircuit:
         values[:, self._weights] = weights
         return values
 
-    def _exact_probabilities(self, values: np.ndarray) -> np.ndarray:
+    def encoded(self, X: np.ndarray) -> np.ndarray | None:
+        """Pauli vectors of the samples after the feature map (noise included), on all the
+        ansatz's qubits, shape ``(len(X), 4**n)``. Each sample's state is kept (up to
+        ``ENCODED_BYTES``), since training evaluates the same samples every epoch, in
+        mini-batches or whole. ``None`` where the split does not apply: an ansatz that
+        leaves a qubit idle, or one sample's state alone over the limit."""
+        size = 4**self.circuit.num_qubits
+        if not self._splittable or size * 8 > ENCODED_BYTES:
+            return None
+        keys = [row.tobytes() for row in X]
+        missing = [i for i, key in enumerate(keys) if key not in self._encoded]
+        if missing:
+            states = self._feature_program.pauli_vector(X[missing])
+            states = states.reshape(len(missing), -1)
+            extra = self.circuit.num_qubits - self._feature_program.num_qubits
+            if extra:  # idle ansatz-only qubits in |0⟩: the most significant Pauli digits
+                states = (zero_state(extra)[None, :, None] * states[:, None, :]).reshape(
+                    len(missing), size
+                )
+            if (len(self._encoded) + len(missing)) * size * 8 > ENCODED_BYTES:
+                self._encoded.clear()
+            for i, state in zip(missing, states, strict=True):
+                self._encoded[keys[i]] = state
+        return np.stack([self._encoded[key] for key in keys])
+
+    def _exact_probabilities(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Class probabilities from the stored feature-map states and one run of the ansatz
+        per sample where possible, else from the whole circuit."""
+        states = self.encoded(X)
+        if states is not None:
+
+            def expectation(observable):
+                return self._ansatz_program.expectation_from_states(observable, states, weights)
+        else:
+            values = self.parameter_values(X, weights)
+
+            def expectation(observable):
+                return self.compiled.expectation(observable, values)
+
         if self.num_classes == 2:
-            ones = self.compiled.expectation(self.observables[1], values)
+            ones = expectation(self.observables[1])
             probs = np.stack([1.0 - ones, ones], axis=1)
         else:
-            probs = np.stack(
-                [self.compiled.expectation(obs, values) for obs in self.observables], axis=1
-            )
+            probs = np.stack([expectation(obs) for obs in self.observables], axis=1)
         probs = np.clip(probs, 0.0, 1.0)  # rounding of order 1e-16
         return probs / probs.sum(axis=1, keepdims=True)
-
-    def _probabilities(self, values, shots, rng) -> np.ndarray:
-        probs = self._exact_probabilities(values)
-        if shots is None:
-            return probs
-        return rng.multinomial(int(shots), probs) / int(shots)
 
     def probabilities(
         self, X: np.ndarray, weights: np.ndarray, shots: int | None = None, rng=None
     ) -> np.ndarray:
         """Class probabilities, shape ``(len(X), num_classes)``; with ``shots``, estimates
         from that many measurements per sample (``rng``: a numpy Generator)."""
-        return self._probabilities(self.parameter_values(X, weights), shots, rng)
+        probs = self._exact_probabilities(X, weights)
+        if shots is None:
+            return probs
+        return rng.multinomial(int(shots), probs) / int(shots)
 
     def loss(self, X, labels, weights, shots=None, rng=None) -> float:
         """Mean cross-entropy ``-mean_i log p_{y_i}(x_i)`` (natural log); ``labels`` are
@@ -108,14 +148,16 @@ class ClassifierCircuit:
 
     def loss_gradient(self, X, labels, weights, shots=None, rng=None) -> np.ndarray:
         """Gradient of :meth:`loss` with respect to the weights, shape ``(P,)``: exact
-        (reverse mode, batched over the samples of each class) without shots, the
-        parameter-shift rule on shot estimates with them."""
-        values = self.parameter_values(X, weights)
+        (reverse mode through the whole circuit, batched over the samples of each class)
+        without shots, the parameter-shift rule on shot estimates with them."""
         rows = np.arange(len(labels))
+        count = len(labels)
         if shots is None:
-            probs = self._exact_probabilities(values)
-            scale = -1.0 / (len(labels) * np.maximum(probs[rows, labels], PROBABILITY_FLOOR))
-            scale[probs[rows, labels] < PROBABILITY_FLOOR] = 0.0  # the clipped, flat region
+            values = self.parameter_values(X, weights)
+            probs = self._exact_probabilities(X, weights)
+            picked = probs[rows, labels]
+            scale = -1.0 / (count * np.maximum(picked, PROBABILITY_FLOOR))
+            scale[picked < PROBABILITY_FLOOR] = 0.0  # the clipped, flat region
             gradient = np.zeros(self.num_weights)
             for c in np.unique(labels):
                 members = labels == c
@@ -123,18 +165,15 @@ class ClassifierCircuit:
                 gradient += scale[members] @ grads[:, self._weights]
             return gradient
         self._check_shift_rule()
-        probs = self._probabilities(values, shots, rng)
-        count = len(labels)
-        shifted = np.repeat(values[None], 2 * self.num_weights, axis=0)
-        for j, column in enumerate(self._weights):
-            shifted[j, :, column] += np.pi / 2
-            shifted[self.num_weights + j, :, column] -= np.pi / 2
-        shifted_probs = self._probabilities(shifted.reshape(-1, values.shape[1]), shots, rng)
-        columns = np.tile(labels, 2 * self.num_weights)  # row k·B + b holds sample b
-        picked = shifted_probs[np.arange(columns.size), columns].reshape(-1, count)
-        derivative = (picked[: self.num_weights] - picked[self.num_weights :]) / 2  # (P, B)
-        scale = -1.0 / (count * np.maximum(probs[rows, labels], PROBABILITY_FLOOR))
-        return derivative @ scale
+        picked = self.probabilities(X, weights, shots, rng)[rows, labels]
+        derivative = np.empty((self.num_weights, count))
+        for j in range(self.num_weights):
+            step = np.zeros(self.num_weights)
+            step[j] = np.pi / 2
+            plus = self.probabilities(X, weights + step, shots, rng)[rows, labels]
+            minus = self.probabilities(X, weights - step, shots, rng)[rows, labels]
+            derivative[j] = (plus - minus) / 2
+        return derivative @ (-1.0 / (count * np.maximum(picked, PROBABILITY_FLOOR)))
 
     def _check_shift_rule(self) -> None:
         if self._shift_rule_exact is None:

@@ -27,9 +27,10 @@ class VQC(ClassifierMixin, BaseEstimator):
     follows, and the measured bitstring gives the class.
 
     Training minimises the mean cross-entropy of the class probabilities over the training
-    set. Every sample is one parameter set of one compiled circuit, so a loss is one
-    batched simulator call and its gradient one reverse-mode sweep per sample (exact, with
-    any noise model); ``epochs`` are full passes over the training set.
+    set. The feature map's output state of each sample (noise included) is computed once
+    and kept, so a loss evaluation runs only the ansatz on those states, batched over the
+    samples; its gradient is one reverse-mode sweep per sample through the whole circuit
+    (exact, with any noise model). ``epochs`` are full passes over the training set.
 
     Parameters
     ----------
@@ -87,6 +88,12 @@ class VQC(ClassifierMixin, BaseEstimator):
         Loss evaluations (each one evaluates every training sample once).
     circuit_ : QuantumCircuit
         Feature map followed by ansatz, with unbound parameters.
+
+    Notes
+    -----
+    scikit-learn's ``check_estimator`` passes in full with 40 epochs (a slow test); the
+    default test run uses 3 epochs and expects ``check_classifiers_train`` to fail, since
+    it asks for 83 % training accuracy.
 
     Examples
     --------

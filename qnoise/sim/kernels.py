@@ -622,6 +622,15 @@ def states_batch(groups, factors, mats, angles_batch, n, out):
 
 
 @njit(cache=_CACHE, nogil=True)
+def run_states(states, groups, factors, mats, angles, n):
+    """Apply every group, at one set of ``angles``, to each row of ``states`` (B, 4**n) in
+    place: the program acting on given initial Pauli vectors instead of |0…0⟩."""
+    scratch = np.empty(states.shape[1])
+    for b in range(states.shape[0]):
+        run_groups(states[b], scratch, 0, groups.shape[0], groups, factors, mats, angles, n)
+
+
+@njit(cache=_CACHE, nogil=True)
 def _factor_block(f, factors, mats, angles, d, out, derivative):
     """Factor ``f`` (or its angle derivative) as stored for ``_factor_times``."""
     kind = factors[f, 0]

@@ -397,6 +397,46 @@ class CompiledCircuit:
             float(constant),
         )
 
+    def expectation_from_states(self, observable, states, parameter_values=None) -> np.ndarray:
+        """Expectation values of ``observable`` after this circuit acts on given initial
+        states instead of ``|0…0⟩``.
+
+        The circuit's noise acts as usual and readout error is folded into the observable.
+        This is the second half of a circuit split in two: with ``states`` the Pauli
+        vectors a first circuit prepared (e.g. a classifier's feature map, the same for
+        every epoch), each evaluation costs only this circuit.
+
+        Parameters
+        ----------
+        observable : SparsePauliOp, Pauli or str
+        states : array_like, shape (B, 4**n)
+            Pauli vectors ``Tr(P_k ρ_b)`` in the order of :meth:`pauli_vector`.
+        parameter_values : array_like, shape (P,), optional
+            One parameter vector for all states.
+
+        Returns
+        -------
+        ndarray, shape (B,)
+        """
+        if self._num_active != self.num_qubits:
+            raise ValueError(
+                f"the circuit acts on qubits {self.active_qubits} of {self.num_qubits}; "
+                "starting from given states needs a circuit that acts on every qubit"
+            )
+        values, single = self.parameter_batch(parameter_values)
+        if not single:
+            raise ValueError("expectation_from_states takes one parameter vector of shape (P,)")
+        states = np.asarray(states, dtype=float)
+        if states.ndim != 2 or states.shape[1] != self._x0.size:
+            raise ValueError(f"states must have shape (B, {self._x0.size}), got {states.shape}")
+        evolved = aligned_rows(states.shape[0], self._x0.size)
+        evolved[:] = states
+        angles = self._angles.angles(values)[0]
+        kernels.run_states(evolved, self._groups, self._factors, self._mats, angles,
+                           self._num_active)  # fmt: skip
+        prepared = self.prepare(observable)
+        return evolved[:, prepared.indices] @ prepared.coeffs
+
     def expectation_batch(
         self,
         prepared: PreparedObservable,

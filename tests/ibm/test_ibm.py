@@ -209,3 +209,51 @@ def test_submit_a_saved_vqe_result(tmp_path, capsys):
     (tmp_path / "other.json").write_text('{"hello": 1}')
     assert main(["submit", str(tmp_path / "other.json"), "--problem", "H2-2q"]) == 2
     assert "not a saved qnoise VQE result" in capsys.readouterr().err
+
+
+def test_batch_counts_in_one_job_and_a_later_resume(tmp_path, monkeypatch):
+    """One Sampler job for all parameter rows; its counts agree with the PTM prediction per
+    row, and a real backend's unfinished batch record resumes into the same counts."""
+    import numpy as np
+    from qiskit.circuit import Parameter
+
+    from qnoise import PTMSimulator
+    from qnoise.ibm import counts_batch_on_backend
+
+    a, b = Parameter("a"), Parameter("b")
+    qc = QuantumCircuit(2)
+    qc.ry(a, 0)
+    qc.ry(b, 1)
+    qc.cx(0, 1)
+    values = np.array([[0.0, 0.0], [np.pi, 0.3], [1.0, 2.0]])
+    results = []
+    original = ibm_run._result
+    monkeypatch.setattr(ibm_run, "_result", lambda job, name: results.append(
+        original(job, name)) or results[-1])  # fmt: skip
+    out = counts_batch_on_backend(qc, values, "fake_manila", shots=4000, seed=1,
+                                  run_dir=tmp_path)  # fmt: skip
+    assert len(JobStore(tmp_path).records()) == 1 and len(out["counts"]) == 3
+    simulator = PTMSimulator("fake_manila")
+    for row, counts in zip(values, out["counts"], strict=True):
+        assert sum(counts.values()) == 4000
+        measured = np.zeros(4)
+        for bits, count in counts.items():
+            measured[int(bits, 2)] = count / 4000
+        predicted = simulator.probabilities(qc, row)
+        assert np.abs(measured - predicted).max() < 0.04
+    with pytest.raises(ValueError, match="shape"):
+        counts_batch_on_backend(qc, values[:, :1], "fake_manila")
+    with pytest.raises(ValueError, match="NaN"):
+        counts_batch_on_backend(qc, values * np.nan, "fake_manila")
+    record = JobStore(tmp_path).read(out["job_id"])
+    record.update(fake=False, status="submitted")
+    del record["result"]
+    JobStore(tmp_path).write(record)
+
+    class Service:
+        def job(self, job_id):
+            return object()
+
+    monkeypatch.setattr(ibm_run, "service", Service)
+    monkeypatch.setattr(ibm_run, "_result", lambda job, name: results[0])
+    assert resume_job(out["job_id"], tmp_path)["result"]["counts"] == out["counts"]

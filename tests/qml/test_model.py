@@ -137,3 +137,21 @@ def test_named_circuits_and_their_errors():
         ClassifierCircuit(fmap, fmap, 2, PTMSimulator())
     with pytest.raises(ValueError, match="classes need more"):
         class_observables(2, 5)
+
+
+@pytest.mark.parametrize("features", [3, 2])
+def test_stored_feature_map_states_give_the_whole_circuit_result(features, monkeypatch):
+    """Probabilities from the kept feature-map states and the ansatz alone equal those of
+    the whole circuit (the path taken when the states are not kept), under hardware noise,
+    also with ansatz qubits the feature map leaves in |0⟩."""
+    import qnoise.qml.model as model_module
+
+    fmap = zz_feature_map(features, reps=2)
+    m = ClassifierCircuit(fmap, efficient_su2(3, reps=1), 3, PTMSimulator("fake_manila"))
+    X = RNG.uniform(0, np.pi, (5, features))
+    weights = RNG.uniform(-np.pi, np.pi, m.num_weights)
+    assert m.encoded(X) is not None
+    split = m.probabilities(X, weights)
+    monkeypatch.setattr(model_module, "ENCODED_BYTES", 8)
+    assert m.encoded(X) is None
+    np.testing.assert_allclose(split, m.probabilities(X, weights), atol=1e-13)
