@@ -1,10 +1,10 @@
 """RL agents for quantum architecture search: double DQN with n-step returns (CRLQAS)."""
 
-from agents.ddqn import DDQN, DDQNConfig
-from agents.records import CheckpointError
-from agents.replay import NStepBuffer, ReplayBuffer, Transition
-from agents.run_config import load_config
-from agents.trainer import Trainer
+from qnoise.agents.ddqn import DDQN, DDQNConfig
+from qnoise.agents.records import CheckpointError
+from qnoise.agents.replay import NStepBuffer, ReplayBuffer, Transition
+from qnoise.agents.run_config import load_config
+from qnoise.agents.trainer import Trainer
 
 __all__ = [
     "DDQN",

@@ -6,9 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+from qnoise.agents.replay import NStepBuffer, ReplayBuffer, TargetValueCache, Transition
 from torch import nn
-
-from agents.replay import NStepBuffer, ReplayBuffer, TargetValueCache, Transition
 
 ACTIVATIONS = {"leaky_relu": nn.LeakyReLU, "relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -26,7 +25,7 @@ class DDQNConfig:
     Arithmetic: float32 with torch's fused Adam kernel (``fused_adam=True``, the default: the
     same Adam rule up to float32 rounding, ≈ 3× cheaper optimizer step than the ``foreach``
     kernel that ``fused_adam=False`` selects). Target-network values of stored transitions
-    are cached between target synchronisations (:class:`agents.replay.TargetValueCache`),
+    are cached between target synchronisations (:class:`qnoise.agents.replay.TargetValueCache`),
     which removes one of the update's three forward passes without changing the targets.
     ``precision="bfloat16"`` (a speed option, not CRLQAS's; numbers differ from float32)
     runs the update's matrix products in bfloat16 under ``torch.autocast`` (weights, Adam

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from qiskit import QuantumCircuit
-
-from agents.records import (
+from qnoise.agents.records import (
     BEST,
     CONFIG,
     SHORTEST,
@@ -16,10 +15,11 @@ from agents.records import (
     circuit_record,
     read_run_config,
 )
-from agents.rundir import LOCK, read_records
-from agents.sb3 import MODEL, SB3Run
-from agents.trainer import CHECKPOINT, METRICS, TESTS, Trainer
-from envs import ArchSearchConfig
+from qnoise.agents.rundir import LOCK, read_records
+from qnoise.agents.sb3 import MODEL, SB3Run
+from qnoise.agents.trainer import CHECKPOINT, METRICS, TESTS, Trainer
+from qnoise.envs import ArchSearchConfig
+
 from qnoise import chem
 from qnoise.files import atomic_write, check_writable_folder
 from qnoise.vqe.simplify import SimplifiedCircuit, simplify_and_refit
@@ -53,7 +53,7 @@ def simplify_best(best: dict, env_config: dict) -> SimplifiedCircuit:
 
 def run_best_circuit(run: str | Path, raw: bool = False, shortest: bool = False) -> QuantumCircuit:
     """The best circuit of a run (``shortest=True``: its shortest circuit below chemical
-    accuracy, see :class:`agents.records.KeptCircuits`): simplified with re-fitted angles
+    accuracy, see :class:`qnoise.agents.records.KeptCircuits`): simplified with re-fitted angles
     (default), or as the search found it (``raw=True``)."""
     best = read_best(run, shortest)
     if raw:

@@ -4,7 +4,7 @@ Each worker owns a copy of the architecture-search environment (its own curricul
 streams) and a copy of the learner's policy network. It plays whole episodes ε-greedily among
 the legal actions and returns them to the learner as, per environment step, the n-step
 transitions that step completed, so the learner stores and learns exactly as a
-single-process run does after each step (:meth:`agents.ddqn.DDQN.learn`).
+single-process run does after each step (:meth:`qnoise.agents.ddqn.DDQN.learn`).
 
 The learner serves its workers in a fixed round-robin order (worker 0, 1, …, K−1, 0, …), and
 sends its current policy weights with a worker's next episode once ``sync_every`` updates
@@ -25,11 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-
-from agents.ddqn import DDQNConfig, epsilon_greedy, mlp
-from agents.records import circuit_record, episode_record, shorter
-from agents.replay import NStepBuffer, Transition
-from envs import ArchSearchConfig, ArchSearchEnv
+from qnoise.agents.ddqn import DDQNConfig, epsilon_greedy, mlp
+from qnoise.agents.records import circuit_record, episode_record, shorter
+from qnoise.agents.replay import NStepBuffer, Transition
+from qnoise.envs import ArchSearchConfig, ArchSearchEnv
 
 ENGINES = ("local", "ray")
 
@@ -46,7 +45,7 @@ class Episode:
     for greedy test episodes); ``record`` is the episode's metrics line; ``best`` the circuit
     record (episode number 0) of the episode's lowest-error circuit when that error is below
     the bar the learner sent, else ``None``; ``shortest`` the episode's shortest circuit
-    below chemical accuracy without noise (see :class:`agents.records.KeptCircuits`), else
+    below chemical accuracy without noise (see :class:`qnoise.agents.records.KeptCircuits`), else
     ``None``; ``state`` the worker's state after the episode.
     """
 
@@ -220,7 +219,7 @@ class RayWorkers:
     """K Ray actors (one CPU each) on a local Ray instance or the cluster at ``address``."""
 
     def __init__(self, config: dict, seed: int, states: list[dict | None], address: str | None):
-        from agents.ray_session import ray_session
+        from qnoise.agents.ray_session import ray_session
 
         self._stack = ExitStack()  # the Ray session, closed in close()
         ray = self._ray = self._stack.enter_context(ray_session(address, len(states)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from envs import ArchSearchEnv
+from qnoise.envs import ArchSearchEnv
+
 from qnoise.chem.problem import CHEMICAL_ACCURACY
 from qnoise.files import atomic_write
 
@@ -105,7 +106,7 @@ class KeptCircuits:
 
 def read_run_config(run_dir: Path) -> dict:
     """A run directory's ``config.yaml``, validated; one-line errors name file and line."""
-    from agents.run_config import read_yaml, validate_config
+    from qnoise.agents.run_config import read_yaml, validate_config
 
     path = Path(run_dir) / CONFIG
     if not path.is_file():

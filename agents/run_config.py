@@ -175,7 +175,7 @@ def _devices() -> tuple[str, ...]:
 
 
 def _validate_ddqn(agent: dict, where: str, check_device: bool) -> None:
-    from agents.ddqn import DDQNConfig
+    from qnoise.agents.ddqn import DDQNConfig
 
     fields = {f.name: f for f in dataclasses.fields(DDQNConfig)}
     allowed = {*fields, "algo", *ALGOS}
@@ -206,8 +206,8 @@ def _validate_ddqn(agent: dict, where: str, check_device: bool) -> None:
 def validate_config(config: dict, where: str = "config", check_device: bool = True) -> dict:
     """Check a run config's sections, keys, types and ranges; returns it unchanged.
 
-    ``env`` keys are :class:`envs.ArchSearchConfig`'s (values checked by building one);
-    ``agent`` keys are ``algo`` and :class:`agents.ddqn.DDQNConfig`'s fields, plus one
+    ``env`` keys are :class:`qnoise.envs.ArchSearchConfig`'s (values checked by building one);
+    ``agent`` keys are ``algo`` and :class:`qnoise.agents.ddqn.DDQNConfig`'s fields, plus one
     mapping per Stable-Baselines3 algorithm (``maskable_ppo:``, ``sb3_dqn:``) with that
     algorithm's own keyword arguments; ``train`` keys are :data:`TRAIN_KEYS`.
     ``check_device=False`` accepts an ``agent.device`` this machine lacks (a run trained
@@ -218,7 +218,7 @@ def validate_config(config: dict, where: str = "config", check_device: bool = Tr
     ValueError
         One line naming the key and what is wrong (``where`` names the file).
     """
-    from envs import ArchSearchConfig
+    from qnoise.envs import ArchSearchConfig
 
     unknown = [key for key in config if key not in SECTIONS]
     if unknown:

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import gymnasium
 import yaml
+from qnoise.agents.records import CONFIG, CheckpointError, KeptCircuits, episode_record, open_run
+from qnoise.agents.run_config import sb3_options
+from qnoise.agents.rundir import HoldsRunLock, open_run_dir, read_records, truncate_records
+from qnoise.agents.stopping import checkpointed
+from qnoise.agents.trainer import METRICS
+from qnoise.envs import ArchSearchConfig, ArchSearchEnv
 
-from agents.records import CONFIG, CheckpointError, KeptCircuits, episode_record, open_run
-from agents.run_config import sb3_options
-from agents.rundir import HoldsRunLock, open_run_dir, read_records, truncate_records
-from agents.stopping import checkpointed
-from agents.trainer import METRICS
-from envs import ArchSearchConfig, ArchSearchEnv
 from qnoise.files import atomic_write
 
 ALGOS = ("maskable_ppo", "sb3_dqn")
@@ -37,7 +37,7 @@ MODEL = "model.zip"
 
 class EpisodeRecorder(gymnasium.Wrapper):
     """Writes one metrics line per finished episode and keeps the run's circuits
-    (:class:`agents.records.KeptCircuits`)."""
+    (:class:`qnoise.agents.records.KeptCircuits`)."""
 
     def __init__(
         self, env: ArchSearchEnv, run_dir: Path, episode: int = 0, write: bool = True
@@ -86,7 +86,7 @@ class SB3Run(HoldsRunLock):
     """A Stable-Baselines3 training run in ``run_dir`` (resumed when ``model.zip`` exists).
 
     ``device`` overrides ``agent.device`` (default "cpu") for this process only. A writing run
-    holds the directory's lock like :class:`agents.trainer.Trainer`; ``read_only=True``
+    holds the directory's lock like :class:`qnoise.agents.trainer.Trainer`; ``read_only=True``
     loads the model without writing anything. ``model.zip`` is read by Stable-Baselines3 with
     cloudpickle: open only runs you trust."""
 

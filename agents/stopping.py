@@ -49,7 +49,7 @@ class GracefulStop:
 @contextmanager
 def checkpointed(lock, save: Callable[[], None]) -> Iterator[GracefulStop]:
     """The frame of a training loop: hold the run directory's ``lock`` (a
-    :class:`agents.rundir.RunLock`) and yield a :class:`GracefulStop` for the loop to poll.
+    :class:`qnoise.agents.rundir.RunLock`) and yield a :class:`GracefulStop` for the loop to poll.
     However the loop ends, ``save()`` runs with further signals ignored, then the lock is
     released and the previous signal handlers come back.
 

@@ -31,9 +31,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from qnoise.agents.ray_session import ray_session
+from qnoise.agents.rundir import LOCK, RunLock, RunLockedError, holder, is_locked, read_records
 
-from agents.ray_session import ray_session
-from agents.rundir import LOCK, RunLock, RunLockedError, holder, is_locked, read_records
 from qnoise.chem.problem import CHEMICAL_ACCURACY
 from qnoise.files import atomic_write
 
@@ -120,9 +120,8 @@ def _end_with_parent(parent: int) -> None:
 def run_point(config_path: str, point: SweepPoint, episodes: int | None) -> str:
     """Train (or resume) one point to ``episodes``; runs in a worker process."""
     import torch
-
-    from agents.run_config import load_config
-    from agents.trainer import Trainer
+    from qnoise.agents.run_config import load_config
+    from qnoise.agents.trainer import Trainer
 
     torch.set_num_threads(1)
     run_dir = Path(point.run_dir)
@@ -164,7 +163,7 @@ def sweep(
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     points = grid(out, seeds, sets)
-    from agents.run_config import load_config
+    from qnoise.agents.run_config import load_config
 
     for point in points:  # bad overrides fail here, once, instead of in every retry
         load_config(config_path, list(point.overrides))

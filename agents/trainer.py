@@ -9,25 +9,25 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from tqdm import tqdm
-
-from agents.ddqn import DDQN
-from agents.parallel import Episode, agent_config, make_env, policy_weights, start_workers
-from agents.records import (
+from qnoise.agents.ddqn import DDQN
+from qnoise.agents.parallel import Episode, agent_config, make_env, policy_weights, start_workers
+from qnoise.agents.records import (
     CONFIG,
     CheckpointError,
     KeptCircuits,
     episode_record,
     open_run,
 )
-from agents.rundir import (
+from qnoise.agents.rundir import (
     HoldsRunLock,
     load_checkpoint,
     open_run_dir,
     save_checkpoint,
     truncate_records,
 )
-from agents.stopping import checkpointed, torch_threads
+from qnoise.agents.stopping import checkpointed, torch_threads
+from tqdm import tqdm
+
 from qnoise.files import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
@@ -45,7 +45,7 @@ class Trainer(HoldsRunLock):
     Files: ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per episode),
     ``tests.jsonl`` (greedy rollouts), ``best.json`` and ``shortest.json`` (the lowest-error
     circuit seen and the shortest one below chemical accuracy without noise, see
-    :class:`agents.records.KeptCircuits`; written with every checkpoint; per
+    :class:`qnoise.agents.records.KeptCircuits`; written with every checkpoint; per
     episode ``wall_s`` is the wall time since this process started training),
     ``checkpoint.pt`` (agent, optimizer, replay buffer, curriculum, RNG states as tensors and
     plain data, read without unpickling code; written atomically every ``checkpoint_every``
@@ -53,28 +53,27 @@ class Trainer(HoldsRunLock):
     Resuming truncates metrics written after the checkpoint (and a torn last line), so a run
     resumed after a kill reproduces the metrics of an uninterrupted one.
 
-    A writing trainer holds the run directory's lock (:class:`agents.rundir.RunLock`) from
+    A writing trainer holds the run directory's lock (:class:`qnoise.agents.rundir.RunLock`) from
     construction to the end of :meth:`train` (or :meth:`close`), and again during each
     later :meth:`train`: a second writer fails at once with
-    :class:`agents.rundir.RunLockedError`. ``read_only=True`` (what ``evaluate``
+    :class:`qnoise.agents.rundir.RunLockedError`. ``read_only=True`` (what ``evaluate``
     uses) loads the checkpoint without the lock and never writes.
 
     ``device`` ("cpu" or "cuda") overrides ``agent.device`` for this process only, e.g. to
     resume or inspect a GPU-trained run on a laptop (checkpoints load on any device; the
     numbers of a run that changes device are not bit-identical to one that does not).
 
-    ``train.workers`` K > 1 collects experience in K worker processes (:mod:`agents.parallel`):
-    each plays whole episodes with a copy of the policy and the ε of its episode's start,
-    the learner stores and learns from their steps in round-robin order and sends fresh
-    weights with a worker's next episode once ``train.sync_every`` (default 20) updates have
-    passed; greedy test episodes run on the worker whose episode reached the test boundary.
-    ``engine`` ("local" or "ray") and ``address`` (a Ray cluster) say where the workers run;
-    the numbers depend on the seed, config and K only. K = 1 (the default) is the
-    single-process loop. Resuming a parallel run restarts its workers from the checkpoint's
-    environment states; the episodes in flight at the checkpoint are played again with the
-    resumed policy, so unlike K = 1 the continuation is not bit-identical to an
-    uninterrupted run.
-    """
+    ``train.workers`` K > 1 collects experience in K worker processes
+    (:mod:`qnoise.agents.parallel`): each plays whole episodes with a copy of the policy and the
+    ε of its episode's start, the learner stores and learns from their steps in round-robin
+    order and sends fresh weights with a worker's next episode once ``train.sync_every``
+    (default 20) updates have passed; greedy test episodes run on the worker whose episode
+    reached the test boundary. ``engine`` ("local" or "ray") and ``address`` (a Ray cluster) say
+    where the workers run; the numbers depend on the seed, config and K only. K = 1 (the
+    default) is the single-process loop. Resuming a parallel run restarts its workers from the
+    checkpoint's environment states; the episodes in flight at the checkpoint are played again
+    with the resumed policy, so unlike K = 1 the continuation is not bit-identical to an
+    uninterrupted run."""
 
     def __init__(
         self,
@@ -130,7 +129,7 @@ class Trainer(HoldsRunLock):
     # ------------------------------------------------------------ checkpoints
     @property
     def best(self) -> dict | None:
-        """The lowest-error circuit so far (a :func:`agents.records.circuit_record`)."""
+        """The lowest-error circuit so far (a :func:`qnoise.agents.records.circuit_record`)."""
         return self.kept.best
 
     def _save(self) -> None:

@@ -34,7 +34,7 @@ from qnoise.vqe.simplify import refit_angles
 
 def circuits(folder: Path, name: str):
     """``(label, circuit)`` of ``name`` (best.json or shortest.json) in each seed folder."""
-    from agents.export import best_circuit
+    from qnoise.agents.export import best_circuit
 
     for seed in sorted(p for p in folder.glob("s*") if (p / name).is_file()):
         record = json.loads((seed / name).read_text())

@@ -32,8 +32,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agents.ddqn import DDQN, DDQNConfig
-from agents.replay import Transition
+from qnoise.agents.ddqn import DDQN, DDQNConfig
+from qnoise.agents.replay import Transition
 
 # (observation size, actions): moment tensor L·(n+3)·n with L = 40, and n(n+2) actions
 PROBLEMS = {

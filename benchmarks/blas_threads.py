@@ -11,7 +11,7 @@ circuits of 20-40 random gates, fake_mumbai:median noise, fixed seeds). scipy's 
 calls BLAS on vectors of a few dozen entries; with OpenBLAS's default thread pool every call
 wakes threads that spin against whatever else runs on the cores (a second training run, the
 agent). ``qnoise train`` therefore limits BLAS to one thread while it trains
-(:func:`agents.stopping.checkpointed`). ``--busy`` adds one busy process per core, as when
+(:func:`qnoise.agents.stopping.checkpointed`). ``--busy`` adds one busy process per core, as when
 two runs share two cores.
 """
 

@@ -34,8 +34,8 @@ import platform
 import time
 
 import numpy as np
+from qnoise.envs import ArchSearchEnv
 
-from envs import ArchSearchEnv
 from qnoise.chem.problem import CHEMICAL_ACCURACY
 
 DEPOLARIZING = "depolarizing:p1=1e-3,p2=5e-3"

@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 import torch
-
-from agents import Trainer, load_config
+from qnoise.agents import Trainer, load_config
 
 
 def measure(config: dict, workers: int, episodes: int, seed: int) -> dict:

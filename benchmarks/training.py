@@ -43,10 +43,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 from env_step import TIMES, _instrumented, _timed, split
-
-from agents import Trainer, load_config
-from agents.ddqn import DDQN
-from envs import ArchSearchEnv
+from qnoise.agents import Trainer, load_config
+from qnoise.agents.ddqn import DDQN
+from qnoise.envs import ArchSearchEnv
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

@@ -1,15 +1,17 @@
 """Gymnasium environments of qnoise: quantum architecture search (CRLQAS).
 
-``import qnoise`` (or ``import envs``) registers ``"qnoise/ArchSearch-v0"``, so
+``import qnoise`` (or ``import qnoise.envs``) registers ``"qnoise/ArchSearch-v0"``, so
 ``gymnasium.make("qnoise/ArchSearch-v0", problem="H2-2q", render_mode="ansi")`` works after
-either; the keyword arguments are :class:`envs.ArchSearchConfig`'s.
+either; the keyword arguments are :class:`qnoise.envs.ArchSearchConfig`'s. Installed as
+``qnoise.envs`` from the repository's ``envs/`` folder.
 """
 
-from envs.actions import Action, action_set
-from envs.arch_search import ArchSearchEnv
-from envs.config import ArchSearchConfig
-from envs.curriculum import Curriculum
-from envs.halting import RandomHalting
+from qnoise.envs.actions import Action, action_set
+from qnoise.envs.arch_search import ArchSearchEnv
+from qnoise.envs.config import ArchSearchConfig
+from qnoise.envs.curriculum import Curriculum
+from qnoise.envs.halting import RandomHalting
+
 from qnoise.gym_registration import ENV_ID, register_envs
 
 register_envs()

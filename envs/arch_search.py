@@ -8,11 +8,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from qiskit import QuantumCircuit
+from qnoise.envs.actions import action_set
+from qnoise.envs.circuit_state import CircuitState
+from qnoise.envs.config import CRLQAS_THRESHOLDS, ArchSearchConfig
+from qnoise.envs.curriculum import Curriculum
 
-from envs.actions import action_set
-from envs.circuit_state import CircuitState
-from envs.config import CRLQAS_THRESHOLDS, ArchSearchConfig
-from envs.curriculum import Curriculum
 from qnoise import PTMSimulator, chem
 from qnoise.optim import AQGD, COBYLA, LBFGSB, SPSA, AdamSPSA, Rotosolve
 from qnoise.optim.rotosolve import sinusoid_minimum
@@ -34,9 +34,9 @@ class ArchSearchEnv(gym.Env):
 
     ## Action Space
     ``Discrete(n(n+2))``: the CNOTs ``(c, (c+x) mod n)`` for ``c = 0..n-1``, ``x = 1..n-1``,
-    then RX, RY, RZ on each qubit (:func:`envs.actions.action_set`); with a coupling map only
+    then RX, RY, RZ on each qubit (:func:`qnoise.envs.actions.action_set`); with a coupling map only
     the CNOTs on its edges. ``action_masks()`` (also ``info["action_mask"]``) marks illegal
-    repeats (:class:`envs.circuit_state.CircuitState`).
+    repeats (:class:`qnoise.envs.circuit_state.CircuitState`).
 
     ## Observation Space
     ``Box(float32)`` of size ``L·(n+3)·n`` (+ ``L·3·n`` with angle rows, + 1 with the energy
@@ -60,8 +60,8 @@ class ArchSearchEnv(gym.Env):
 
     ## Arguments
     ``ArchSearchEnv(config=None, **options)`` with the options of
-    :class:`envs.config.ArchSearchConfig`, plus ``seed``. The curriculum
-    (:class:`envs.curriculum.Curriculum`) is updated at each episode end; ``state_dict()`` /
+    :class:`qnoise.envs.config.ArchSearchConfig`, plus ``seed``. The curriculum
+    (:class:`qnoise.envs.curriculum.Curriculum`) is updated at each episode end; ``state_dict()`` /
     ``load_state_dict()`` save and restore it with the random state.
     """
 

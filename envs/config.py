@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envs.halting import RandomHalting
+from qnoise.envs.halting import RandomHalting
 
 TARGETS = ("exact", "lower_bound")
 OPTIMIZERS = ("cobyla", "adam_spsa", "spsa", "aqgd", "lbfgsb", "rotosolve")
@@ -26,7 +26,7 @@ def default_max_steps(num_qubits: int) -> int:
 
 @dataclass
 class ArchSearchConfig:
-    """Options of :class:`envs.ArchSearchEnv`; every field is checked at construction.
+    """Options of :class:`qnoise.envs.ArchSearchEnv`; every field is checked at construction.
 
     Attributes
     ----------
@@ -42,7 +42,7 @@ class ArchSearchConfig:
     curriculum : bool
         Move ξ with CRLQAS's curriculum (``False``: ξ stays fixed).
     curriculum_options : dict
-        Overrides of :meth:`envs.curriculum.Curriculum.crlqas` (``delta``,
+        Overrides of :meth:`qnoise.envs.curriculum.Curriculum.crlqas` (``delta``,
         ``success_threshold``, ``max_shifts``, ``greedy_every``).
     target : {"exact", "lower_bound"}
         μ: the exact ground energy, or CRLQAS code's ``constant - Σ|c|``.

@@ -12,7 +12,7 @@ from qnoise import __version__
 
 
 def _configs(args: argparse.Namespace) -> int:
-    from agents.run_config import available_presets, presets_folder
+    from qnoise.agents.run_config import available_presets, presets_folder
 
     presets = available_presets()
     width = max(map(len, presets))
@@ -68,9 +68,9 @@ def _make_run(run_dir, config=None, seed=None, device=None, engine="local", addr
     """The DDQN trainer or the Stable-Baselines3 run that ``agent.algo`` names; without
     ``config`` the run in ``run_dir`` is resumed; ``device`` overrides the agent's device;
     ``engine`` and ``address`` say where a DDQN run's experience workers run."""
-    from agents import Trainer
-    from agents.records import read_run_config
-    from agents.sb3 import SB3Run
+    from qnoise.agents import Trainer
+    from qnoise.agents.records import read_run_config
+    from qnoise.agents.sb3 import SB3Run
 
     resume = config is None
     if resume:
@@ -86,7 +86,7 @@ def _make_run(run_dir, config=None, seed=None, device=None, engine="local", addr
 def _resume_episodes(args: argparse.Namespace) -> int | None:
     """``--episodes`` or ``--set train.episodes=N`` of a resumed run; other ``--set`` keys
     and ``--seed`` would be silently ignored by a resumed run, so they are refused."""
-    from agents.run_config import RESUMABLE_KEYS, parse_overrides
+    from qnoise.agents.run_config import RESUMABLE_KEYS, parse_overrides
 
     if args.seed is not None:
         raise ValueError("--seed cannot change a resumed run (its seed is in its checkpoint)")
@@ -118,9 +118,9 @@ def _check_new_run_dir(out: Path, force: bool) -> None:
     _check_output_folder(out)
     if force or not out.is_dir() or not any(out.iterdir()):
         return
-    from agents.records import CONFIG
-    from agents.sb3 import MODEL
-    from agents.trainer import CHECKPOINT
+    from qnoise.agents.records import CONFIG
+    from qnoise.agents.sb3 import MODEL
+    from qnoise.agents.trainer import CHECKPOINT
 
     if (out / CHECKPOINT).exists() or (out / MODEL).exists():
         hint = f"use --resume {out}, another --out, or --force to start it over"
@@ -134,8 +134,8 @@ def _check_new_run_dir(out: Path, force: bool) -> None:
 
 def _clear_run_dir(out: Path) -> None:
     """``--force``: remove the run files of ``out`` (other files are left alone)."""
-    from agents.export import RUN_FILES
-    from agents.rundir import LOCK, RunLock
+    from qnoise.agents.export import RUN_FILES
+    from qnoise.agents.rundir import LOCK, RunLock
 
     with RunLock(out):  # refuses while another process writes there
         for name in RUN_FILES:
@@ -144,7 +144,7 @@ def _clear_run_dir(out: Path) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from agents import CheckpointError, load_config
+    from qnoise.agents import CheckpointError, load_config
 
     episodes = args.episodes
     try:
@@ -185,7 +185,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _print_best(best: dict, env_config: dict) -> None:
     """The best circuit simplified (angles re-fitted), with its energies and the search's."""
-    from agents.export import simplify_best
+    from qnoise.agents.export import simplify_best
 
     simplified = simplify_best(best, env_config)
     counts = simplified.counts
@@ -204,7 +204,7 @@ def _print_best(best: dict, env_config: dict) -> None:
 
 def _for_run(command: str, action):
     """``(action(), 0)``, or ``(None, 2)`` with a one-line message for a bad run directory."""
-    from agents import CheckpointError
+    from qnoise.agents import CheckpointError
 
     try:
         return action(), 0
@@ -214,7 +214,7 @@ def _for_run(command: str, action):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from agents.export import evaluate_run
+    from qnoise.agents.export import evaluate_run
 
     report, status = _for_run("evaluate", lambda: evaluate_run(args.run, args.raw))
     if status:
@@ -241,7 +241,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from agents.export import export_run
+    from qnoise.agents.export import export_run
 
     try:
         text, status = _for_run(
@@ -259,7 +259,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from agents.export import plot_run
+    from qnoise.agents.export import plot_run
 
     try:
         paths, status = _for_run("plot", lambda: plot_run(args.run, args.out))
@@ -334,8 +334,8 @@ def _submission_target(args):
 
     target = Path(args.target)
     if target.is_dir():
-        from agents.export import run_best_circuit
-        from agents.records import read_run_config
+        from qnoise.agents.export import run_best_circuit
+        from qnoise.agents.records import read_run_config
 
         config = read_run_config(target)
         name = args.problem or config.get("env", {}).get("problem", "LiH-4q")
@@ -352,7 +352,7 @@ def _submission_target(args):
 def _submit(args: argparse.Namespace) -> int:
     import json
 
-    from agents import CheckpointError
+    from qnoise.agents import CheckpointError
     from qnoise.ibm import IBMAccountError, IBMJobError, energy_on_backend, resume_job
     from qnoise.ibm.run import check_circuit, check_run_dir
 
@@ -451,8 +451,8 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from agents.records import CheckpointError
-    from agents.sweep import sweep
+    from qnoise.agents.records import CheckpointError
+    from qnoise.agents.sweep import sweep
 
     try:
         try:

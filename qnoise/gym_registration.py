@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["ENV_ID", "register_envs"]
 
-#: Gymnasium id of the architecture-search environment (:class:`envs.ArchSearchEnv`)
+#: Gymnasium id of the architecture-search environment (:class:`qnoise.envs.ArchSearchEnv`)
 ENV_ID = "qnoise/ArchSearch-v0"
 
 
@@ -18,4 +18,4 @@ def register_envs() -> None:
     import gymnasium
 
     if ENV_ID not in gymnasium.registry:
-        gymnasium.register(id=ENV_ID, entry_point="envs.arch_search:ArchSearchEnv")
+        gymnasium.register(id=ENV_ID, entry_point="qnoise.envs.arch_search:ArchSearchEnv")

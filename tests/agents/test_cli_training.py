@@ -135,8 +135,8 @@ def test_missing_or_corrupt_checkpoints_give_clear_errors(config_file, tmp_path,
 
 
 def test_shipped_configs_load():
-    from agents import load_config
-    from envs import ArchSearchConfig
+    from qnoise.agents import load_config
+    from qnoise.envs import ArchSearchConfig
 
     names = sorted(p.stem for p in Path("configs").glob("*.yaml"))
     assert len(names) == 19
@@ -226,8 +226,7 @@ def test_a_gpu_trained_run_loads_on_a_cpu(config_file, tmp_path, capsys):
 
 def test_small_agents_learn_on_one_torch_thread(config_file, tmp_path):
     import torch
-
-    from agents import Trainer
+    from qnoise.agents import Trainer
 
     config = yaml.safe_load(config_file.read_text())
     before = torch.get_num_threads()

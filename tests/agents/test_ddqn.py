@@ -7,8 +7,7 @@ from copy import deepcopy
 import numpy as np
 import pytest
 import torch
-
-from agents import DDQN, DDQNConfig, NStepBuffer, ReplayBuffer, Transition
+from qnoise.agents import DDQN, DDQNConfig, NStepBuffer, ReplayBuffer, Transition
 
 OBS = np.zeros(3, dtype=np.float32)
 MASK = np.ones(4, dtype=bool)

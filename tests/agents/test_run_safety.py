@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from qnoise.agents.rundir import RunLock, TornRecordWarning, load_checkpoint, read_records
+from qnoise.agents.sweep import grid
 
-from agents.rundir import RunLock, TornRecordWarning, load_checkpoint, read_records
-from agents.sweep import grid
 from qnoise.cli import main
 from tests.agents.test_cli_training import TINY as CLI_TINY
 
@@ -76,7 +76,7 @@ def test_checkpoints_round_trip_numpy_and_rng_state_exactly(run):
 
 def _hold_lock(run_dir: Path) -> subprocess.Popen:
     code = (
-        "import sys, time; from agents.rundir import RunLock; "
+        "import sys, time; from qnoise.agents.rundir import RunLock; "
         f"RunLock({str(run_dir)!r}).acquire(); print('held', flush=True); time.sleep(60)"
     )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from qnoise.agents.sweep import aggregate, grid, run_point, sweep
 
-from agents.sweep import aggregate, grid, run_point, sweep
 from qnoise.cli import main
 from tests.agents.test_cli_training import TINY
 
@@ -68,7 +68,7 @@ def test_sweep_command(config_file, tmp_path, capsys):
 
 
 def test_overrides_read_exponent_numbers_as_floats(config_file):
-    from agents import load_config
+    from qnoise.agents import load_config
 
     config = load_config(config_file, ["agent.lr=1e-3", "env.noise=ideal", "train.seed=7"])
     assert config["agent"]["lr"] == 1e-3 and isinstance(config["agent"]["lr"], float)

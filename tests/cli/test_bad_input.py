@@ -12,8 +12,8 @@ import pytest
 import yaml
 from qiskit import QuantumCircuit, qasm3
 from qiskit.quantum_info import SparsePauliOp
+from qnoise.agents.run_config import available_presets, load_config, validate_config
 
-from agents.run_config import available_presets, load_config, validate_config
 from qnoise import Estimator, PTMSimulator, __version__
 from qnoise.circuit_files import load_circuit
 from qnoise.cli import main
@@ -82,9 +82,8 @@ def test_an_unknown_section_and_a_sb3_key_get_a_did_you_mean():
         validate_config({"agnet": {}})
     config = load_config("h2_2q_noiseless_fast")
     config["agent"].update(algo="maskable_ppo", maskable_ppo={"n_step": 64})
+    from qnoise.agents.run_config import sb3_options
     from sb3_contrib import MaskablePPO
-
-    from agents.run_config import sb3_options
 
     with pytest.raises(ValueError, match="did you mean 'n_steps'"):
         sb3_options(config["agent"], MaskablePPO)
@@ -124,7 +123,7 @@ def test_a_missing_config_is_one_line_and_presets_load_by_name(tmp_path, capsys)
 
 @pytest.mark.parametrize("name", sorted(available_presets()))
 def test_every_preset_is_valid_and_builds_a_maskable_ppo_run(name, tmp_path):
-    from agents.sb3 import SB3Run
+    from qnoise.agents.sb3 import SB3Run
 
     config = load_config(name)
     config["agent"]["algo"] = "maskable_ppo"

@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
+from qnoise.envs import ArchSearchConfig, ArchSearchEnv, Curriculum, RandomHalting, action_set
 
-import envs
-from envs import ArchSearchConfig, ArchSearchEnv, Curriculum, RandomHalting, action_set
-from qnoise import PTMSimulator, chem
+from qnoise import PTMSimulator, chem, envs
 from qnoise.optim import Rotosolve
 
 NOISELESS = {"problem": "H2-2q", "noise": None}
@@ -38,7 +37,7 @@ def test_gymnasium_and_sb3_checkers():
 def test_registered_with_gymnasium():
     env = gymnasium.make(envs.ENV_ID, problem="H2-2q", noise=None)
     assert isinstance(env.unwrapped, ArchSearchEnv)
-    again = gymnasium.make("envs:qnoise/ArchSearch-v0", problem="H2-2q", noise=None)
+    again = gymnasium.make("qnoise.envs:qnoise/ArchSearch-v0", problem="H2-2q", noise=None)
     assert again.action_space.n == 8
 
 
