@@ -6,8 +6,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from qnoise.agents.replay import NStepBuffer, ReplayBuffer, TargetValueCache, Transition
 from torch import nn
+
+from qnoise.agents.replay import NStepBuffer, ReplayBuffer, TargetValueCache, Transition
 
 ACTIVATIONS = {"leaky_relu": nn.LeakyReLU, "relu": nn.ReLU, "tanh": nn.Tanh}
 

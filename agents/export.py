@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from qiskit import QuantumCircuit
+
+from qnoise import chem
 from qnoise.agents.records import (
     BEST,
     CONFIG,
@@ -19,8 +21,6 @@ from qnoise.agents.rundir import LOCK, read_records
 from qnoise.agents.sb3 import MODEL, SB3Run
 from qnoise.agents.trainer import CHECKPOINT, METRICS, TESTS, Trainer
 from qnoise.envs import ArchSearchConfig
-
-from qnoise import chem
 from qnoise.files import atomic_write, check_writable_folder
 from qnoise.vqe.simplify import SimplifiedCircuit, simplify_and_refit
 

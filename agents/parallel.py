@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from qnoise.agents.ddqn import DDQNConfig, epsilon_greedy, mlp
 from qnoise.agents.records import circuit_record, episode_record, shorter
 from qnoise.agents.replay import NStepBuffer, Transition

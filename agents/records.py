@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
-from qnoise.envs import ArchSearchEnv
-
 from qnoise.chem.problem import CHEMICAL_ACCURACY
+from qnoise.envs import ArchSearchEnv
 from qnoise.files import atomic_write
 
 CONFIG = "config.yaml"
 BEST = "best.json"
 SHORTEST = "shortest.json"
+NOISE_MODEL = "noise_model.json"
 
 EPISODE_KEYS = (
     "outcome", "energy", "noiseless_energy", "error", "noiseless_error", "gates", "cnots",
@@ -104,8 +105,53 @@ class KeptCircuits:
         return cls(*records)
 
 
+def write_noise_model(run_dir: Path, model) -> None:
+    """Store the resolved noise model of a new run (``noise_model.json``; ``null`` for
+    none), so that resuming and re-evaluating use the model the run trained with."""
+    record = None if model is None else model.to_dict()
+    atomic_write(Path(run_dir) / NOISE_MODEL, json.dumps(record).encode())
+
+
+def _with_stored_noise(run_dir: Path, config: dict) -> dict:
+    """``config`` with ``env.noise`` replaced by the run's stored model (a
+    ``NoiseModel.to_dict`` record) when the run has one; a warning says when the config's
+    noise now resolves to a different model (e.g. a fake backend's calibration snapshot
+    changed with a qiskit-ibm-runtime release). Runs without the file are unchanged."""
+    from qnoise.noise.model import NoiseModel
+    from qnoise.noise.resolve import resolve_noise
+
+    path = Path(run_dir) / NOISE_MODEL
+    if not path.is_file():
+        return config
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        stored = None if record is None else NoiseModel.from_dict(record)
+    except ValueError as exc:
+        raise CheckpointError(f"{path} is not a noise-model record: {exc}") from None
+    env = config.setdefault("env", {})
+    name = env.get("noise", "fake_mumbai:median")
+    try:
+        current = resolve_noise(name)
+    except (ValueError, KeyError, TypeError):
+        current = "unresolvable"
+    same = (current is None and stored is None) or (
+        current is not None and stored is not None and current == stored
+    )
+    if not same:
+        warnings.warn(
+            f"{run_dir}: noise {name!r} now resolves to a different model than the one this "
+            f"run trained with; using the stored one ({path.name})",
+            UserWarning,
+            stacklevel=3,
+        )
+    env["noise"] = record
+    return config
+
+
 def read_run_config(run_dir: Path) -> dict:
-    """A run directory's ``config.yaml``, validated; one-line errors name file and line."""
+    """A run directory's ``config.yaml``, validated, with ``env.noise`` the noise model the
+    run trained with where it stored one (``noise_model.json``); one-line errors name file
+    and line."""
     from qnoise.agents.run_config import read_yaml, validate_config
 
     path = Path(run_dir) / CONFIG
@@ -115,9 +161,10 @@ def read_run_config(run_dir: Path) -> dict:
         config = read_yaml(path.read_text(encoding="utf-8"), str(path))
         if not isinstance(config, dict):
             raise ValueError(f"{path}: not a run config (a mapping with env, agent, train)")
-        return validate_config(config, str(path), check_device=False)
+        config = validate_config(config, str(path), check_device=False)
     except ValueError as exc:
         raise CheckpointError(str(exc)) from None
+    return _with_stored_noise(run_dir, config)
 
 
 def open_run(

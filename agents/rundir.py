@@ -26,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from qnoise.agents.records import CheckpointError
 
+from qnoise.agents.records import CheckpointError
 from qnoise.files import atomic_write
 
 __all__ = [

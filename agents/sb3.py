@@ -22,13 +22,20 @@ from pathlib import Path
 
 import gymnasium
 import yaml
-from qnoise.agents.records import CONFIG, CheckpointError, KeptCircuits, episode_record, open_run
+
+from qnoise.agents.records import (
+    CONFIG,
+    CheckpointError,
+    KeptCircuits,
+    episode_record,
+    open_run,
+    write_noise_model,
+)
 from qnoise.agents.run_config import sb3_options
 from qnoise.agents.rundir import HoldsRunLock, open_run_dir, read_records, truncate_records
 from qnoise.agents.stopping import checkpointed
 from qnoise.agents.trainer import METRICS
 from qnoise.envs import ArchSearchConfig, ArchSearchEnv
-
 from qnoise.files import atomic_write
 
 ALGOS = ("maskable_ppo", "sb3_dqn")
@@ -113,6 +120,7 @@ class SB3Run(HoldsRunLock):
         env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
         if not resume:
             atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
+            write_noise_model(self.run_dir, env.config.noise_model)
             atomic_write(self.run_dir / METRICS, b"")
         if self.read_only:
             done = len(read_records(self.run_dir / METRICS))

@@ -31,9 +31,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+
 from qnoise.agents.ray_session import ray_session
 from qnoise.agents.rundir import LOCK, RunLock, RunLockedError, holder, is_locked, read_records
-
 from qnoise.chem.problem import CHEMICAL_ACCURACY
 from qnoise.files import atomic_write
 
@@ -120,6 +120,7 @@ def _end_with_parent(parent: int) -> None:
 def run_point(config_path: str, point: SweepPoint, episodes: int | None) -> str:
     """Train (or resume) one point to ``episodes``; runs in a worker process."""
     import torch
+
     from qnoise.agents.run_config import load_config
     from qnoise.agents.trainer import Trainer
 

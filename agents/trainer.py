@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from tqdm import tqdm
+
 from qnoise.agents.ddqn import DDQN
 from qnoise.agents.parallel import Episode, agent_config, make_env, policy_weights, start_workers
 from qnoise.agents.records import (
@@ -17,6 +19,7 @@ from qnoise.agents.records import (
     KeptCircuits,
     episode_record,
     open_run,
+    write_noise_model,
 )
 from qnoise.agents.rundir import (
     HoldsRunLock,
@@ -26,8 +29,6 @@ from qnoise.agents.rundir import (
     truncate_records,
 )
 from qnoise.agents.stopping import checkpointed, torch_threads
-from tqdm import tqdm
-
 from qnoise.files import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
@@ -42,7 +43,8 @@ SMALL_AGENT = 1_000_000
 class Trainer(HoldsRunLock):
     """One training run in ``run_dir`` (created on start, resumed when it has a checkpoint).
 
-    Files: ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per episode),
+    Files: ``config.yaml`` (the resolved config), ``noise_model.json`` (the resolved noise
+    model, which resuming and evaluating use), ``metrics.jsonl`` (one line per episode),
     ``tests.jsonl`` (greedy rollouts), ``best.json`` and ``shortest.json`` (the lowest-error
     circuit seen and the shortest one below chemical accuracy without noise, see
     :class:`qnoise.agents.records.KeptCircuits`; written with every checkpoint; per
@@ -123,6 +125,7 @@ class Trainer(HoldsRunLock):
             self._load()
         else:
             atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
+            write_noise_model(self.run_dir, self.env.config.noise_model)
             for name in (METRICS, TESTS):
                 atomic_write(self.run_dir / name, b"")
 

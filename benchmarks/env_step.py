@@ -31,8 +31,8 @@ from contextlib import contextmanager
 
 import numpy as np
 from numba import njit
-from qnoise.envs import ArchSearchEnv
 
+from qnoise.envs import ArchSearchEnv
 from qnoise.optim import adam_spsa
 from qnoise.optim.base import Optimizer
 from qnoise.sim.batched import evaluate_points

@@ -34,9 +34,9 @@ import platform
 import time
 
 import numpy as np
-from qnoise.envs import ArchSearchEnv
 
 from qnoise.chem.problem import CHEMICAL_ACCURACY
+from qnoise.envs import ArchSearchEnv
 
 DEPOLARIZING = "depolarizing:p1=1e-3,p2=5e-3"
 SHOTS = {"shots": 10_000, "shot_model": "gaussian"}

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from qnoise.agents import Trainer, load_config
 
 

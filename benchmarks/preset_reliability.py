@@ -30,6 +30,7 @@ DEFAULT_PRESETS = ("h2_2q_noiseless_fast", "h2_2q_mumbai_median_fast")
 def first_success(preset: str, seed: int, episodes: int) -> dict:
     """Train ``preset`` with ``seed`` until its first noiseless-accurate episode."""
     import torch
+
     from qnoise.agents import Trainer
     from qnoise.agents.run_config import load_config
     from qnoise.agents.rundir import read_records

@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from qnoise.agents.sweep import SweepPoint, aggregate
 
+from qnoise.agents.sweep import SweepPoint, aggregate
 from qnoise.files import atomic_write
 
 

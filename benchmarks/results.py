@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
 from qnoise.agents.export import simplify_best
 from qnoise.agents.rundir import read_records
-
 from qnoise.chem.problem import CHEMICAL_ACCURACY
 from qnoise.files import atomic_write
 

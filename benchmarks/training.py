@@ -43,6 +43,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 from env_step import TIMES, _instrumented, _timed, split
+
 from qnoise.agents import Trainer, load_config
 from qnoise.agents.ddqn import DDQN
 from qnoise.envs import ArchSearchEnv

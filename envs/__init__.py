@@ -11,7 +11,6 @@ from qnoise.envs.arch_search import ArchSearchEnv
 from qnoise.envs.config import ArchSearchConfig
 from qnoise.envs.curriculum import Curriculum
 from qnoise.envs.halting import RandomHalting
-
 from qnoise.gym_registration import ENV_ID, register_envs
 
 register_envs()

@@ -8,12 +8,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from qiskit import QuantumCircuit
+
+from qnoise import PTMSimulator, chem
 from qnoise.envs.actions import action_set
 from qnoise.envs.circuit_state import CircuitState
 from qnoise.envs.config import CRLQAS_THRESHOLDS, ArchSearchConfig
 from qnoise.envs.curriculum import Curriculum
-
-from qnoise import PTMSimulator, chem
 from qnoise.optim import AQGD, COBYLA, LBFGSB, SPSA, AdamSPSA, Rotosolve
 from qnoise.optim.rotosolve import sinusoid_minimum
 from qnoise.vqe import EnergyObjective

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
+
 from qnoise.envs.actions import Action
 
 

@@ -20,6 +20,12 @@ from qnoise.noise.channels import Channel, ReadoutError, thermal_relaxation
 __all__ = ["ANY_GATE", "NoiseModel"]
 
 ANY_GATE = "*"
+#: Version of the :meth:`NoiseModel.to_dict` layout.
+SERIAL_FORMAT = 1
+
+
+def _channel(entry: dict) -> Channel:
+    return Channel(np.array(entry["channel"]["ptm"], dtype=float), name=entry["channel"]["name"])
 
 
 def _as_names(gates: str | Iterable[str]) -> list[str]:
@@ -282,3 +288,104 @@ class NoiseModel:
     def copy(self) -> NoiseModel:
         """A deep copy."""
         return copy.deepcopy(self)
+
+    # ------------------------------------------------------------ records
+    def to_dict(self) -> dict:
+        """The model as plain JSON-able data (as qiskit-aer's ``NoiseModel.to_dict``):
+        every channel as its PTM (nested lists, basis order of :mod:`qnoise.sim.pauli`),
+        readout errors, idle relaxation, ``dt`` and the calibration figures. A run
+        directory stores it so that a later run uses the model it trained with, whatever
+        a name such as ``"fake_mumbai:median"`` resolves to by then.
+
+        Channels are stored by value: :meth:`from_dict` gives them the default noise
+        scaling of :meth:`Channel.scaled` (the fractional matrix power), which can differ
+        from a named constructor's own scaling (e.g. depolarizing ``p → factor·p``) when
+        the model is scaled for zero-noise extrapolation.
+        """
+
+        def channel(ch: Channel) -> dict:
+            return {"name": ch.name, "ptm": ch.ptm.tolist()}
+
+        def qubits(key) -> list[int] | None:
+            return None if key is None else list(key)
+
+        return {
+            "format": SERIAL_FORMAT,
+            "name": self.name,
+            "dt": self.dt,
+            "calibration": dict(self.calibration),
+            "gate_errors": [
+                {"gate": gate, "qubits": qubits(key), "channel": channel(ch)}
+                for gate, table in self._gate_errors.items()
+                for key, ch in table.items()
+            ],
+            "any_gate_errors": [
+                {"arity": arity, "qubits": qubits(key), "channel": channel(ch)}
+                for arity, table in self._any_gate.items()
+                for key, ch in table.items()
+            ],
+            "readout_errors": [
+                {"qubit": q, "p_meas1_prep0": ro.p_meas1_prep0, "p_meas0_prep1": ro.p_meas0_prep1}
+                for q, ro in self._readout.items()
+            ],
+            "idle_relaxation": [
+                {"qubit": q, "t1": t1, "t2": t2, "excited_population": excited}
+                for q, (t1, t2, excited) in self._idle.items()
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NoiseModel:
+        """The model :meth:`to_dict` wrote (equal to the original: ``==`` holds).
+
+        Raises
+        ------
+        ValueError
+            For data of another format or with missing or malformed entries.
+        """
+        if not isinstance(data, dict) or data.get("format") != SERIAL_FORMAT:
+            raise ValueError(f"not a qnoise noise-model record of format {SERIAL_FORMAT}")
+        try:
+            model = cls(str(data["name"]))
+            model.dt = None if data["dt"] is None else float(data["dt"])
+            model.calibration = dict(data["calibration"])
+            for entry in data["gate_errors"]:
+                key = None if entry["qubits"] is None else tuple(int(q) for q in entry["qubits"])
+                model._gate_errors.setdefault(str(entry["gate"]), {})[key] = _channel(entry)
+            for entry in data["any_gate_errors"]:
+                key = None if entry["qubits"] is None else tuple(int(q) for q in entry["qubits"])
+                model._any_gate.setdefault(int(entry["arity"]), {})[key] = _channel(entry)
+            for entry in data["readout_errors"]:
+                q = None if entry["qubit"] is None else int(entry["qubit"])
+                model._readout[q] = ReadoutError(entry["p_meas1_prep0"], entry["p_meas0_prep1"])
+            for entry in data["idle_relaxation"]:
+                q = None if entry["qubit"] is None else int(entry["qubit"])
+                model._idle[q] = (float(entry["t1"]), float(entry["t2"]),
+                                  float(entry["excited_population"]))  # fmt: skip
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed noise-model record: {exc!r}") from None
+        model._changed()
+        return model
+
+    def __eq__(self, other: object) -> bool:
+        """Same errors on the same gates and qubits (PTMs compared exactly), same readout
+        errors, idle relaxation and ``dt``; names and calibration notes are not compared."""
+        if not isinstance(other, NoiseModel):
+            return NotImplemented
+
+        def same_tables(a: dict, b: dict) -> bool:
+            return a.keys() == b.keys() and all(
+                a[k].keys() == b[k].keys()
+                and all(np.array_equal(a[k][q].ptm, b[k][q].ptm) for q in a[k])
+                for k in a
+            )
+
+        return (
+            same_tables(self._gate_errors, other._gate_errors)
+            and same_tables(self._any_gate, other._any_gate)
+            and self._readout == other._readout
+            and self._idle == other._idle
+            and self.dt == other.dt
+        )
+
+    __hash__ = None  # mutable: not a dictionary key

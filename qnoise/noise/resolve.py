@@ -11,7 +11,8 @@ __all__ = ["resolve_noise"]
 
 def resolve_noise(noise) -> NoiseModel | None:
     """Accept ``None``, a qnoise ``NoiseModel``, a built-in name (``"fake_mumbai:median"``), a
-    ``qiskit_aer.noise.NoiseModel`` or a ``BackendV2`` (per-qubit calibration).
+    record of :meth:`NoiseModel.to_dict`, a ``qiskit_aer.noise.NoiseModel`` or a
+    ``BackendV2`` (per-qubit calibration).
 
     Raises
     ------
@@ -22,12 +23,14 @@ def resolve_noise(noise) -> NoiseModel | None:
         return noise
     if isinstance(noise, str):
         return named_model(noise)
+    if isinstance(noise, dict):
+        return NoiseModel.from_dict(noise)
     module = type(noise).__module__
     if module.startswith("qiskit_aer.noise"):
         return from_aer(noise)
     if getattr(noise, "version", None) == 2 and hasattr(noise, "target"):
         return from_backend(noise, level=None)
     raise TypeError(
-        "noise must be None, a qnoise NoiseModel, a model name, a qiskit_aer NoiseModel or a "
-        f"BackendV2; got {type(noise).__name__}"
+        "noise must be None, a qnoise NoiseModel, a model name, a NoiseModel.to_dict record, "
+        f"a qiskit_aer NoiseModel or a BackendV2; got {type(noise).__name__}"
     )

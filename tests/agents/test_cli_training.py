@@ -226,6 +226,7 @@ def test_a_gpu_trained_run_loads_on_a_cpu(config_file, tmp_path, capsys):
 
 def test_small_agents_learn_on_one_torch_thread(config_file, tmp_path):
     import torch
+
     from qnoise.agents import Trainer
 
     config = yaml.safe_load(config_file.read_text())

@@ -7,6 +7,7 @@ from copy import deepcopy
 import numpy as np
 import pytest
 import torch
+
 from qnoise.agents import DDQN, DDQNConfig, NStepBuffer, ReplayBuffer, Transition
 
 OBS = np.zeros(3, dtype=np.float32)

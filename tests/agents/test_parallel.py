@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 import yaml
+
 from qnoise.agents import Trainer
 from qnoise.agents.parallel import ExperienceWorker, ProcessWorkers, WorkerError, policy_weights
-
 from qnoise.cli import main
 from tests.agents.test_cli_training import TINY
 

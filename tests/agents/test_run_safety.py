@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+
 from qnoise.agents.rundir import RunLock, TornRecordWarning, load_checkpoint, read_records
 from qnoise.agents.sweep import grid
-
 from qnoise.cli import main
 from tests.agents.test_cli_training import TINY as CLI_TINY
 
@@ -282,3 +282,36 @@ def test_run_lock_is_exclusive_and_released_with_its_holder(tmp_path):
     holder.wait()
     with RunLock(tmp_path) as lock:
         assert lock.held
+
+
+def test_a_run_keeps_the_noise_model_it_trained_with(config_file, tmp_path):
+    """A new run stores its resolved noise model; resuming and evaluating use the stored
+    model and warn when the config's name now resolves to a different one (as a fake
+    backend's calibration changes between qiskit-ibm-runtime releases)."""
+    from qnoise.agents import Trainer
+    from qnoise.agents.records import NOISE_MODEL, read_run_config
+    from qnoise.noise import NoiseModel
+    from qnoise.noise.resolve import resolve_noise
+
+    noisy = {**TINY, "env": {**TINY["env"], "noise": "depolarizing:p1=1e-3,p2=5e-3"}}
+    config_file.write_text(yaml.safe_dump(noisy))
+    out = tmp_path / "noisy"
+    assert main(["train", "--config", str(config_file), "--out", str(out),
+                 "--episodes", "2", "--quiet"]) == 0  # fmt: skip
+    record = json.loads((out / NOISE_MODEL).read_text())
+    assert NoiseModel.from_dict(record) == resolve_noise("depolarizing:p1=1e-3,p2=5e-3")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # unchanged model: no warning
+        read_run_config(out)
+    # the calibration "changed": the stored model differs from what the name gives now
+    record["readout_errors"] = [{"qubit": None, "p_meas1_prep0": 0.1, "p_meas0_prep1": 0.1}]
+    (out / NOISE_MODEL).write_text(json.dumps(record))
+    with pytest.warns(UserWarning, match="different model"):
+        trainer = Trainer(out, read_only=True)
+    assert trainer.env.config.noise_model == NoiseModel.from_dict(record)
+    with pytest.warns(UserWarning, match="different model"):
+        assert main(["train", "--resume", str(out), "--episodes", "3", "--quiet"]) == 0
+    (out / NOISE_MODEL).write_text("{not json")
+    assert main(["evaluate", str(out)]) == 2

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from qnoise.agents.sweep import aggregate, grid, run_point, sweep
 
+from qnoise.agents.sweep import aggregate, grid, run_point, sweep
 from qnoise.cli import main
 from tests.agents.test_cli_training import TINY
 

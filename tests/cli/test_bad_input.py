@@ -12,9 +12,9 @@ import pytest
 import yaml
 from qiskit import QuantumCircuit, qasm3
 from qiskit.quantum_info import SparsePauliOp
-from qnoise.agents.run_config import available_presets, load_config, validate_config
 
 from qnoise import Estimator, PTMSimulator, __version__
+from qnoise.agents.run_config import available_presets, load_config, validate_config
 from qnoise.circuit_files import load_circuit
 from qnoise.cli import main
 from qnoise.mitigation import scale_noise
@@ -82,8 +82,9 @@ def test_an_unknown_section_and_a_sb3_key_get_a_did_you_mean():
         validate_config({"agnet": {}})
     config = load_config("h2_2q_noiseless_fast")
     config["agent"].update(algo="maskable_ppo", maskable_ppo={"n_step": 64})
-    from qnoise.agents.run_config import sb3_options
     from sb3_contrib import MaskablePPO
+
+    from qnoise.agents.run_config import sb3_options
 
     with pytest.raises(ValueError, match="did you mean 'n_steps'"):
         sb3_options(config["agent"], MaskablePPO)

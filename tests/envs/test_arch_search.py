@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
-from qnoise.envs import ArchSearchConfig, ArchSearchEnv, Curriculum, RandomHalting, action_set
 
 from qnoise import PTMSimulator, chem, envs
+from qnoise.envs import ArchSearchConfig, ArchSearchEnv, Curriculum, RandomHalting, action_set
 from qnoise.optim import Rotosolve
 
 NOISELESS = {"problem": "H2-2q", "noise": None}

@@ -140,3 +140,56 @@ def test_noisy_density_matrices_are_physical(seed, scale):
     assert np.trace(rho).real == pytest.approx(1.0, abs=1e-12)
     np.testing.assert_allclose(rho, rho.conj().T, atol=1e-14)
     assert np.linalg.eigvalsh(rho).min() > -1e-12
+
+
+@pytest.mark.parametrize(
+    "name", ["fake_mumbai:median", "fake_manila", "depolarizing:p1=1e-3,p2=5e-3", "ideal"]
+)
+def test_to_dict_round_trips_through_json_to_an_equal_model(name):
+    import json
+
+    from qnoise import PTMSimulator
+    from qnoise.noise.resolve import resolve_noise
+
+    model = resolve_noise(name)
+    if model is None:
+        return
+    record = json.loads(json.dumps(model.to_dict()))
+    again = noise.NoiseModel.from_dict(record)
+    assert again == model and resolve_noise(record) == model
+    circuit = QuantumCircuit(3)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.rx(0.4, 2)
+    circuit.cx(1, 2)
+    circuit.measure_all()
+    expected = PTMSimulator(model).probabilities(circuit.remove_final_measurements(False))
+    got = PTMSimulator(again).probabilities(circuit.remove_final_measurements(False))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_equality_sees_every_kind_of_error():
+    base = noise.NoiseModel()
+    base.add_gate_error(noise.depolarizing(1e-3), "rx")
+    base.add_readout_error(noise.readout_error(0.02), [1])
+    assert base == base.copy() and base != noise.NoiseModel()
+    variants = [base.copy() for _ in range(4)]
+    variants[0].add_gate_error(noise.depolarizing(1e-3), "rx", [0])
+    variants[1].add_readout_error(noise.readout_error(0.03), [2])
+    variants[2].set_idle_relaxation(t1=1e-4, t2=1e-4)
+    variants[3].dt = 1e-9
+    assert all(v != base for v in variants)
+    with pytest.raises(TypeError):
+        hash(base)
+
+
+def test_from_dict_refuses_foreign_or_broken_records():
+    record = noise.NoiseModel().to_dict()
+    with pytest.raises(ValueError, match="format"):
+        noise.NoiseModel.from_dict({**record, "format": 99})
+    with pytest.raises(ValueError, match="malformed"):
+        noise.NoiseModel.from_dict({k: v for k, v in record.items() if k != "readout_errors"})
+    bad_entry = {"gate": "x", "qubits": None, "channel": {"name": "c", "ptm": [[1.0, 0.0]]}}
+    broken = {**record, "gate_errors": [bad_entry]}
+    with pytest.raises(ValueError, match="malformed"):
+        noise.NoiseModel.from_dict(broken)
