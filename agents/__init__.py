@@ -2,7 +2,7 @@
 
 from qnoise.agents.ddqn import DDQN, DDQNConfig
 from qnoise.agents.records import CheckpointError
-from qnoise.agents.replay import NStepBuffer, ReplayBuffer, Transition
+from qnoise.agents.replay import NStepBuffer, ReplayBuffer, ReplaySamples, Transition
 from qnoise.agents.run_config import load_config
 from qnoise.agents.trainer import Trainer
 
@@ -12,6 +12,7 @@ __all__ = [
     "DDQNConfig",
     "NStepBuffer",
     "ReplayBuffer",
+    "ReplaySamples",
     "Trainer",
     "Transition",
     "load_config",

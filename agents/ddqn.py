@@ -8,7 +8,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from qnoise.agents.replay import NStepBuffer, ReplayBuffer, TargetValueCache, Transition
+from qnoise.agents.replay import (
+    NStepBuffer,
+    ReplayBuffer,
+    ReplaySamples,
+    TargetValueCache,
+    Transition,
+)
 
 ACTIVATIONS = {"leaky_relu": nn.LeakyReLU, "relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -174,27 +180,27 @@ class DDQN:
             for _ in range(self.config.updates_per_step):
                 self.update()
 
-    def td_targets(self, batch: dict) -> torch.Tensor:
+    def td_targets(self, batch: ReplaySamples) -> torch.Tensor:
         """Double-DQN targets ``R + d · Q_target(s', argmax_legal Q_policy(s'))``.
 
-        A batch from :meth:`ReplayBuffer.sample` (with ``"indices"``) takes ``Q_target(s')``
+        A batch from :meth:`ReplayBuffer.sample` (with ``indices``) takes ``Q_target(s')``
         from :attr:`target_cache`, computing only the slots not cached since the last target
-        synchronisation; any other batch evaluates the target network directly.
+        synchronisation; a batch without indices evaluates the target network directly.
         """
-        next_obs = torch.as_tensor(batch["next_obs"], device=self.device)
-        masks = torch.as_tensor(batch["next_masks"], device=self.device)
+        next_obs = torch.as_tensor(batch.next_obs, device=self.device)
+        masks = torch.as_tensor(batch.next_masks, device=self.device)
         with torch.no_grad():
             online = self.policy(next_obs).masked_fill(~masks, -torch.inf)
             best = online.argmax(dim=1, keepdim=True)
-            if "indices" in batch:
-                cached = self.target_cache.lookup(batch["indices"], self.replay, self._target_q)
+            if batch.indices is not None:
+                cached = self.target_cache.lookup(batch.indices, self.replay, self._target_q)
                 target_q = torch.as_tensor(cached, device=self.device)
             else:
                 target_q = self.target(next_obs).float()
             bootstrap = target_q.gather(1, best).squeeze(1)
-            discounts = torch.as_tensor(batch["discounts"], device=self.device)
+            discounts = torch.as_tensor(batch.discounts, device=self.device)
             bootstrap = torch.where(discounts > 0, bootstrap, torch.zeros_like(bootstrap))
-            rewards = torch.as_tensor(batch["rewards"], device=self.device)
+            rewards = torch.as_tensor(batch.rewards, device=self.device)
             return rewards + discounts * bootstrap
 
     def _target_q(self, slots: np.ndarray) -> np.ndarray:
@@ -205,8 +211,8 @@ class DDQN:
     def update(self) -> float:
         """One gradient step on a sampled batch; returns the loss."""
         batch = self.replay.sample(self.config.batch_size, self.rng)
-        obs = torch.as_tensor(batch["obs"], device=self.device)
-        actions = torch.as_tensor(batch["actions"], device=self.device)
+        obs = torch.as_tensor(batch.obs, device=self.device)
+        actions = torch.as_tensor(batch.actions, device=self.device)
         low_precision = self.config.precision == "bfloat16"
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=low_precision):
             targets = self.td_targets(batch)

@@ -4,8 +4,37 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+
+
+class ReplaySamples(NamedTuple):
+    """A batch of n-step transitions, one row per sample (as Stable-Baselines3's
+    ``ReplayBufferSamples``).
+
+    Attributes
+    ----------
+    obs, next_obs : ndarray, shape (B, obs_size), float32
+    actions : ndarray, shape (B,), int64
+    rewards : ndarray, shape (B,), float32
+        Discounted sums of up to n rewards.
+    next_masks : ndarray, shape (B, n_actions), bool
+        Legal actions after the transition.
+    discounts : ndarray, shape (B,), float32
+        Factor on the bootstrap value (``γ^k``; 0 at the end of an episode).
+    indices : ndarray of int or None
+        Buffer slots of the samples (lets the agent reuse cached target values); ``None``
+        for transitions that are not in a buffer.
+    """
+
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    next_obs: np.ndarray
+    next_masks: np.ndarray
+    discounts: np.ndarray
+    indices: np.ndarray | None = None
 
 
 @dataclass
@@ -92,21 +121,21 @@ class ReplayBuffer:
         self.position = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """``batch_size`` transitions drawn uniformly with replacement; ``"indices"`` holds
+    def sample(self, batch_size: int, rng: np.random.Generator) -> ReplaySamples:
+        """``batch_size`` transitions drawn uniformly with replacement; ``indices`` holds
         their slots."""
         if self.size == 0:
             raise ValueError("the replay buffer is empty")
         idx = rng.integers(0, self.size, size=batch_size)
-        return {
-            "obs": self.obs[idx],
-            "actions": self.actions[idx],
-            "rewards": self.rewards[idx],
-            "next_obs": self.next_obs[idx],
-            "next_masks": self.next_masks[idx],
-            "discounts": self.discounts[idx],
-            "indices": idx,
-        }
+        return ReplaySamples(
+            obs=self.obs[idx],
+            actions=self.actions[idx],
+            rewards=self.rewards[idx],
+            next_obs=self.next_obs[idx],
+            next_masks=self.next_masks[idx],
+            discounts=self.discounts[idx],
+            indices=idx,
+        )
 
     _ARRAYS = ("obs", "next_obs", "actions", "rewards", "discounts", "next_masks", "stamps")
 

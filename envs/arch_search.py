@@ -12,7 +12,7 @@ from qiskit import QuantumCircuit
 from qnoise import PTMSimulator, chem
 from qnoise.envs.actions import action_set
 from qnoise.envs.circuit_state import CircuitState
-from qnoise.envs.config import CRLQAS_THRESHOLDS, ArchSearchConfig
+from qnoise.envs.config import CRLQAS_ADAM_SPSA, CRLQAS_THRESHOLDS, ArchSearchConfig
 from qnoise.envs.curriculum import Curriculum
 from qnoise.optim import AQGD, COBYLA, LBFGSB, SPSA, AdamSPSA, Rotosolve
 from qnoise.optim.rotosolve import sinusoid_minimum
@@ -23,7 +23,7 @@ FAILURE_REWARD = -5.0
 ILLEGAL_REWARD = -1.0
 
 
-class ArchSearchEnv(gym.Env):
+class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
     """Build a circuit gate by gate to reach a molecule's ground energy on a noisy device.
 
     Reproduces CRLQAS: Patel, Koutný, Burkhardt, et al., "Curriculum reinforcement learning
@@ -61,8 +61,19 @@ class ArchSearchEnv(gym.Env):
     ## Arguments
     ``ArchSearchEnv(config=None, **options)`` with the options of
     :class:`qnoise.envs.config.ArchSearchConfig`, plus ``seed``. The curriculum
-    (:class:`qnoise.envs.curriculum.Curriculum`) is updated at each episode end; ``state_dict()`` /
-    ``load_state_dict()`` save and restore it with the random state.
+    (:class:`qnoise.envs.curriculum.Curriculum`) is updated at each episode end;
+    ``state_dict()`` / ``load_state_dict()`` save and restore it with the random state.
+
+    ## Version History
+    * v0 (``qnoise/ArchSearch-v0``): the rewards of the CRLQAS paper, which differ from its
+      public code's in these ways. The step's energy is that of the circuit *with* the new
+      gate (the code evaluated the circuit before it, so rewards lagged the actions by one
+      step). The −5 penalty applies at every unsuccessful end, the halting step included
+      (the code omitted it at early halts). μ is the exact ground energy by default (the
+      code used the lower bound ``constant − Σ|c_j|``; ``target="lower_bound"`` restores
+      it). The inner optimizer sees the configured shot noise (the code added it only to
+      the one reported energy per step). An agent that ignores the mask pays −1 and a step
+      for an illegal action (``illegal_action="penalize"``); CRLQAS's agent masks them.
     """
 
     metadata: ClassVar[dict] = {"render_modes": ["ansi"], "render_fps": 4}  # nominal (text)
@@ -154,12 +165,13 @@ class ArchSearchEnv(gym.Env):
         if name == "adam_spsa":
             if budget is not None:
                 return AdamSPSA.preset("crlqas", **{"maxfev": budget, "seed": seed, **options})
-            if self.config.problem.startswith("LiH-4q"):
+            preset = CRLQAS_ADAM_SPSA.get((self.problem.formula, self.num_qubits))
+            if preset == "crlqas_lih_4q":
                 return AdamSPSA.preset(
-                    "crlqas_lih_4q", **{"shots": self.config.shots, "seed": seed, **options}
+                    preset, **{"shots": self.config.shots, "seed": seed, **options}
                 )
-            if self.config.problem == "H2-2q":
-                return AdamSPSA.preset("crlqas_h2_2q", **{"seed": seed, **options})
+            if preset is not None:
+                return AdamSPSA.preset(preset, **{"seed": seed, **options})
             return AdamSPSA.preset("crlqas", **{"maxfev": 500, "seed": seed, **options})
         if name == "spsa":  # fixed gains: a new gate often starts on a flat landscape
             budget = max(budget or 500, 3)

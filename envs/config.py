@@ -17,6 +17,9 @@ SHOT_MODELS = ("sample", "gaussian")
 
 #: CRLQAS's initial thresholds ξ0 (Ha)
 CRLQAS_THRESHOLDS = {"H2-2q": 0.97, "LiH-4q": 2.45, "LiH-6q": 2.90, "H2O-8q": 5.0}
+#: The Adam-SPSA preset CRLQAS tuned for a molecule at a qubit count, by
+#: (:attr:`qnoise.chem.Problem.formula`, qubits); other problems get ``"crlqas"``
+CRLQAS_ADAM_SPSA = {("LiH", 4): "crlqas_lih_4q", ("H2", 2): "crlqas_h2_2q"}
 
 
 def default_max_steps(num_qubits: int) -> int:

@@ -21,7 +21,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from qnoise.chem._extra import require_chem_extra
 from qnoise.chem.integrals import active_space_integrals
-from qnoise.chem.problem import Problem, ground_energy
+from qnoise.chem.problem import Problem, formula_of, ground_energy
 from qnoise.files import atomic_write
 
 MAPPINGS = ("jordan_wigner", "parity", "bravyi_kitaev")
@@ -162,7 +162,7 @@ def molecule(
         "active_fci": integrals.active_fci_energy,
     }
     qubits = hamiltonian.num_qubits
-    label = name or f"{_formula(atom)}-{qubits}q"
+    label = name or f"{formula_of(atom)}-{qubits}q"
     return Problem(
         name=label,
         hamiltonian=hamiltonian,
@@ -171,15 +171,6 @@ def molecule(
         hf_bitstring=_hf_bitstring(num_orbitals, integrals.num_particles, mapper),
         metadata=metadata,
     )
-
-
-def _formula(atom: str) -> str:
-    counts: dict[str, int] = {}
-    for entry in atom.split(";"):
-        if entry.strip():
-            element = entry.split()[0]
-            counts[element] = counts.get(element, 0) + 1
-    return "".join(el + (str(n) if n > 1 else "") for el, n in counts.items())
 
 
 @dataclass(frozen=True)

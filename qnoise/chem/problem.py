@@ -28,6 +28,17 @@ def ground_energy(operator: SparsePauliOp) -> float:
     return float(scipy.sparse.linalg.eigsh(matrix, k=1, which="SA", tol=1e-12)[0][0])
 
 
+def formula_of(geometry: str) -> str:
+    """Chemical formula of a PySCF geometry string (``"H 0 0 0; O ...; H ..."`` → ``"H2O"``),
+    elements in order of first appearance."""
+    counts: dict[str, int] = {}
+    for entry in geometry.split(";"):
+        if entry.strip():
+            element = entry.split()[0]
+            counts[element] = counts.get(element, 0) + 1
+    return "".join(el + (str(n) if n > 1 else "") for el, n in counts.items())
+
+
 @dataclass(frozen=True)
 class Problem:
     """A qubit Hamiltonian for an electronic ground state, with its references.
@@ -73,6 +84,13 @@ class Problem:
     def num_qubits(self) -> int:
         """Number of qubits of the Hamiltonian."""
         return self.hamiltonian.num_qubits
+
+    @property
+    def formula(self) -> str | None:
+        """Chemical formula from the geometry in ``metadata`` (``"LiH"``, ``"H2O"``), or
+        ``None`` for a problem without one."""
+        geometry = self.metadata.get("geometry")
+        return formula_of(geometry) if isinstance(geometry, str) else None
 
     @property
     def num_terms(self) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from qnoise.agents import DDQN, DDQNConfig, NStepBuffer, ReplayBuffer, Transition
+from qnoise.agents import DDQN, DDQNConfig, NStepBuffer, ReplayBuffer, ReplaySamples, Transition
 
 OBS = np.zeros(3, dtype=np.float32)
 MASK = np.ones(4, dtype=bool)
@@ -51,8 +51,8 @@ def test_replay_ring_and_sampling():
     assert replay.size == 5 and replay.position == 2
     assert sorted(replay.rewards.tolist()) == [2, 3, 4, 5, 6]
     batch = replay.sample(1000, np.random.default_rng(0))
-    assert set(batch["rewards"].tolist()) == {2, 3, 4, 5, 6}
-    assert batch["obs"].shape == (1000, 3) and batch["next_masks"].shape == (1000, 4)
+    assert set(batch.rewards.tolist()) == {2, 3, 4, 5, 6}
+    assert batch.obs.shape == (1000, 3) and batch.next_masks.shape == (1000, 4)
     again = ReplayBuffer(5, 3, 4)
     again.load_state_dict(replay.state_dict())
     assert np.array_equal(again.rewards, replay.rewards) and again.position == 2
@@ -83,16 +83,18 @@ def test_double_dqn_target_uses_policy_argmax_and_target_values():
             for p in net.parameters():
                 p.zero_()
             net[-1].bias.copy_(torch.tensor(bias, dtype=torch.float32))
-    batch = {
-        "next_obs": np.zeros((2, 3), dtype=np.float32),
-        "next_masks": np.array([[True, True, True, True], [True, False, True, True]]),
-        "rewards": np.array([1.0, 1.0], dtype=np.float32),
-        "discounts": np.array([0.5, 0.0], dtype=np.float32),
-    }
+    batch = ReplaySamples(
+        obs=np.zeros((2, 3), dtype=np.float32),
+        actions=np.zeros(2, dtype=np.int64),
+        rewards=np.array([1.0, 1.0], dtype=np.float32),
+        next_obs=np.zeros((2, 3), dtype=np.float32),
+        next_masks=np.array([[True, True, True, True], [True, False, True, True]]),
+        discounts=np.array([0.5, 0.0], dtype=np.float32),
+    )
     targets = agent.td_targets(batch).numpy()
     # row 0: policy argmax = action 1, target value 4 -> 1 + 0.5 * 4; row 1: terminal
     assert targets.tolist() == pytest.approx([3.0, 1.0])
-    batch["discounts"] = np.array([0.5, 0.5], dtype=np.float32)
+    batch = batch._replace(discounts=np.array([0.5, 0.5], dtype=np.float32))
     # row 1: action 1 is illegal, policy argmax among legal = action 3, target value 5
     assert agent.td_targets(batch).numpy()[1] == pytest.approx(1 + 0.5 * 5)
 
@@ -161,7 +163,7 @@ def test_cached_target_values_equal_direct_ones_through_syncs_and_overwrites():
         agent.replay.add(Transition(obs, step % 4, 1.0, obs + 1, MASK, 0.5))
         agent.update()
         batch = agent.replay.sample(8, agent.rng)
-        direct = {key: value for key, value in batch.items() if key != "indices"}
+        direct = batch._replace(indices=None)
         np.testing.assert_allclose(agent.td_targets(batch), agent.td_targets(direct), rtol=1e-6)
     assert agent.updates == 30 and len(computed) > 7  # refilled after each of 7 syncs
     cycle = np.concatenate(computed[-2:]) if agent.updates % 4 else computed[-1]
@@ -197,5 +199,5 @@ def test_checkpoint_without_target_cache_or_stamps_still_loads():
     old.load_state_dict(state)
     assert old.replay.stamps[:6].tolist() == [1, 2, 3, 4, 5, 6] and old.replay.adds == 6
     batch = old.replay.sample(4, old.rng)
-    direct = {key: value for key, value in batch.items() if key != "indices"}
+    direct = batch._replace(indices=None)
     np.testing.assert_allclose(old.td_targets(batch), old.td_targets(direct), rtol=1e-6)

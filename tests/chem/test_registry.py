@@ -129,3 +129,11 @@ def test_loads_without_any_chemistry_package():
     lines = out.splitlines()
     assert lines[0] == "8 193"
     assert "pip install 'qnoise[chem]'" in lines[1]
+
+
+def test_formula_from_the_geometry():
+    from qnoise import chem
+    from qnoise.chem.problem import formula_of
+
+    assert chem.load("LiH-4q-1.6").formula == "LiH" and chem.load("H2O-8q").formula == "H2O"
+    assert formula_of("H 0 0 0; Be 0 0 1.3; H 0 0 2.6") == "H2Be"

@@ -406,3 +406,18 @@ def test_best_start_angle_leaves_the_stationary_point_at_zero():
     assert abs(angles["best"][0]) == pytest.approx(np.pi, abs=1e-6)
     assert energies["best"] < energies["zero"] - 0.1
     assert nfevs["best"] >= 3 + 1
+
+
+def test_adam_spsa_preset_follows_the_molecule_and_qubit_count():
+    """CRLQAS's tuned Adam-SPSA goes to LiH on 4 qubits at any bond length and to H2 on 2
+    qubits (by the problem's formula), the generic preset to everything else."""
+    from qnoise.optim import AdamSPSA
+
+    noisy = {"noise": "depolarizing:p1=1e-3,p2=5e-3", "shots": 1000, "random_halting": False}
+    for problem, preset in (("LiH-4q-1.6", "crlqas_lih_4q"), ("H2-2q", "crlqas_h2_2q"),
+                            ("H2-4q", "crlqas")):  # fmt: skip
+        optimizer = make(problem=problem, **noisy)._optimizer(0)
+        expected = AdamSPSA.preset(preset, **({"shots": 1000} if "lih" in preset else {}))
+        assert optimizer.plan == expected.plan or preset == "crlqas"
+        if preset == "crlqas":
+            assert optimizer.maxfev == 500
