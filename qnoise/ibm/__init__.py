@@ -13,6 +13,7 @@ from qnoise.ibm.run import (
     counts_batch_on_backend,
     counts_on_backend,
     energy_on_backend,
+    folded_zne_on_backend,
     resume_job,
     to_isa,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "counts_batch_on_backend",
     "counts_on_backend",
     "energy_on_backend",
+    "folded_zne_on_backend",
     "get_backend",
     "is_fake",
     "resume_job",

@@ -257,3 +257,20 @@ def test_batch_counts_in_one_job_and_a_later_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(ibm_run, "service", Service)
     monkeypatch.setattr(ibm_run, "_result", lambda job, name: results[0])
     assert resume_job(out["job_id"], tmp_path)["result"]["counts"] == out["counts"]
+
+
+def test_folded_zne_on_a_fake_backend_extrapolates_its_own_jobs(tmp_path):
+    import numpy as np
+
+    from qnoise.ibm import folded_zne_on_backend
+
+    problem = chem.load("H2-2q")
+    out = folded_zne_on_backend(h2_circuit(), problem.hamiltonian, problem.constant,
+                                "fake_manila", [1, 3], "linear", shots=20_000, seed=2,
+                                run_dir=tmp_path)  # fmt: skip
+    assert out["scale_factors"] == [1, 3] and len(set(out["job_ids"])) == 2
+    assert len(JobStore(tmp_path).records()) == 2
+    slope = (out["values"][1] - out["values"][0]) / 2
+    assert out["mitigated"] == pytest.approx(out["values"][0] - slope, abs=1e-9)
+    assert out["values"][1] > out["values"][0]  # more folding, more noise
+    assert np.isfinite(out["stderr"]) and out["stderr"] > 0
