@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from qnoise.optim.base import Evaluator, Optimizer, Recorder, clip, final_value
+from qnoise.optim.base import Evaluator, Optimizer, Recorder, final_value
 from qnoise.optim.spsa import RademacherStream
 from qnoise.sim.batched import evaluate_points
 
@@ -193,9 +193,11 @@ class AdamSPSA(Optimizer):
         return 2 + (self.returns == "last")
 
     def _python_stage(self, evaluator, recorder, x, m, v, bounds, directions, gains, first, shots):
-        """One stage, iteration by iteration in Python (any objective, callbacks, shots).
-        Returns ``(x, best_x, best_value, iterations done, stop message or "")``."""
+        """One stage, evaluated point pair by point pair through the evaluator (any
+        objective, callbacks, shots), updated by :func:`adam_spsa_update`. Returns ``(x,
+        best_x, best_value, iterations done, stop message or "")``."""
         a_k, c_k, beta1_k, m_scale, v_scale = (g.tolist() for g in gains)
+        bounded, lo, hi = _limits(bounds, x.size)
         best_x, best_value = None, np.inf
         points = np.empty((2, x.size))
         for i in range(len(a_k)):
@@ -210,17 +212,9 @@ class AdamSPSA(Optimizer):
             estimate = 0.5 * float(values[0] + values[1])  # f(θ_k) + O(c_k²)
             if estimate < best_value:
                 best_x, best_value = x.copy(), estimate
-            gradient = delta * ((values[0] - values[1]) / (2 * ck))
-            b1 = beta1_k[i]
-            m *= b1
-            m += (1 - b1) * gradient
-            v *= self.beta2
-            v += (1 - self.beta2) * gradient * gradient
-            if first and i == 0:
-                step = a_k[i] * gradient
-            else:
-                step = (a_k[i] * m_scale[i]) * m / (np.sqrt(v * v_scale[i]) + self.eps)
-            x = clip(x - step, bounds)
+            adam_spsa_update(x, m, v, delta, values[0], values[1], ck, a_k[i], beta1_k[i],
+                             m_scale[i], v_scale[i], self.beta2, self.eps, first and i == 0,
+                             bounded, lo, hi)  # fmt: skip
             if recorder.iteration(x, estimate, evaluator.nfev):
                 return x, best_x, best_value, i + 1, "termination checker"
         return x, best_x, best_value, len(a_k), ""
@@ -235,8 +229,7 @@ class AdamSPSA(Optimizer):
         if evaluator.maxfev is not None:  # iterations that pass the Python loop's budget check
             fits = (evaluator.remaining - self._needed) // 2 + 1
             count = min(iterations, max(int(fits), 0))
-        limits = bounds if bounds is not None else np.full((x.size, 2), [-np.inf, np.inf])
-        lo, hi = np.ascontiguousarray(limits[:, 0]), np.ascontiguousarray(limits[:, 1])
+        bounded, lo, hi = _limits(bounds, x.size)
         deltas = directions.take(count)
         points = np.empty((2 * count, x.size))
         values = np.empty(2 * count)
@@ -245,7 +238,7 @@ class AdamSPSA(Optimizer):
         best_x = np.empty(x.size)
         done, best = _adam_spsa_iterations(
             program, x.copy(), m, v, deltas, *gains,
-            self.beta2, self.eps, first, bounds is not None, lo, hi,
+            self.beta2, self.eps, first, bounded, lo, hi,
             points, values, xs, estimates, best_x,
         )  # fmt: skip
         if done < count:  # a non-finite energy: account raises, naming the point
@@ -260,16 +253,53 @@ class AdamSPSA(Optimizer):
         return x_out, best_x, float(estimates[best]), count, stopped
 
 
+def _limits(bounds, size: int) -> tuple[bool, np.ndarray, np.ndarray]:
+    """``(bounded, lower, upper)`` as contiguous arrays (infinite without bounds)."""
+    limits = bounds if bounds is not None else np.full((size, 2), [-np.inf, np.inf])
+    return (
+        bounds is not None,
+        np.ascontiguousarray(limits[:, 0]),
+        np.ascontiguousarray(limits[:, 1]),
+    )
+
+
+@njit(cache=True, nogil=True)
+def adam_spsa_update(
+    x, m, v, delta, f_plus, f_minus, ck, a, b1, m_scale, v_scale, beta2, eps, plain_step,
+    bounded, lo, hi,
+):  # fmt: skip
+    """One Adam-SPSA update, in place, from ``f(x ± ck·delta)``: the gradient estimate
+    ``g = delta (f₊ − f₋) / (2 ck)``; ``m ← b1 m + (1 − b1) g``, ``v ← β2 v + (1 − β2) g²``;
+    ``x ← x − a · m_scale · m / (sqrt(v · v_scale) + eps)`` (bias corrections in
+    ``m_scale``, ``v_scale``), or ``x ← x − a g`` for the ``plain_step`` (the first of a
+    run); clipped to ``[lo, hi]`` when ``bounded``. The only implementation of the update:
+    both the Python and the compiled stage loop call it."""
+    scale = (f_plus - f_minus) / (2 * ck)
+    for j in range(x.size):
+        gradient = delta[j] * scale
+        m[j] = m[j] * b1 + (1 - b1) * gradient
+        v[j] = v[j] * beta2 + (1 - beta2) * gradient * gradient
+        if plain_step:
+            step = a * gradient
+        else:
+            step = (a * m_scale) * m[j] / (np.sqrt(v[j] * v_scale) + eps)
+        value = x[j] - step
+        if bounded:
+            value = min(max(value, lo[j]), hi[j])
+        x[j] = value
+
+
 @njit(cache=True, nogil=True)
 def _adam_spsa_iterations(
     program, x, m, v, deltas, a_k, c_k, beta1_k, m_scale, v_scale, beta2, eps, first,
     bounded, lo, hi, points, values, xs, estimates, best_x,
 ):  # fmt: skip
-    """The iterations of :meth:`AdamSPSA._python_stage` for a native program (same
-    arithmetic in the same order, so the same bits). Fills ``points``/``values`` (two rows
-    per iteration), ``xs`` (iterate after each update), ``estimates`` and ``best_x``; updates
-    ``m`` and ``v`` in place. Returns ``(iterations done, index of the best estimate or -1)``;
-    fewer iterations than rows only when an energy was not finite."""
+    """The iterations of :meth:`AdamSPSA._python_stage` for a native program, in compiled
+    code (the same :func:`adam_spsa_update`, so the same bits). Fills ``points`` and
+    ``values`` (two rows per iteration), ``xs`` (iterate after each update), ``estimates``
+    and ``best_x``; updates ``m`` and ``v`` in place. Returns ``(iterations done, index of
+    the best estimate or -1)``; fewer iterations than rows only when an energy was not
+    finite."""
     p = x.size
     pair = np.empty((2, p))
     out = np.empty(2)
@@ -292,19 +322,24 @@ def _adam_spsa_iterations(
         if estimate < best_value:
             best, best_value = i, estimate
             best_x[:] = x
-        scale = (out[0] - out[1]) / (2 * ck)
-        b1 = beta1_k[i]
-        for j in range(p):
-            gradient = deltas[i, j] * scale
-            m[j] = m[j] * b1 + (1 - b1) * gradient
-            v[j] = v[j] * beta2 + (1 - beta2) * gradient * gradient
-            if first and i == 0:
-                step = a_k[i] * gradient
-            else:
-                step = (a_k[i] * m_scale[i]) * m[j] / (np.sqrt(v[j] * v_scale[i]) + eps)
-            value = x[j] - step
-            if bounded:
-                value = min(max(value, lo[j]), hi[j])
-            x[j] = value
+        adam_spsa_update(
+            x,
+            m,
+            v,
+            deltas[i],
+            out[0],
+            out[1],
+            ck,
+            a_k[i],
+            beta1_k[i],
+            m_scale[i],
+            v_scale[i],
+            beta2,
+            eps,
+            first and i == 0,
+            bounded,
+            lo,
+            hi,
+        )
         xs[i] = x
     return deltas.shape[0], best
