@@ -57,24 +57,21 @@ def _thread_block(name: str, size: int, zeros: bool = False) -> np.ndarray:
 _UNCOMPUTE_MIN_QUBITS = 9
 _UNCOMPUTE_TOLERANCE = 1e-11
 # ... and when at least this many full-size groups come before the light cone: the
-# uncomputing sweep copies a few states and checks one (CRLQAS-like n = 10, two such
-# groups: 2.6 ms keeping states, 5.2 ms uncomputing)
+# uncomputing sweep copies a few states and checks one, which few groups do not repay
 _UNCOMPUTE_MIN_GROUPS = 8
 
-# kept-state gradient steps take tailored kernels (compiled per tail pattern, ~70 ms each,
-# at the first gradient) from this many simulated qubits on; below, the steps are short
-# and the compile would dominate
+# kept-state gradient steps take tailored kernels (compiled per tail pattern at the first
+# gradient) from this many simulated qubits on; below, the steps are short and the
+# compile would dominate
 _TAILORED_MIN_QUBITS = 6
 
 # λ's rows start this many entries (2 KiB) past a multiple of 4 KiB from the states' rows.
 # A reverse step reads and writes a chunk's 16 rows of the state and of λ; for a pair of
 # qubits >= 5 they lie multiples of 4 KiB apart, so each state's rows share one L1 set (8
-# ways), and λ's the same set as the state's unless skewed. HEA n = 10, uncomputing steps
-# on the pairs (5,6)-(8,9): 1.40-1.44 ms skewed against 2.02-2.15 ms; the gradient 328-352
-# against 381-393 ms (one process each).
+# ways), and λ's the same set as the state's unless skewed.
 _LAMBDA_SKEW = 256
 # λ_out's rows start 1 KiB past λ's, for the same reason (the kept-state steps read λ and
-# write λ_out); HEA gradient n = 8: 17.9 against 18.2 ms, n = 10: 354 against 364 ms
+# write λ_out)
 _LAMBDA_OUT_SKEW = 128
 
 #: largest Pauli vector compiled (8·4ⁿ bytes): 14 active qubits
@@ -512,9 +509,8 @@ class CompiledCircuit:
         (constructor argument); beyond that states are checkpointed and segments
         recomputed. From 9 qubits on (with at least 8 groups before the observable's light
         cone, and within ``gradient_memory``), the reverse sweep *uncomputes* each state
-        from the state after it by the group's inverse, keeping only a few states. HEA, 10
-        qubits: 316 instead of 505 ms, 112 instead of 520 MiB of states; 12 qubits: 12
-        instead of 24 s, within the default 1 GiB (see ``docs/benchmarks.md``). Inverting
+        from the state after it by the group's inverse, keeping only a few states (measured
+        figures: ``docs/benchmarks.md``). Inverting
         noise amplifies rounding, so the uncomputed state is checked against a kept one at
         the end: where it is off by more than ``_UNCOMPUTE_TOLERANCE`` (strong noise), or a
         group has no inverse (a reset), the gradient is taken again with kept states, and
@@ -667,8 +663,7 @@ class CompiledCircuit:
         s states, λ and λ_out) fit in ``gradient_memory``; s = 1 stores every state (no
         recomputation).
         s = 2 is skipped: its segments recompute one group alone, where longer ones take two
-        groups per pass (HEA n=10 gradient: 716 ms with s = 2, 633 ms with s = 3, 632 ms
-        with s = 1)."""
+        groups per pass, which makes s = 3 faster than s = 2."""
         capacity = self._gradient_memory // (8 * self._x0.size)
         for stride in (1, *range(3, self.num_groups + 1)):
             needed = -(-self.num_groups // stride) + 3 + (stride if stride > 1 else 0)

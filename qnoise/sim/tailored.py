@@ -11,20 +11,18 @@ x[h' + 4o]`` with the state x before the group. Two forms:
 
 A group on qubits 0 and 1 with rotations on both, ``K = T (H0 ⊗ H1)`` (two heads), takes
 the same two forms with both heads' correlations (:func:`two_head_kernel`); its blocks are
-contiguous, so a chunk of 8 blocks is transposed in registers (HEA n = 10: 1.5 ms per
-such group against 2.5 ms for the dense BLAS step).
+contiguous, so a chunk of 8 blocks is transposed in registers instead of going through a
+dense BLAS step.
 
 T is the same at every angle, and so are the zeros of ``Tᵀ`` and ``T⁻¹`` (a CX with
 per-qubit noise has 25 non-zeros of 256 in each). A kernel emitted for those zeros is
 straight-line code: the 16 entries of a chunk of each state held in vector registers, one
 multiply-add per non-zero, no index tables and no loops over them. A kernel that reads
 the non-zeros from tables at run time (and, uncomputing, K⁻¹ as a dense 16×16) spends
-most of its time on indices and zeros. HEA, in one process: the uncomputing step at 10
-qubits took 1.07-1.30 ns per state entry that way and 0.51-1.06 here; the gradient at 8
-qubits (kept states) 19.5 against 17.6 ms (``docs/benchmarks.md``). Kernels are emitted
+most of its time on indices and zeros. Kernels are emitted
 as LLVM IR (the helpers of :mod:`qnoise.sim.simd`), compiled for the host CPU by llvmlite
-(numba's LLVM binding), kept for the life of the process (one per distinct pattern; about
-70 ms each) and called from numba code through their address (:func:`head_runs`).
+(numba's LLVM binding), kept for the life of the process (one per distinct pattern) and
+called from numba code through their address (:func:`head_runs`).
 
 Index conventions: a group's 16 local indices are ordered ``d_head + 4·d_other`` (the
 head's Pauli digit fastest), as :func:`qnoise.sim.reverse._head_operands` orders them.
