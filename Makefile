@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.qnoise-installed
 
-.PHONY: install train demo test test-all lint bench clean clean-numba
+.PHONY: install train demo test test-all docs lint bench clean clean-numba
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m ""
+
+# API reference and guides (MkDocs + mkdocstrings, numpy docstrings); warnings are errors
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --quiet
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
