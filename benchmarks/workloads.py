@@ -11,7 +11,7 @@ from qiskit_aer.noise import QuantumError
 
 from qnoise import noise
 from qnoise.noise.channels import Channel
-from qnoise.sim.pauli import pauli_matrices
+from qnoise.pauli import pauli_matrices
 
 
 def crlqas_circuit(num_qubits: int, num_gates: int, seed: int) -> QuantumCircuit:

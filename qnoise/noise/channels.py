@@ -1,7 +1,7 @@
 """Noise channels as Pauli transfer matrices (PTMs), each constructor validating its input.
 
 Every constructor returns a :class:`Channel`: a real PTM (``np.asarray(channel)`` gives it,
-convention in :mod:`qnoise.sim.pauli`) plus the rule used to scale its error rates by a factor
+convention in :mod:`qnoise.pauli`) plus the rule used to scale its error rates by a factor
 λ (zero-noise extrapolation): probabilities scale linearly, relaxation scales through time
 (``γ -> 1 - (1 - γ)**λ``), and a general Kraus channel uses the fractional power ``R**λ``.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from qnoise.sim.pauli import kraus_to_ptm, pauli_index, pauli_matrices
+from qnoise.pauli import kraus_to_ptm, pauli_index, pauli_matrices
 
 __all__ = [
     "Channel",
@@ -52,7 +52,7 @@ class Channel:
     Parameters
     ----------
     ptm : ndarray, shape (4**k, 4**k)
-        Real Pauli transfer matrix, basis order of :mod:`qnoise.sim.pauli` (little-endian).
+        Real Pauli transfer matrix, basis order of :mod:`qnoise.pauli` (little-endian).
     scaler : callable, optional
         ``scaler(factor) -> Channel`` returning the channel with error rates scaled by
         ``factor``. Defaults to the fractional matrix power ``R**factor``.
@@ -182,7 +182,7 @@ def pauli_channel(probabilities: Mapping[str, float] | Sequence[float]) -> Chann
     probabilities : mapping or sequence
         Either ``{"X": px, "ZI": p, ...}`` with Qiskit labels of equal length (the identity's
         probability is ``1 - Σ`` unless given), or a sequence of ``4**n`` probabilities in the
-        basis order of :mod:`qnoise.sim.pauli`. Non-identity probabilities scale linearly.
+        basis order of :mod:`qnoise.pauli`. Non-identity probabilities scale linearly.
 
     Raises
     ------

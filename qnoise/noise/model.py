@@ -292,7 +292,7 @@ class NoiseModel:
     # ------------------------------------------------------------ records
     def to_dict(self) -> dict:
         """The model as plain JSON-able data (as qiskit-aer's ``NoiseModel.to_dict``):
-        every channel as its PTM (nested lists, basis order of :mod:`qnoise.sim.pauli`),
+        every channel as its PTM (nested lists, basis order of :mod:`qnoise.pauli`),
         readout errors, idle relaxation, ``dt`` and the calibration figures. A run
         directory stores it so that a later run uses the model it trained with, whatever
         a name such as ``"fake_mumbai:median"`` resolves to by then.

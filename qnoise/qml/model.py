@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from qiskit import QuantumCircuit
 
+from qnoise.pauli import zero_state
 from qnoise.qml.circuits import class_observables
-from qnoise.sim.pauli import zero_state
 from qnoise.sim.simulator import PTMSimulator
 
 #: Probabilities below this are clipped before the logarithm of the cross-entropy.

@@ -1,7 +1,7 @@
 """The PTM engine: Pauli basis, circuit lowering and fusion, numba kernels, simulator.
 
 The public classes are loaded on first access so that :mod:`qnoise.noise` can use the Pauli
-basis (:mod:`qnoise.sim.pauli`) without importing the simulator.
+basis (:mod:`qnoise.pauli`) without importing the simulator.
 """
 
 from importlib import import_module

@@ -27,7 +27,7 @@ from qiskit.quantum_info import Operator
 
 from qnoise.noise.channels import reset
 from qnoise.noise.model import NoiseModel
-from qnoise.sim.pauli import pauli_rotation_parts, unitary_to_ptm
+from qnoise.pauli import pauli_rotation_parts, unitary_to_ptm
 
 __all__ = ["Angle", "ElementaryOp", "LoweredCircuit", "UnsupportedCircuitError", "lower_circuit"]
 

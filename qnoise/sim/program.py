@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,13 +13,14 @@ from qiskit.quantum_info import SparsePauliOp
 
 from qnoise.noise.channels import ReadoutError
 from qnoise.noise.model import NoiseModel
+from qnoise.pauli import pauli_vector_to_density_matrix, zero_state
 from qnoise.sim import batched, kernels, reverse
 from qnoise.sim.angles import AngleMap
+from qnoise.sim.cache import CappedCache
 from qnoise.sim.cone import cone_plan
 from qnoise.sim.fusion import FusionPlan
 from qnoise.sim.lowering import ElementaryOp, LoweredCircuit, lower_circuit
 from qnoise.sim.observable import as_sparse_pauli_op, observable_terms, with_readout
-from qnoise.sim.pauli import pauli_vector_to_density_matrix, zero_state
 from qnoise.sim.shots import MeasurementPlan, basis_probabilities, check_shots
 from qnoise.sim.simd import aligned_empty, aligned_rows, aligned_zeros
 
@@ -95,7 +95,7 @@ class CompiledCircuit:
     Obtain it from :meth:`qnoise.PTMSimulator.compile`. Parameters are ordered as
     ``circuit.parameters``; values of shape ``(P,)`` give scalars, ``(B, P)`` give arrays of
     length B. Energies are in the observable's units; the Pauli-vector convention is in
-    :mod:`qnoise.sim.pauli`.
+    :mod:`qnoise.pauli`.
     """
 
     def __init__(
@@ -133,14 +133,14 @@ class CompiledCircuit:
         # a circuit without qubits simulates one idle phantom qubit (no readout error)
         self._readout = [readout[q] if q < len(readout) else None for q in self.active_qubits]
         self._gradient_memory = int(gradient_memory)
-        self._plans: OrderedDict = OrderedDict()
+        self._plans: CappedCache = CappedCache(64)
         self._uncompute: bool | None = None  # decided at the first gradient
         self._tailored: tuple | None = None  # ((process id, uncompute), kernel tables)
-        self._cones: OrderedDict = OrderedDict()
+        self._cones: CappedCache = CappedCache(64)
         # a compile that extends ``prefix`` (same simulated qubits) fuses only the new ops and
         # shares its observable cache (terms depend only on the qubits and readout)
         extend = prefix is not None and prefix.active_qubits == self.active_qubits
-        self._observables: OrderedDict = prefix._observables if extend else OrderedDict()
+        self._observables: CappedCache = prefix._observables if extend else CappedCache(64)
         self._plan = prefix._plan.copy() if extend else FusionPlan()
         self._angles = (
             prefix._angles.extended(self.num_parameters, self.parameters)
@@ -204,9 +204,7 @@ class CompiledCircuit:
             indices, coeffs = with_readout(indices, coeffs, self._readout)
             cached = (indices, coeffs, op)
             if key is not None:
-                self._observables[key] = cached
-                if len(self._observables) > 64:
-                    self._observables.popitem(last=False)
+                self._observables.put(key, cached)
         return cached
 
     def _reduce_to_active(self, indices: np.ndarray, coeffs: np.ndarray):
@@ -365,9 +363,7 @@ class CompiledCircuit:
         cone = self._cones.get(key)
         if cone is None:
             cone = cone_plan(self._groups, self._num_active, indices, self._x0.size // 16)
-            self._cones[key] = cone
-            if len(self._cones) > 64:
-                self._cones.popitem(last=False)
+            self._cones.put(key, cone)
         return cone
 
     def native_program(self, prepared: PreparedObservable, constant: float = 0.0):
@@ -494,9 +490,7 @@ class CompiledCircuit:
         if cached is None:
             qubits, sub_op = self._subsystem(op)
             cached = (qubits, MeasurementPlan(sub_op, [self._full_readout[q] for q in qubits]))
-            self._plans[key] = cached
-            if len(self._plans) > 64:
-                self._plans.popitem(last=False)
+            self._plans.put(key, cached)
         return cached
 
     def value_and_gradient(self, observable, parameter_values):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import weakref
-from collections import OrderedDict
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
 
 from qnoise.noise.resolve import resolve_noise
+from qnoise.sim.cache import CappedCache
 from qnoise.sim.lowering import can_extend
 from qnoise.sim.program import CompiledCircuit, compile_circuit
 
@@ -57,7 +57,7 @@ class PTMSimulator:
         Noise model (see :func:`qnoise.noise.resolve_noise`); a name like
         ``"fake_mumbai:median"`` or ``"depolarizing:p1=1e-3,p2=5e-3"`` selects a built-in one.
     cache_size : int
-        Number of compiled circuit structures kept.
+        Number of compiled circuit structures kept (at least 1).
     gradient_memory : int
         Bytes of intermediate states a reverse-mode gradient may keep (default 1 GiB); beyond
         that states are checkpointed and segments recomputed (slower, never wrong). From 9
@@ -78,22 +78,23 @@ class PTMSimulator:
         self.noise = resolve_noise(noise)
         self.cache_size = int(cache_size)
         self.gradient_memory = int(gradient_memory)
-        self._cache: OrderedDict[tuple, CompiledCircuit] = OrderedDict()
+        self._cache: CappedCache[tuple, CompiledCircuit] = CappedCache(self.cache_size)
         # compiled circuits by (noise revision, qubits, clbits, instructions): a circuit one
         # instruction longer than a recent one (a gate appended) lowers and fuses only that
         # instruction
-        self._extendable: OrderedDict[tuple, CompiledCircuit] = OrderedDict()
+        self._extendable: CappedCache[tuple, CompiledCircuit] = CappedCache(self.cache_size)
         # compiled circuits by circuit object: (weak reference, snapshot of the circuit's
         # instructions, noise revision, compiled). A call with the same, unchanged object
         # skips building the structure key (the snapshot comparison is exact and cheaper)
-        self._by_object: OrderedDict[int, tuple] = OrderedDict()
+        self._by_object: CappedCache[int, tuple] = CappedCache(self.cache_size)
 
     def __repr__(self) -> str:
         return f"PTMSimulator(noise={self.noise!r})"
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_by_object"] = OrderedDict()  # weak references to this process's objects
+        # weak references to this process's objects
+        state["_by_object"] = CappedCache(self.cache_size)
         return state
 
     def compile(self, circuit: QuantumCircuit) -> CompiledCircuit:
@@ -113,19 +114,10 @@ class PTMSimulator:
             reference, snapshot, entry_revision, compiled = entry
             # instruction-wise equality: operations, parameters, qubits and clbits
             if entry_revision == revision and reference() is circuit and data == snapshot:
-                self._by_object.move_to_end(id(circuit))
                 return compiled
         compiled = self._compile_by_structure(circuit, data, revision)
-        self._remember(
-            self._by_object, id(circuit), (weakref.ref(circuit), data, revision, compiled)
-        )
+        self._by_object.put(id(circuit), (weakref.ref(circuit), data, revision, compiled))
         return compiled
-
-    def _remember(self, cache: OrderedDict, key, value) -> None:
-        """Store in a size-capped cache, dropping its least recently used entry."""
-        cache[key] = value
-        if len(cache) > self.cache_size:
-            cache.popitem(last=False)
 
     def _compile_by_structure(
         self, circuit: QuantumCircuit, data: list, revision: int
@@ -134,7 +126,6 @@ class PTMSimulator:
         key = (revision, structure)
         compiled = self._cache.get(key)
         if compiled is not None:
-            self._cache.move_to_end(key)
             return compiled
         qubits, clbits, instructions, _ = structure
         prefix = self._extendable.get((revision, qubits, clbits, instructions[:-1]))
@@ -143,8 +134,8 @@ class PTMSimulator:
         compiled = compile_circuit(
             circuit, self.noise, gradient_memory=self.gradient_memory, prefix=prefix
         )
-        self._remember(self._cache, key, compiled)
-        self._remember(self._extendable, (revision, qubits, clbits, instructions), compiled)
+        self._cache.put(key, compiled)
+        self._extendable.put((revision, qubits, clbits, instructions), compiled)
         return compiled
 
     def expectation(

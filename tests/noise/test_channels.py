@@ -9,7 +9,7 @@ from qiskit_aer import noise as aer_noise
 
 from qnoise import noise
 from qnoise.noise.importers import _quantum_error_to_channel
-from qnoise.sim.pauli import density_matrix_to_pauli_vector, pauli_vector_to_density_matrix
+from qnoise.pauli import density_matrix_to_pauli_vector, pauli_vector_to_density_matrix
 
 
 def aer_ptm(error):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from qiskit.circuit.library import CXGate, RXXGate, RYGate
 from qiskit.quantum_info import DensityMatrix, Operator, Pauli, random_density_matrix
 
-from qnoise.sim.pauli import (
+from qnoise.pauli import (
     density_matrix_to_pauli_vector,
     pauli_index,
     pauli_matrices,

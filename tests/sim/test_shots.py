@@ -8,7 +8,7 @@ from qiskit.quantum_info import DensityMatrix, Operator, SparsePauliOp, random_d
 
 from qnoise import PTMSimulator
 from qnoise.noise import readout_error
-from qnoise.sim.pauli import density_matrix_to_pauli_vector as density_to_pauli
+from qnoise.pauli import density_matrix_to_pauli_vector as density_to_pauli
 from qnoise.sim.shots import MeasurementPlan
 
 ROTATE = {  # maps the eigenbasis of the Pauli onto the computational basis
