@@ -13,7 +13,7 @@ from qiskit.quantum_info import SparsePauliOp
 CHEMICAL_ACCURACY = 1.6e-3
 """Chemical accuracy in Hartree (1 kcal/mol)."""
 
-_DENSE_LIMIT = 12
+DENSE_LIMIT = 12
 
 
 def ground_energy(operator: SparsePauliOp) -> float:
@@ -22,7 +22,7 @@ def ground_energy(operator: SparsePauliOp) -> float:
     The search covers the whole qubit space (every particle number), which is what an ansatz
     without symmetry constraints can reach.
     """
-    if operator.num_qubits <= _DENSE_LIMIT:
+    if operator.num_qubits <= DENSE_LIMIT:
         return float(np.linalg.eigvalsh(operator.to_matrix())[0])
     matrix = operator.to_matrix(sparse=True)
     return float(scipy.sparse.linalg.eigsh(matrix, k=1, which="SA", tol=1e-12)[0][0])

@@ -47,7 +47,7 @@ class ExtrapolationWarning(UserWarning):
     """The extrapolation ran but its result deserves caution (e.g. unknown uncertainty)."""
 
 
-def _check(scale_factors, values, sigmas, minimum: int, name: str):
+def check_points(scale_factors, values, sigmas, minimum: int, name: str):
     x = np.asarray(scale_factors, dtype=float).reshape(-1)
     y = np.asarray(values, dtype=float).reshape(-1)
     if x.size != y.size:
@@ -139,7 +139,7 @@ class PolynomialExtrapolator(Extrapolator):
         return float(np.linalg.solve(normal, design.T @ (weights * y))[1])
 
     def extrapolate(self, scale_factors, values, sigmas=None) -> tuple[float, float]:
-        x, y, s = _check(scale_factors, values, sigmas, self.minimum_points, self.name)
+        x, y, s = check_points(scale_factors, values, sigmas, self.minimum_points, self.name)
         gamma = self.coefficients(x, s)
         value = float(gamma @ y)
         if s is not None:
@@ -179,7 +179,7 @@ class RichardsonExtrapolator(Extrapolator):
         return "richardson"
 
     def extrapolate(self, scale_factors, values, sigmas=None) -> tuple[float, float]:
-        x, _, _ = _check(scale_factors, values, sigmas, 2, self.name)
+        x, _, _ = check_points(scale_factors, values, sigmas, 2, self.name)
         exact_fit = PolynomialExtrapolator(order=x.size - 1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtrapolationWarning)
@@ -247,7 +247,7 @@ class ExponentialExtrapolator(Extrapolator):
         return "exponential"
 
     def extrapolate(self, scale_factors, values, sigmas=None) -> tuple[float, float]:
-        x, y, s = _check(scale_factors, values, sigmas, self.minimum_points, self.name)
+        x, y, s = check_points(scale_factors, values, sigmas, self.minimum_points, self.name)
         if self.asymptote is not None:
             return self._known_asymptote(x, y, s)
         span = max(float(np.ptp(y)), 1e-12)
@@ -309,7 +309,7 @@ class DoubleExponentialExtrapolator(Extrapolator):
         return "double_exponential"
 
     def extrapolate(self, scale_factors, values, sigmas=None) -> tuple[float, float]:
-        x, y, s = _check(scale_factors, values, sigmas, self.minimum_points, self.name)
+        x, y, s = check_points(scale_factors, values, sigmas, self.minimum_points, self.name)
         rate = 1.0 / float(np.ptp(x))
         guess = (float(y[-1]), 0.1 * rate, float(y[0] - y[-1]), 3.0 * rate)
         bounds = ([-np.inf, 0.0, -np.inf, 0.0], [np.inf, np.inf, np.inf, np.inf])

@@ -31,7 +31,7 @@ from qnoise.mitigation.extrapolation import (
     ExtrapolationError,
     Extrapolator,
     PolynomialExtrapolator,
-    _check,
+    check_points,
 )
 
 __all__ = [
@@ -90,7 +90,7 @@ class CurveNeuralExtrapolator(Extrapolator):
         return "neural_curve"
 
     def extrapolate(self, scale_factors, values, sigmas=None) -> tuple[float, float]:
-        x, y, s = _check(scale_factors, values, sigmas, self.minimum_points, self.name)
+        x, y, s = check_points(scale_factors, values, sigmas, self.minimum_points, self.name)
         line = PolynomialExtrapolator(1)
         gamma = line.coefficients(x, s)
         slope = PolynomialExtrapolator(1)._slope(x, y, s)
@@ -294,7 +294,7 @@ class NeuralExtrapolator(Extrapolator):
         return noisy + correction * magnitude
 
     def extrapolate(self, scale_factors, values, sigmas=None, features=None):
-        x, y, _ = _check(scale_factors, values, sigmas, self.minimum_points, self.name)
+        x, y, _ = check_points(scale_factors, values, sigmas, self.minimum_points, self.name)
         if not np.allclose(x, self.metadata.scale_factors):
             raise ExtrapolationError(
                 f"the model was trained on scale factors {self.metadata.scale_factors}, "

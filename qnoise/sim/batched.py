@@ -26,10 +26,10 @@ from qnoise.sim.kernels import (
     KIND_CONST,
     KIND_FULL,
     KIND_LOCAL1,
-    _block_bases,
-    _layout,
     affine_angles,
     apply_group,
+    block_bases,
+    pair_layout,
     run_from_zero,
 )
 from qnoise.sim.simd import aligned_rows, aligned_zeros
@@ -124,11 +124,11 @@ def _apply_local_columns(src, dst, rot, q, n):
 @njit(cache=_CACHE, nogil=True)
 def _apply_pair_columns(src, dst, k, qa, qb, n, off):
     """``dst[:, b] <- (k[:, :, b] on qubits qa, qb) src[:, b]`` (16×16 per set)."""
-    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
     width = src.shape[1]
     n_blocks = n_high * n_mid * n_low
     bases = np.empty(n_blocks, dtype=np.int64)
-    _block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
     for block in range(n_blocks):
         base = bases[block]
         for r in range(16):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from qnoise.sim.kernels import _layout, group_matrix
+from qnoise.sim.kernels import group_matrix, pair_layout
 
 _CACHE = True
 
@@ -40,7 +40,7 @@ def cone_plan(groups, n, obs_index, max_support):
     for g in range(n_groups - 1, -1, -1):
         qa = groups[g, 2]
         qb = groups[g, 3]
-        _layout(qa, qb, n, off)
+        pair_layout(qa, qb, n, off)
         d = 16 if qb >= 0 else 4
         local = np.zeros_like(support)
         for i in range(support.shape[0]):
@@ -87,7 +87,7 @@ def cone_value(x, lam, groups, factors, mats, angles, n, obs_index, obs_coeff, c
     for s in range(n_groups - first):
         g = n_groups - 1 - s
         group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
-        _layout(groups[g, 2], groups[g, 3], n, off)
+        pair_layout(groups[g, 2], groups[g, 3], n, off)
         d = 16 if groups[g, 3] >= 0 else 4
         for e in range(stage_start[s], stage_start[s + 1]):
             block_product(lam, blocks[e], off, d, k, True, v)

@@ -99,7 +99,7 @@ def group_matrix(g, groups, factors, mats, angles, k_out, tmp, fm):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _factor_times(kind, fac, src, dst, d, transpose):
+def factor_times(kind, fac, src, dst, d, transpose):
     """``dst = F src`` (or ``Fᵀ src``) for a factor stored dense (d×d) or, for 1-qubit
     rotations in a pair, as its 4×4 block (embedded without forming the 16×16)."""
     if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
@@ -112,8 +112,8 @@ def _factor_times(kind, fac, src, dst, d, transpose):
                 if m == 0.0:
                     continue
                 for o in range(4):
-                    row = _local_index(kind, r, o)
-                    src_row = _local_index(kind, c, o)
+                    row = local_index(kind, r, o)
+                    src_row = local_index(kind, c, o)
                     for col in range(16):
                         dst[row, col] += m * src[src_row, col]
         return
@@ -133,10 +133,10 @@ def local_run(f, f_end, factors, mats, angles, m, step, product):
     local qubit that starts at factor ``f`` and ends at ``f_end`` at the latest; returns the
     index of the run's last factor. ``step`` and ``product`` are 4×4 work buffers."""
     kind = factors[f, 0]
-    _factor_block(f, factors, mats, angles, 4, m, False)
+    factor_block(f, factors, mats, angles, 4, m, False)
     while f + 1 < f_end and factors[f + 1, 0] == kind:
         f += 1
-        _factor_block(f, factors, mats, angles, 4, step, False)
+        factor_block(f, factors, mats, angles, 4, step, False)
         for r in range(4):
             for c in range(4):
                 acc = 0.0
@@ -169,10 +169,10 @@ def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
         kind = factors[f, 0]
         if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
             f = local_run(f, f_end, factors, mats, angles, m, step, product)
-            _factor_times(kind, m, k_out, tmp, d, False)
+            factor_times(kind, m, k_out, tmp, d, False)
         else:
             _factor_matrix(f, factors, mats, angles, d, fm)
-            _factor_times(kind, fm, k_out, tmp, d, False)
+            factor_times(kind, fm, k_out, tmp, d, False)
         for r in range(d):
             for c in range(d):
                 k_out[r, c] = tmp[r, c]
@@ -180,14 +180,14 @@ def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _local_index(kind, r, o):
+def local_index(kind, r, o):
     """Index in the 16-dim pair space of local digit ``r`` on the factor's qubit and ``o`` on
     the other qubit."""
     return r + 4 * o if kind == KIND_LOCAL0 else o + 4 * r
 
 
 @njit(cache=_CACHE, nogil=True)
-def _layout(qa, qb, n, off):
+def pair_layout(qa, qb, n, off):
     """Offsets of the local Pauli indices and the loop bounds over the other qubits."""
     if qb < 0:
         for la in range(4):
@@ -208,7 +208,7 @@ def _layout(qa, qb, n, off):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases):
+def block_bases(first, count, n_mid, s_mid, s_high, n_low, bases):
     """Base indices of the flat blocks ``first .. first+count-1`` (low index fastest)."""
     low = first % n_low
     rest = first // n_low
@@ -231,7 +231,7 @@ def _apply_small(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
     v = np.empty(16)
     acc = np.empty(16)
     bases = np.empty(n_blocks, dtype=np.int64)
-    _block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
     for block in range(n_blocks):
         base = bases[block]
         for c in range(d):
@@ -275,7 +275,7 @@ def _apply_blocks(src, dst, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
     kd = np.ascontiguousarray(k[:d, :d])
     for first in range(0, n_blocks, width):
         count = min(width, n_blocks - first)
-        _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
+        block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
         _gather(src, bases, count, off, d, buf)
         if count == width:
             np.dot(kd, buf, res)
@@ -332,7 +332,7 @@ def apply_group(src, dst, k, qa, qb, n, kt, off):
     """``dst <- (K on qubits qa, qb) src`` (``dst`` may be ``src``; separate arrays are
     faster while both fit in cache). ``qb = -1`` for a 1-qubit K. ``kt`` (16×16) and ``off``
     (16) are work buffers."""
-    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     if d == 16 and n_low >= 4:
         kt[:, :] = k[:16, :16]  # the SIMD kernel reads a C-contiguous 16×16
@@ -358,7 +358,7 @@ def _adjoint_small(lam, lam_out, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n
     xv = np.empty(16)
     acc = np.empty(16)
     bases = np.empty(n_blocks, dtype=np.int64)
-    _block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
     for block in range(n_blocks):
         base = bases[block]
         for c in range(d):
@@ -386,7 +386,7 @@ def _adjoint_blocks(lam, lam_out, x, kt, off, d, n_blocks, n_mid, s_mid, s_high,
     ktd = np.ascontiguousarray(kt[:d, :d])
     for first in range(0, n_blocks, width):
         count = min(width, n_blocks - first)
-        _block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
+        block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
         _gather(lam, bases, count, off, d, lbuf)
         _gather(x, bases, count, off, d, xbuf)
         if count == width:
@@ -432,7 +432,7 @@ def _add_low_high_part(corr, part, qa_is_low):
 def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
     """Reverse step: ``corr += Σ_rest λ_loc x_locᵀ`` and ``λ_out = Kᵀ λ`` (``lam_out`` a
     different array from ``lam``)."""
-    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     if d == 16 and n_low >= 4:
         for r in range(16):
@@ -455,7 +455,7 @@ def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _shared_qubit(groups, g, g_end):
+def shared_qubit(groups, g, g_end):
     """The qubit that 2-qubit groups ``g`` and ``g + 1`` share, when they share exactly one
     and all three qubits are >= 1 (so :func:`qnoise.sim.simd.apply_two_groups` applies them
     in one pass); -1 otherwise."""
@@ -470,7 +470,7 @@ def _shared_qubit(groups, g, g_end):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _pair_matrices(groups, g, shared, k1, k2, k1c, k2c):
+def pair_matrices(groups, g, shared, k1, k2, k1c, k2c):
     """Qubits ``a`` (of group g only) and ``b`` (of group g + 1 only) of two groups that share
     ``shared``, and their matrices in the orders :func:`~qnoise.sim.simd.apply_two_groups`
     takes: ``k1c`` indexed ``d_a + 4·d_shared``, ``k2c`` indexed ``d_shared + 4·d_b``."""
@@ -485,7 +485,7 @@ def _pair_matrices(groups, g, shared, k1, k2, k1c, k2c):
 def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
     """Apply groups ``g_start..g_end-1`` to ``x`` in place; ``scratch`` (a second state) is
     used to alternate buffers for states up to ``_PING_PONG_MAX`` entries. Two consecutive
-    groups that share one qubit go through the state in one pass (see ``_shared_qubit``)."""
+    groups that share one qubit go through the state in one pass (see ``shared_qubit``)."""
     k = np.empty((16, 16))
     k2 = np.empty((16, 16))
     k1c = np.empty((16, 16))
@@ -500,10 +500,10 @@ def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
     g = g_start
     while g < g_end:
         group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
-        shared = _shared_qubit(groups, g, g_end)
+        shared = shared_qubit(groups, g, g_end)
         if shared >= 0:
             group_matrix(g + 1, groups, factors, mats, angles, k2, tmp, fm)
-            a, b = _pair_matrices(groups, g, shared, k, k2, k1c, k2c)
+            a, b = pair_matrices(groups, g, shared, k, k2, k1c, k2c)
             apply_two_groups(src, dst, k1c, k2c, a, shared, b, n)
             g += 2
         else:
@@ -542,9 +542,9 @@ def run_from_zero(x, scratch, g_end, groups, factors, mats, angles, n):
         qb = groups[g, 3]
         count = touch_qubits(x, touched, count, qa, qb, inserted)
         group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
-        pb = _rank(touched, qb) if qb >= 0 else -1
+        pb = touched_rank(touched, qb) if qb >= 0 else -1
         size = 4**count
-        apply_group(x[:size], x[:size], k, _rank(touched, qa), pb, count, kt, off)
+        apply_group(x[:size], x[:size], k, touched_rank(touched, qa), pb, count, kt, off)
         g += 1
     touch_all(x, touched, count, inserted)  # qubits no group before g_end touches
     run_groups(x, scratch, g, g_end, groups, factors, mats, angles, n)
@@ -581,14 +581,14 @@ def _touch(x, touched, count, q, inserted, j):
     -1), recording its position in ``inserted[j]``; returns the new count and next j."""
     if q < 0 or touched[q]:
         return count, j
-    inserted[j] = _rank(touched, q)
+    inserted[j] = touched_rank(touched, q)
     _insert_zero_qubit(x, 4**count, inserted[j])
     touched[q] = True
     return count + 1, j + 1
 
 
 @njit(cache=_CACHE, nogil=True)
-def _rank(touched, q):
+def touched_rank(touched, q):
     """Position of qubit ``q`` among the touched qubits (those below it)."""
     rank = 0
     for p in range(q):
@@ -631,8 +631,8 @@ def run_states(states, groups, factors, mats, angles, n):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _factor_block(f, factors, mats, angles, d, out, derivative):
-    """Factor ``f`` (or its angle derivative) as stored for ``_factor_times``."""
+def factor_block(f, factors, mats, angles, d, out, derivative):
+    """Factor ``f`` (or its angle derivative) as stored for ``factor_times``."""
     kind = factors[f, 0]
     if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
         w0, w1, w2 = _rotation_weights(angles[factors[f, 1]], derivative)

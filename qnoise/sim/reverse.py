@@ -38,32 +38,32 @@ from qnoise.sim.kernels import (
     KIND_FULL,
     KIND_LOCAL0,
     KIND_LOCAL1,
-    _block_bases,
-    _factor_block,
-    _factor_times,
-    _layout,
-    _local_index,
-    _pair_matrices,
-    _rank,
-    _shared_qubit,
     adjoint_group,
     apply_group,
+    block_bases,
+    factor_block,
     factor_product,
+    factor_times,
     group_matrix,
+    local_index,
     local_run,
+    pair_layout,
+    pair_matrices,
     run_from_zero,
     run_groups,
+    shared_qubit,
     touch_all,
     touch_qubits,
+    touched_rank,
 )
 from qnoise.sim.simd import (
-    _chunk_width,
     aligned_empty,
     apply_two_groups_keeping,
+    chunk_width,
     reverse_head_runs,
 )
 from qnoise.sim.tailored import (
-    _TWO_HEAD_CHUNK,
+    TWO_HEAD_CHUNK,
     head_kernel,
     head_runs,
     two_head_kernel,
@@ -177,7 +177,7 @@ def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt,
     of the head is (:func:`_head_mode`); for unital heads ``q``'s row and column 0, for
     trace-preserving ones its row 0, may be left as they were. ``tt`` is a 16×16 work
     buffer."""
-    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
     ht = np.empty((4, 4))
     ordered = np.empty(16, dtype=np.int64)
     _head_operands(tail, head, kind, off, tt, ht, ordered)
@@ -191,10 +191,10 @@ def _head_operands(tail, head, kind, off, tt, ht, ordered):
     """``tt = tailᵀ``, ``ht = headᵀ`` and the group's offsets ``off`` (K's order) in the
     order ``d_head + 4·d_other`` that the head kernels take."""
     for j in range(16):
-        i = _local_index(kind, j % 4, j // 4)
+        i = local_index(kind, j % 4, j // 4)
         ordered[j] = off[i]
         for j2 in range(16):
-            tt[j, j2] = tail[_local_index(kind, j2 % 4, j2 // 4), i]
+            tt[j, j2] = tail[local_index(kind, j2 % 4, j2 // 4), i]
     for r in range(4):
         for c in range(4):
             ht[c, r] = head[r, c]
@@ -210,7 +210,7 @@ def tailored_head_group(
     the correlation is taken with, and λ becomes ``Kᵀ λ`` in place (``tail_inverse`` is T⁻¹
     in head-first order; raises ``LinAlgError`` when the head is singular). Otherwise
     ``x`` is the kept state before the group and ``Kᵀ λ`` goes to ``lam_out``."""
-    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
     tt = np.empty((16, 16))
     ht = np.empty((4, 4))
     ordered = np.empty(16, dtype=np.int64)
@@ -261,7 +261,7 @@ def tailored_tables(groups, factors, mats, n, uncompute):
         h = head_length(g, groups, factors, qa, qb)
         a, b = (
             (0, 0)
-            if h > 0 or 4**n < _TWO_HEAD_CHUNK
+            if h > 0 or 4**n < TWO_HEAD_CHUNK
             else two_head_lengths(g, groups, factors, qa, qb)
         )
         if h > 0:
@@ -277,7 +277,7 @@ def tailored_tables(groups, factors, mats, n, uncompute):
             f0 + h + a + b, groups[g, 1], 16, factors, mats, no_angles, tail, work[1], work[2]
         )
         if h > 0:
-            width = _chunk_width(_layout(qa, qb, n, off)[4])
+            width = chunk_width(pair_layout(qa, qb, n, off)[4])
             _head_operands(tail, np.eye(4), factors[f0, 0], off, tt, ht, ordered)
             kernel = partial(head_kernel, mode, width)
         else:
@@ -348,13 +348,13 @@ def _chain_gradient(f0, m, d, dense, factors, mats, angles, corr, grad, work):
     deriv = work[2 * m + 1]
     scratch = work[2 * m + 2]
     for i in range(m):
-        _factor_block(f0 + i, factors, mats, angles, d, facs[i], False)
+        factor_block(f0 + i, factors, mats, angles, d, facs[i], False)
     for r in range(d):
         for c in range(d):
             prefix[0, r, c] = 1.0 if r == c else 0.0
     for i in range(1, m):
         kind = KIND_FULL if dense else factors[f0 + i - 1, 0]
-        _factor_times(kind, facs[i - 1], prefix[i - 1], prefix[i], d, False)
+        factor_times(kind, facs[i - 1], prefix[i - 1], prefix[i], d, False)
     for r in range(d):
         for c in range(d):
             t[r, c] = corr[r, c]
@@ -365,7 +365,7 @@ def _chain_gradient(f0, m, d, dense, factors, mats, angles, corr, grad, work):
             kind = KIND_FULL
         if kind != KIND_CONST:
             # <F', t prefixᵀ> over the entries where F' can be non-zero
-            _factor_block(f, factors, mats, angles, d, deriv, True)
+            factor_block(f, factors, mats, angles, d, deriv, True)
             total = 0.0
             if kind == KIND_FULL:
                 for r in range(d):
@@ -380,15 +380,15 @@ def _chain_gradient(f0, m, d, dense, factors, mats, angles, corr, grad, work):
                     for c in range(4):
                         if deriv[r, c] != 0.0:
                             for o in range(4):
-                                a = _local_index(kind, r, o)
-                                b = _local_index(kind, c, o)
+                                a = local_index(kind, r, o)
+                                b = local_index(kind, c, o)
                                 w = 0.0
                                 for j in range(16):
                                     w += t[a, j] * prefix[i, b, j]
                                 total += deriv[r, c] * w
             grad[factors[f, 1]] += total
         if i > 0:
-            _factor_times(kind, facs[i], t, scratch, d, True)
+            factor_times(kind, facs[i], t, scratch, d, True)
             for r in range(d):
                 for c in range(d):
                     t[r, c] = scratch[r, c]
@@ -406,10 +406,10 @@ def _factor_sweep(
     f0 = groups[g, 0]
     m = groups[g, 1] - f0
     d = 16 if qb >= 0 else 4
-    n_high, s_high, n_mid, s_mid, n_low = _layout(qa, qb, n, off)
+    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
     n_blocks = n_high * n_mid * n_low
     bases = np.empty(n_blocks, dtype=np.int64)
-    _block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
     index = np.empty((n_blocks, d), dtype=np.int64)  # state index of each local entry
     for b in range(n_blocks):
         for r in range(d):
@@ -418,7 +418,7 @@ def _factor_sweep(
     states[0] = x
     for i in range(m):
         f = f0 + i
-        _factor_block(f, factors, mats, angles, d, fm, False)
+        factor_block(f, factors, mats, angles, d, fm, False)
         _apply_factor(states[i], states[i + 1], factors[f, 0], fm, index, d, v, False)
     derived = states[m]  # the state after the group is not needed: scratch
     lam_out[:] = lam
@@ -426,19 +426,19 @@ def _factor_sweep(
         f = f0 + i
         kind = factors[f, 0]
         if kind != KIND_CONST:
-            _factor_block(f, factors, mats, angles, d, fm, True)
+            factor_block(f, factors, mats, angles, d, fm, True)
             _apply_factor(states[i], derived, kind, fm, index, d, v, False)
             total = 0.0
             for j in range(lam_out.shape[0]):
                 total += lam_out[j] * derived[j]
             grad[factors[f, 1]] += total
-        _factor_block(f, factors, mats, angles, d, fm, False)
+        factor_block(f, factors, mats, angles, d, fm, False)
         _apply_factor(lam_out, lam_out, kind, fm, index, d, v, True)
 
 
 @njit(cache=_CACHE, nogil=True)
 def _apply_factor(src, dst, kind, mat, index, d, v, transpose):
-    """``dst <- F src`` (or ``Fᵀ src``) for a factor as :func:`_factor_block` stores it (a
+    """``dst <- F src`` (or ``Fᵀ src``) for a factor as :func:`factor_block` stores it (a
     4×4 block for a 1-qubit rotation inside a pair, applied on its qubit only, else d×d),
     with the block-b local entry r at ``index[b, r]`` (``dst`` may be ``src``; ``v`` a work
     vector of 16)."""
@@ -447,12 +447,12 @@ def _apply_factor(src, dst, kind, mat, index, d, v, transpose):
     for b in range(index.shape[0]):
         for o in range(4 if local else 1):
             for c in range(size):
-                v[c] = src[index[b, _local_index(kind, c, o) if local else c]]
+                v[c] = src[index[b, local_index(kind, c, o) if local else c]]
             for r in range(size):
                 acc = 0.0
                 for c in range(size):
                     acc += (mat[c, r] if transpose else mat[r, c]) * v[c]
-                dst[index[b, _local_index(kind, r, o) if local else r]] = acc
+                dst[index[b, local_index(kind, r, o) if local else r]] = acc
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -468,9 +468,9 @@ def _forward_states(first, states, g_first, count, kstore, groups, n, k1c, k2c, 
     while i < count - 1:
         g = g_first + i
         source = first if i == 0 else states[i]
-        shared = _shared_qubit(groups, g, last)
+        shared = shared_qubit(groups, g, last)
         if shared >= 0:
-            a, b = _pair_matrices(groups, g, shared, kstore[g], kstore[g + 1], k1c, k2c)
+            a, b = pair_matrices(groups, g, shared, kstore[g], kstore[g + 1], k1c, k2c)
             apply_two_groups_keeping(
                 source, states[i + 1], states[i + 2], k1c, k2c, a, shared, b, n
             )
@@ -500,8 +500,8 @@ def _forward_phase(states, g_end, groups, kstore, n, counts, positions, inserted
         qa = groups[g, 2]
         qb = groups[g, 3]
         count = touch_qubits(states[g], touched, count, qa, qb, inserted[g])
-        positions[g, 0] = _rank(touched, qa)
-        positions[g, 1] = _rank(touched, qb) if qb >= 0 else -1
+        positions[g, 0] = touched_rank(touched, qa)
+        positions[g, 1] = touched_rank(touched, qb) if qb >= 0 else -1
         counts[g] = count
         size = 4**count
         apply_group(
@@ -535,7 +535,7 @@ def _cone_forward(y, k, qa, qb, n, blocks, first, end, kept, off, v):
     kept (``kept[(e - first)·d + r]`` for block e and local entry r), then ``y_loc <- K
     y_loc`` in place. Entries outside the blocks go stale, and no later group of the cone
     reads them."""
-    _layout(qa, qb, n, off)
+    pair_layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     for e in range(first, end):
         block_product(y, blocks[e], off, d, k, False, v)
@@ -548,7 +548,7 @@ def _cone_step(lam, kept, k, qa, qb, n, blocks, first, end, corr, off, v):
     """Reverse step of a light-cone group on its blocks only (where λ is non-zero, see
     :mod:`qnoise.sim.cone`), with the state before it as :func:`_cone_forward` kept it:
     ``corr += Σ λ_loc x_locᵀ`` and ``λ_loc <- Kᵀ λ_loc`` in place."""
-    _layout(qa, qb, n, off)
+    pair_layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
     for e in range(first, end):
         block_product(lam, blocks[e], off, d, k, True, v)

@@ -67,7 +67,7 @@ def aligned_zeros(size):
     return out
 
 
-def _contiguous_arrays(*specs) -> bool:
+def contiguous_arrays(*specs) -> bool:
     """Whether every ``(numba type, ndim, dtype)`` is a C-contiguous array of that shape."""
     return all(
         isinstance(array, types.Array)
@@ -83,19 +83,19 @@ def _data_pointers(context, builder, sig, args, count):
     return [context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(count)]
 
 
-def _vector_pointer(builder, pointer, index, vector):
+def vector_pointer(builder, pointer, index, vector):
     """Pointer to the ``vector`` of doubles that starts at ``pointer[index]``."""
     return builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer())
 
 
-def _load(builder, address):
+def ir_load(builder, address):
     """Load through ``address``, assuming only double alignment."""
     value = builder.load(address)
     value.align = 8
     return value
 
 
-def _store(builder, value, address):
+def ir_store(builder, value, address):
     """Store through ``address``, assuming only double alignment."""
     builder.store(value, address).align = 8
 
@@ -110,11 +110,11 @@ def _broadcast(builder, value, vector):
     )
 
 
-def _combination(builder, vector, matrix_ptr, row, width, inputs):
+def ir_combination(builder, vector, matrix_ptr, row, width, inputs):
     """``Σ_c m[row, c] · inputs[c]`` (``m`` a C-contiguous ``(·, width)`` matrix of doubles
     at ``matrix_ptr``, each entry broadcast to ``vector``) as one multiply and a chain of
     multiply-adds; ``None`` inputs are zeros."""
-    fma = _fmuladd(builder, vector)
+    fma = ir_fmuladd(builder, vector)
     i64 = ir.IntType(64)
     total = None
     for c, value in enumerate(inputs):
@@ -130,7 +130,7 @@ def _combination(builder, vector, matrix_ptr, row, width, inputs):
     return total
 
 
-def _fmuladd(builder, vector):
+def ir_fmuladd(builder, vector):
     """The ``llvm.fmuladd`` intrinsic on ``vector`` (declared once per module)."""
     name = f"llvm.fmuladd.v{vector.count}f64"
     return builder.module.globals.get(name) or ir.Function(
@@ -147,7 +147,7 @@ def _chunk_kernel(width: int):
     def chunk(typingctx, src, dst, k, off_src, off_dst, base_src, base_dst):
         f64, i64 = types.float64, types.int64
         arrays = ((src, 1, f64), (dst, 1, f64), (k, 2, f64), (off_src, 1, i64), (off_dst, 1, i64))
-        if not _contiguous_arrays(*arrays):
+        if not contiguous_arrays(*arrays):
             return None
         if not isinstance(base_src, types.Integer) or not isinstance(base_dst, types.Integer):
             return None
@@ -163,15 +163,15 @@ def _chunk_kernel(width: int):
 
             def vector_address(pointer, offsets, row, base_value):
                 offset = builder.load(builder.gep(offsets, [ir.Constant(i64, row)]))
-                return _vector_pointer(builder, pointer, builder.add(offset, base_value), vector)
+                return vector_pointer(builder, pointer, builder.add(offset, base_value), vector)
 
             inputs = [
-                _load(builder, vector_address(src_ptr, src_off_ptr, c, base_src_value))
+                ir_load(builder, vector_address(src_ptr, src_off_ptr, c, base_src_value))
                 for c in range(16)
             ]
             for r in range(16):
-                acc = _combination(builder, vector, k_ptr, r, 16, inputs)
-                _store(builder, acc, vector_address(dst_ptr, dst_off_ptr, r, base_dst_value))
+                acc = ir_combination(builder, vector, k_ptr, r, 16, inputs)
+                ir_store(builder, acc, vector_address(dst_ptr, dst_off_ptr, r, base_dst_value))
             return context.get_dummy_value()
 
         return signature, codegen
@@ -184,7 +184,7 @@ _chunk4 = _chunk_kernel(4)
 
 
 @njit(cache=_CACHE, nogil=True)
-def _chunk_width(n_low):
+def chunk_width(n_low):
     """Lanes per chunk for runs of ``n_low`` entries (4, or a multiple of 8 above)."""
     return 8 if n_low % 8 == 0 else 4
 
@@ -205,7 +205,7 @@ def apply_runs(src, dst, k, off, n_high, s_high, n_mid, s_mid, n_low):
     """``dst <- K src`` for a 16×16 ``k`` (C-contiguous, indexed like ``off``) over the
     ``n_high · n_mid`` blocks of a pair layout (see :func:`qnoise.sim.kernels._layout`) whose
     runs ``n_low`` are 4 or multiples of 8."""
-    width = _chunk_width(n_low)
+    width = chunk_width(n_low)
     for h in range(n_high):
         for m in range(n_mid):
             base = h * s_high + m * s_mid
@@ -228,7 +228,7 @@ def _correlation_kernel(width: int):
     def correlate(typingctx, lam, x, acc, off, positions, count, r0, c0):
         f64, i64 = types.float64, types.int64
         arrays = ((lam, 1, f64), (x, 1, f64), (acc, 2, f64), (off, 1, i64), (positions, 1, i64))
-        if not _contiguous_arrays(*arrays):
+        if not contiguous_arrays(*arrays):
             return None
         signature = types.void(lam, x, acc, off, positions, types.int64, types.int64, types.int64)
 
@@ -239,10 +239,10 @@ def _correlation_kernel(width: int):
             count, r0, c0 = args[5:]
             i64 = ir.IntType(64)
             vector = ir.VectorType(ir.DoubleType(), width)
-            fma = _fmuladd(builder, vector)
+            fma = ir_fmuladd(builder, vector)
 
             def vector_at(pointer, index):
-                return _vector_pointer(builder, pointer, index, vector)
+                return vector_pointer(builder, pointer, index, vector)
 
             def at(pointer, index):
                 return builder.load(builder.gep(pointer, [index]))
@@ -267,24 +267,24 @@ def _correlation_kernel(width: int):
                 slots.append([])
                 for b in range(_CORR_COLS):
                     slot = cgutils.alloca_once(builder, vector)
-                    builder.store(_load(builder, acc_addresses[a][b]), slot)
+                    builder.store(ir_load(builder, acc_addresses[a][b]), slot)
                     slots[a].append(slot)
             row_offsets = [at(off_ptr, row) for row in rows]
             col_offsets = [at(off_ptr, col) for col in cols]
             with cgutils.for_range(builder, count) as loop:
                 position = at(pos_ptr, loop.index)
                 lams = [
-                    _load(builder, vector_at(lam_ptr, builder.add(o, position)))
+                    ir_load(builder, vector_at(lam_ptr, builder.add(o, position)))
                     for o in row_offsets
                 ]
                 for b in range(_CORR_COLS):
-                    xv = _load(builder, vector_at(x_ptr, builder.add(col_offsets[b], position)))
+                    xv = ir_load(builder, vector_at(x_ptr, builder.add(col_offsets[b], position)))
                     for a in range(_CORR_ROWS):
                         total = builder.call(fma, [lams[a], xv, builder.load(slots[a][b])])
                         builder.store(total, slots[a][b])
             for a in range(_CORR_ROWS):
                 for b in range(_CORR_COLS):
-                    _store(builder, builder.load(slots[a][b]), acc_addresses[a][b])
+                    ir_store(builder, builder.load(slots[a][b]), acc_addresses[a][b])
             return context.get_dummy_value()
 
         return signature, codegen
@@ -314,7 +314,7 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
     """``corr[r, c] += Σ lam[off[r] + i] · x[off[c] + i]`` over every entry ``i`` of the
     ``n_high · n_mid`` blocks of a pair layout (runs ``n_low``, 4 or multiples of 8): the
     correlation of the reverse sweep, in tiles of chunk positions that stay in cache."""
-    width = _chunk_width(n_low)
+    width = chunk_width(n_low)
     acc = np.zeros((256, width))
     per_tile = _TILE_ENTRIES // width
     positions = np.empty(per_tile, dtype=np.int64)
@@ -347,17 +347,17 @@ def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, 
     ``mode`` says what H and its derivatives are known to be:
 
     * ``_GENERAL``: anything;
-    * ``_TRACE_PRESERVING``: H's row 0 is e0 (``Hᵀ[c, 0] = δ_c0``) and so is that of every
+    * ``TRACE_PRESERVING``: H's row 0 is e0 (``Hᵀ[c, 0] = δ_c0``) and so is that of every
       factor of it at every angle, so no derivative reads the correlation's row 0, which
       is skipped;
-    * ``_UNITAL``: H is ``1 ⊕ R`` (a rotation's PTM, or one after unital noise), so
+    * ``UNITAL``: H is ``1 ⊕ R`` (a rotation's PTM, or one after unital noise), so
       ``λ_out[4o] = w[0]`` and the correlation's row and column 0 are skipped.
     """
-    fma = _fmuladd(builder, vector)
+    fma = ir_fmuladd(builder, vector)
     rows = range(4) if mode == _GENERAL else range(1, 4)
-    columns = range(1, 4) if mode == _UNITAL else range(4)
+    columns = range(1, 4) if mode == UNITAL else range(4)
     xs = {
-        h: _load(builder, _vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
+        h: ir_load(builder, vector_pointer(builder, x_ptr, addresses[h + 4 * o], vector))
         for h in columns
     }
     for h in rows:
@@ -366,21 +366,23 @@ def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, 
             builder.store(builder.call(fma, [w[h], xs[hp], builder.load(slot)]), slot)
     for c in range(4):
         if mode == _GENERAL:
-            total = _combination(builder, vector, ht_ptr, c, 4, w)
+            total = ir_combination(builder, vector, ht_ptr, c, 4, w)
         elif c > 0:
-            total = _combination(builder, vector, ht_ptr, c, 4, [None, *w[1:]])
-        elif mode == _UNITAL:
+            total = ir_combination(builder, vector, ht_ptr, c, 4, [None, *w[1:]])
+        elif mode == UNITAL:
             total = w[0]
         else:
-            total = builder.fadd(_combination(builder, vector, ht_ptr, 0, 4, [None, *w[1:]]), w[0])
-        _store(builder, total, _vector_pointer(builder, out_ptr, addresses[c + 4 * o], vector))
+            total = builder.fadd(
+                ir_combination(builder, vector, ht_ptr, 0, 4, [None, *w[1:]]), w[0]
+            )
+        ir_store(builder, total, vector_pointer(builder, out_ptr, addresses[c + 4 * o], vector))
 
 
 def _sparse_rows(builder, vector, lam_ptr, vals_ptr, nz_off_ptr, starts, rows, position):
     """Rows ``rows`` of ``w = Tᵀ λ`` for one chunk from the non-zeros of Tᵀ: row j's are
     ``starts[j] .. starts[j+1]-1`` (loaded values), each a value ``vals[t]`` and the offset
     ``nz_off[t]`` of the λ entry it multiplies."""
-    fma = _fmuladd(builder, vector)
+    fma = ir_fmuladd(builder, vector)
     w = []
     for j in rows:
         slot = cgutils.alloca_once_value(builder, ir.Constant(vector, [0.0] * vector.count))
@@ -388,7 +390,7 @@ def _sparse_rows(builder, vector, lam_ptr, vals_ptr, nz_off_ptr, starts, rows, p
             t = builder.add(starts[j], loop.index)
             value = _broadcast(builder, builder.load(builder.gep(vals_ptr, [t])), vector)
             offset = builder.add(builder.load(builder.gep(nz_off_ptr, [t])), position)
-            lam = _load(builder, _vector_pointer(builder, lam_ptr, offset, vector))
+            lam = ir_load(builder, vector_pointer(builder, lam_ptr, offset, vector))
             builder.store(builder.call(fma, [value, lam, builder.load(slot)]), slot)
         w.append(builder.load(slot))
     return w
@@ -396,8 +398,8 @@ def _sparse_rows(builder, vector, lam_ptr, vals_ptr, nz_off_ptr, starts, rows, p
 
 # what a head H and its derivatives are known to be (see _head_part)
 _GENERAL = 0
-_TRACE_PRESERVING = 1
-_UNITAL = 2
+TRACE_PRESERVING = 1
+UNITAL = 2
 
 
 def _head_reverse_kernel(width: int, sparse: bool, mode: int):
@@ -434,7 +436,7 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int):
             (off, 1, i64),
             (positions, 1, i64),
         )
-        if not _contiguous_arrays(*arrays):
+        if not contiguous_arrays(*arrays):
             return None
         signature = types.void(lam, lam_out, x, *tail, ht, acc, off, positions, types.int64)
         return signature, codegen
@@ -451,13 +453,12 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int):
 
         offsets = [builder.load(builder.gep(off_ptr, [ir.Constant(i64, r)])) for r in range(16)]
         acc_addresses = [
-            _vector_pointer(builder, acc_ptr, ir.Constant(i64, width * i), vector)
-            for i in range(16)
+            vector_pointer(builder, acc_ptr, ir.Constant(i64, width * i), vector) for i in range(16)
         ]
         slots = []
         for address in acc_addresses:
             slot = cgutils.alloca_once(builder, vector)
-            builder.store(_load(builder, address), slot)
+            builder.store(ir_load(builder, address), slot)
             slots.append(slot)
         if sparse:
             starts_ptr = tail_ptrs[2]
@@ -480,16 +481,16 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int):
                     )
             else:
                 lams = [
-                    _load(builder, _vector_pointer(builder, lam_ptr, a, vector)) for a in addresses
+                    ir_load(builder, vector_pointer(builder, lam_ptr, a, vector)) for a in addresses
                 ]
-                w = [_combination(builder, vector, tail_ptrs[0], r, 16, lams) for r in range(16)]
+                w = [ir_combination(builder, vector, tail_ptrs[0], r, 16, lams) for r in range(16)]
                 for o in range(4):
                     w_o = w[4 * o : 4 * o + 4]
                     _head_part(
                         builder, vector, w_o, o, x_ptr, out_ptr, ht_ptr, addresses, slots, _GENERAL
                     )
         for slot, address in zip(slots, acc_addresses, strict=True):
-            _store(builder, builder.load(slot), address)
+            ir_store(builder, builder.load(slot), address)
         return context.get_dummy_value()
 
     if sparse:
@@ -509,10 +510,10 @@ _head_reverse8 = _head_reverse_kernel(8, False, _GENERAL)
 _head_reverse4 = _head_reverse_kernel(4, False, _GENERAL)
 _sparse_head_reverse8 = _head_reverse_kernel(8, True, _GENERAL)
 _sparse_head_reverse4 = _head_reverse_kernel(4, True, _GENERAL)
-_sparse_tp_head_reverse8 = _head_reverse_kernel(8, True, _TRACE_PRESERVING)
-_sparse_tp_head_reverse4 = _head_reverse_kernel(4, True, _TRACE_PRESERVING)
-_sparse_unital_head_reverse8 = _head_reverse_kernel(8, True, _UNITAL)
-_sparse_unital_head_reverse4 = _head_reverse_kernel(4, True, _UNITAL)
+_sparse_tp_head_reverse8 = _head_reverse_kernel(8, True, TRACE_PRESERVING)
+_sparse_tp_head_reverse4 = _head_reverse_kernel(4, True, TRACE_PRESERVING)
+_sparse_unital_head_reverse8 = _head_reverse_kernel(8, True, UNITAL)
+_sparse_unital_head_reverse4 = _head_reverse_kernel(4, True, UNITAL)
 
 
 # a tail with at most this many non-zeros takes the sparse kernel (a dense chunk costs 256
@@ -578,9 +579,9 @@ def _sparse_form(ht, factors_mode):
     for i in range(1, 4):
         row_e0 = row_e0 and ht[i, 0] == 0.0
         column_e0 = column_e0 and ht[0, i] == 0.0
-    if factors_mode == _UNITAL and row_e0 and column_e0:
+    if factors_mode == UNITAL and row_e0 and column_e0:
         return _SPARSE_UNITAL
-    if factors_mode >= _TRACE_PRESERVING and row_e0:
+    if factors_mode >= TRACE_PRESERVING and row_e0:
         return _SPARSE_TRACE_PRESERVING
     return _SPARSE
 
@@ -597,17 +598,17 @@ def reverse_head_runs(
     non-zeros runs, and it skips what the head's form lets it skip. ``factors_mode`` is the
     caller's word on every factor of H at every angle:
 
-    * ``_UNITAL`` (2): ``1 ⊕ R`` (rotations with unital noise such as depolarizing, or
+    * ``UNITAL`` (2): ``1 ⊕ R`` (rotations with unital noise such as depolarizing, or
       none). No rotation's derivative then reads ``q``'s row and column 0, and when H is
       ``1 ⊕ R`` too, only its rotation block is applied and ``q``'s row and column 0 are
       left as they were;
-    * ``_TRACE_PRESERVING`` (1): row 0 is e0 (any channel after a rotation). No
+    * ``TRACE_PRESERVING`` (1): row 0 is e0 (any channel after a rotation). No
       derivative then reads ``q``'s row 0, and when H's row 0 is e0, that row is left as
       it was;
     * ``_GENERAL`` (0): anything; all of ``q`` is accumulated.
 
     ``lam_out`` must be a different array from ``lam``."""
-    width = _chunk_width(n_low)
+    width = chunk_width(n_low)
     vals = np.empty(256)
     nz_off = np.empty(256, dtype=np.int64)
     starts = np.empty(17, dtype=np.int64)
@@ -678,7 +679,7 @@ def _two_group_pass(src, middle, dst, k1, k2, a, s, b, n, keep):
     t2 = max(a, s, b)
     t1 = a + s + b - t0 - t2
     n_low = 4**t0
-    width = _chunk_width(n_low)
+    width = chunk_width(n_low)
     segment = min(_TWO_GROUP_SEGMENT, n_low)
     stride_a = 4**a
     stride_s = 4**s

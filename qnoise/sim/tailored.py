@@ -38,16 +38,16 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from qnoise.sim.simd import (
-    _TRACE_PRESERVING,
-    _UNITAL,
-    _chunk_width,
-    _combination,
-    _contiguous_arrays,
-    _fmuladd,
-    _load,
-    _store,
-    _vector_pointer,
+    TRACE_PRESERVING,
+    UNITAL,
     chunk_positions,
+    chunk_width,
+    contiguous_arrays,
+    ir_combination,
+    ir_fmuladd,
+    ir_load,
+    ir_store,
+    vector_pointer,
 )
 
 _CACHE = True
@@ -59,8 +59,8 @@ _compiled: dict[tuple, tuple[object, int]] = {}
 
 
 def head_kernel(mode: int, width: int, tt_mask: np.ndarray, tinv_mask=None) -> int:
-    """Address of the reverse-step kernel for a head of ``mode`` (``_TRACE_PRESERVING``:
-    H's row 0 is e0; ``_UNITAL``: H is ``1 ⊕ R``), chunks of ``width`` (4 or 8) entries and
+    """Address of the reverse-step kernel for a head of ``mode`` (``TRACE_PRESERVING``:
+    H's row 0 is e0; ``UNITAL``: H is ``1 ⊕ R``), chunks of ``width`` (4 or 8) entries and
     the non-zeros ``tt_mask`` of Tᵀ (16×16 booleans in the head-first order), compiled at
     the first request. With ``tinv_mask``, the non-zeros of T⁻¹, the kernel uncomputes the
     state; without, it reads a kept state.
@@ -75,7 +75,7 @@ def head_kernel(mode: int, width: int, tt_mask: np.ndarray, tinv_mask=None) -> i
     holds the state after the group and becomes the state before it, and λ becomes
     ``Kᵀ λ``, both in place (``lam_out`` is not used); reading a kept state ``x``,
     ``Kᵀ λ`` goes to ``lam_out``, another array (``tinv`` and ``hinv`` are not read)."""
-    if mode not in (_TRACE_PRESERVING, _UNITAL) or width not in (4, 8):
+    if mode not in (TRACE_PRESERVING, UNITAL) or width not in (4, 8):
         raise ValueError(f"no tailored kernel for mode {mode} and width {width}")
     return _cached_kernel(_head_module, (mode, width), tt_mask, tinv_mask)
 
@@ -113,14 +113,14 @@ def _sparse_row(builder, vector, matrix_ptr, row, inputs, mask_row):
     """``Σ_c m[row, c] · inputs[c]`` over the columns ``c`` that ``mask_row`` marks (``m``
     16×16 at ``matrix_ptr``); a zero vector where it marks none."""
     masked = [value if kept else None for value, kept in zip(inputs, mask_row, strict=True)]
-    total = _combination(builder, vector, matrix_ptr, row, 16, masked)
+    total = ir_combination(builder, vector, matrix_ptr, row, 16, masked)
     return total if total is not None else ir.Constant(vector, [0.0] * vector.count)
 
 
 def _head_row(builder, vector, matrix_ptr, row, inputs, columns):
     """``Σ_c m[row, c] · inputs[c]`` over ``columns`` (``m`` 4×4 at ``matrix_ptr``)."""
     chosen = [value if c in columns else None for c, value in enumerate(inputs)]
-    return _combination(builder, vector, matrix_ptr, row, 4, chosen)
+    return ir_combination(builder, vector, matrix_ptr, row, 4, chosen)
 
 
 def _kernel_function(doubles, integers, uncompute):
@@ -144,9 +144,9 @@ def _accumulators(builder, acc_ptr, vector):
     i64 = ir.IntType(64)
     pointers, slots = [], []
     for i in range(16):
-        pointer = _vector_pointer(builder, acc_ptr, ir.Constant(i64, vector.count * i), vector)
+        pointer = vector_pointer(builder, acc_ptr, ir.Constant(i64, vector.count * i), vector)
         slot = cgutils.alloca_once(builder, vector)
-        builder.store(_load(builder, pointer), slot)
+        builder.store(ir_load(builder, pointer), slot)
         pointers.append(pointer)
         slots.append(slot)
     return pointers, slots
@@ -155,12 +155,12 @@ def _accumulators(builder, acc_ptr, vector):
 def _store_accumulators(builder, pointers, slots):
     """Store :func:`_accumulators`' slots back to their addresses."""
     for slot, pointer in zip(slots, pointers, strict=True):
-        _store(builder, builder.load(slot), pointer)
+        ir_store(builder, builder.load(slot), pointer)
 
 
 def _add_products(builder, vector, slot, left, right):
     """``slot += left · right`` (lane-wise)."""
-    fma = _fmuladd(builder, vector)
+    fma = ir_fmuladd(builder, vector)
     builder.store(builder.call(fma, [left, right, builder.load(slot)]), slot)
 
 
@@ -179,20 +179,20 @@ def _head_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
         out_ptr = lam_ptr
     offsets = [builder.load(builder.gep(off_ptr, [ir.Constant(i64, r)])) for r in range(16)]
     acc_pointers, slots = _accumulators(builder, acc_ptr, vector)
-    columns = range(1, 4) if mode == _UNITAL else range(4)  # of the correlation
+    columns = range(1, 4) if mode == UNITAL else range(4)  # of the correlation
     with cgutils.for_range(builder, count) as loop:
         position = builder.load(builder.gep(pos_ptr, [loop.index]))
         addresses = [builder.add(offset, position) for offset in offsets]
-        x_pointers = [_vector_pointer(builder, x_ptr, a, vector) for a in addresses]
+        x_pointers = [vector_pointer(builder, x_ptr, a, vector) for a in addresses]
         if uncompute:  # x = (H⁻¹ ⊗ I) T⁻¹ y
-            ys = [_load(builder, pointer) for pointer in x_pointers]
+            ys = [ir_load(builder, pointer) for pointer in x_pointers]
             z = [_sparse_row(builder, vector, tinv_ptr, j, ys, tinv_mask[j]) for j in range(16)]
             xs = _on_digit(builder, vector, hinv_ptr, z, 0, False, mode)
             for r in range(16):
-                _store(builder, xs[r], x_pointers[r])
+                ir_store(builder, xs[r], x_pointers[r])
         else:  # the entries the correlation reads
-            xs = [_load(builder, x_pointers[r]) if r % 4 in columns else None for r in range(16)]
-        lams = [_load(builder, _vector_pointer(builder, lam_ptr, a, vector)) for a in addresses]
+            xs = [ir_load(builder, x_pointers[r]) if r % 4 in columns else None for r in range(16)]
+        lams = [ir_load(builder, vector_pointer(builder, lam_ptr, a, vector)) for a in addresses]
         w = [_sparse_row(builder, vector, tt_ptr, j, lams, tt_mask[j]) for j in range(16)]
         for h in range(1, 4):
             for hp in columns:
@@ -200,7 +200,7 @@ def _head_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
                     _add_products(builder, vector, slots[4 * h + hp], w[h + 4 * o], xs[hp + 4 * o])
         lam_out = _on_digit(builder, vector, ht_ptr, w, 0, True, mode)  # (Hᵀ ⊗ I) w
         for r in range(16):
-            _store(builder, lam_out[r], _vector_pointer(builder, out_ptr, addresses[r], vector))
+            ir_store(builder, lam_out[r], vector_pointer(builder, out_ptr, addresses[r], vector))
     _store_accumulators(builder, acc_pointers, slots)
     builder.ret_void()
     return module
@@ -210,7 +210,7 @@ def _address_call(arrays):
     """Typing of an intrinsic that calls the kernel whose address is its first argument on
     the data pointers of ``arrays`` (``(type, ndim, dtype)`` specs, all C-contiguous, else
     ``None``) and its last argument, a count."""
-    if not _contiguous_arrays(*arrays):
+    if not contiguous_arrays(*arrays):
         return None
     n_arrays = len(arrays)
 
@@ -256,12 +256,12 @@ def head_runs(
 ):
     """The reverse step of a group over the blocks of a pair layout (``off`` in head-first
     order, see :func:`qnoise.sim.simd.reverse_head_runs`) by the kernel at ``address``
-    (:func:`head_kernel`, for chunks of :func:`_chunk_width` entries): ``Kᵀ λ`` and the
+    (:func:`head_kernel`, for chunks of :func:`chunk_width` entries): ``Kᵀ λ`` and the
     head's correlation with the state before the group, added to ``q`` (rows 1-3; for a
     unital head columns 1-3). An uncomputing kernel takes ``x`` as the state after the
     group and leaves the state before it there, and λ is updated in place (``lam_out``
     is ``lam``); a kernel that reads a kept ``x`` writes ``lam_out``, another array."""
-    width = _chunk_width(n_low)
+    width = chunk_width(n_low)
     positions = chunk_positions(n_high, s_high, n_mid, s_mid, n_low, width)
     acc = np.zeros((16, width))
     count = positions.shape[0]
@@ -277,7 +277,7 @@ def head_runs(
 # (H0 on qubit 0's digit, the fastest index). A block's 16 entries are then contiguous, so
 # a chunk of 8 blocks is loaded as 16 vectors and transposed in registers to the 16
 # vectors (one per local index, the blocks in the lanes) the arithmetic takes.
-_TWO_HEAD_CHUNK = 128  # entries: 8 blocks of 16
+TWO_HEAD_CHUNK = 128  # entries: 8 blocks of 16
 
 
 def two_head_kernel(mode: int, tt_mask: np.ndarray, tinv_mask=None) -> int:
@@ -288,14 +288,14 @@ def two_head_kernel(mode: int, tt_mask: np.ndarray, tinv_mask=None) -> int:
 
     The kernel, ``void f(double* lam, double* lam_out, double* x, double* tt, double*
     tinv, double* h0t, double* h1t, double* h0inv, double* h1inv, double* acc0, double*
-    acc1, int64 count)``, takes the ``count`` chunks of ``_TWO_HEAD_CHUNK`` entries from
+    acc1, int64 count)``, takes the ``count`` chunks of ``TWO_HEAD_CHUNK`` entries from
     the start: ``λ_out = Kᵀ λ`` and the heads' correlations, lane-wise, ``acc0[4h + h'] +=
     Σ_{d1} u[h + 4·d1] x[h' + 4·d1]`` with ``u = (I ⊗ H1ᵀ) Tᵀ λ`` and ``acc1[4h + h'] +=
     Σ_{d0} v[d0 + 4h] x[d0 + 4h']`` with ``v = (H0ᵀ ⊗ I) Tᵀ λ`` (rows h 1-3; for unital
     heads columns h' 1-3), x the state before the group. ``h0t``, ``h1t`` are the heads
     transposed, ``h0inv``, ``h1inv`` their inverses; in place and on kept states as for
     :func:`head_kernel`."""
-    if mode not in (_TRACE_PRESERVING, _UNITAL):
+    if mode not in (TRACE_PRESERVING, UNITAL):
         raise ValueError(f"no tailored kernel for mode {mode}")
     return _cached_kernel(_two_head_module, (mode,), tt_mask, tinv_mask)
 
@@ -334,9 +334,9 @@ def _load_blocks(builder, pointer, position, vector):
     blocks."""
     i64 = ir.IntType(64)
     rows = [
-        _load(
+        ir_load(
             builder,
-            _vector_pointer(
+            vector_pointer(
                 builder, pointer, builder.add(position, ir.Constant(i64, 8 * k)), vector
             ),
         )
@@ -352,7 +352,7 @@ def _store_blocks(builder, values, pointer, position, vector):
     for k in range(16):
         row = (first if k % 2 == 0 else second)[k // 2]
         address = builder.add(position, ir.Constant(i64, 8 * k))
-        _store(builder, row, _vector_pointer(builder, pointer, address, vector))
+        ir_store(builder, row, vector_pointer(builder, pointer, address, vector))
 
 
 def _on_digit(builder, vector, matrix_ptr, values, digit, transposed, mode):
@@ -361,12 +361,12 @@ def _on_digit(builder, vector, matrix_ptr, values, digit, transposed, mode):
     column 0 is e0 (and, unital, row 0 too); otherwise (H⁻¹) row 0 is e0 (and, unital,
     column 0 too)."""
     out = [None] * 16
-    columns = range(1, 4) if mode == _UNITAL else range(4)
+    columns = range(1, 4) if mode == UNITAL else range(4)
     for other in range(4):
         indices = [k + 4 * other if digit == 0 else other + 4 * k for k in range(4)]
         inputs = [values[i] for i in indices]
         for c in range(4):
-            if c == 0 and (mode == _UNITAL or not transposed):
+            if c == 0 and (mode == UNITAL or not transposed):
                 total = inputs[0]
             elif transposed:
                 total = _head_row(builder, vector, matrix_ptr, c, inputs, range(1, 4))
@@ -392,9 +392,9 @@ def _two_head_module(mode, tt_mask, tinv_mask) -> ir.Module:
         out_ptr = lam_ptr
     accumulators = [_accumulators(builder, acc, vector) for acc in function.args[9:11]]
     slots = [acc_slots for _, acc_slots in accumulators]
-    columns = range(1, 4) if mode == _UNITAL else range(4)
+    columns = range(1, 4) if mode == UNITAL else range(4)
     with cgutils.for_range(builder, count) as loop:
-        position = builder.mul(loop.index, ir.Constant(i64, _TWO_HEAD_CHUNK))
+        position = builder.mul(loop.index, ir.Constant(i64, TWO_HEAD_CHUNK))
         if uncompute:
             ys = _load_blocks(builder, x_ptr, position, vector)
             z = [_sparse_row(builder, vector, tinv_ptr, j, ys, tinv_mask[j]) for j in range(16)]
@@ -443,12 +443,12 @@ def _call_two_head_kernel(
 @njit(cache=_CACHE, nogil=True)
 def two_head_runs(address, lam, lam_out, x, tt, tinv, h0t, h1t, h0inv, h1inv, q0, q1):
     """The reverse step of a two-head group on qubits 0 and 1 by the kernel at ``address``
-    (:func:`two_head_kernel`) over the whole state (at least ``_TWO_HEAD_CHUNK`` entries):
+    (:func:`two_head_kernel`) over the whole state (at least ``TWO_HEAD_CHUNK`` entries):
     ``Kᵀ λ``, and the heads' correlations added to ``q0`` (H0's, on qubit 0) and ``q1``;
     in place and on kept states as :func:`head_runs`."""
     acc0 = np.zeros((16, 8))
     acc1 = np.zeros((16, 8))
-    count = lam.shape[0] // _TWO_HEAD_CHUNK
+    count = lam.shape[0] // TWO_HEAD_CHUNK
     _call_two_head_kernel(
         address, lam, lam_out, x, tt, tinv, h0t, h1t, h0inv, h1inv, acc0, acc1, count
     )

@@ -11,7 +11,7 @@ import scipy.optimize
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
-from qnoise.chem.problem import _DENSE_LIMIT, Problem, ground_energy
+from qnoise.chem.problem import DENSE_LIMIT, Problem, ground_energy
 from qnoise.sim.simulator import PTMSimulator
 from qnoise.vqe.objective import EnergyObjective, EvaluationCallback
 
@@ -203,7 +203,7 @@ class VQE:
         elif isinstance(hamiltonian, SparsePauliOp):
             operator, constant = hamiltonian, 0.0
             self.problem_name = None
-            reference = ground_energy(operator) if operator.num_qubits <= _DENSE_LIMIT else None
+            reference = ground_energy(operator) if operator.num_qubits <= DENSE_LIMIT else None
         else:
             raise TypeError(
                 f"hamiltonian must be a qnoise.chem.Problem or SparsePauliOp, got "
