@@ -68,8 +68,6 @@ class ClassifierCircuit:
         self.simulator = simulator
         self.compiled = simulator.compile(circuit)
         self.observables = class_observables(circuit.num_qubits, self.num_classes)
-        self._shift_rule_exact = None
-        self._ansatz = ansatz
         self._feature_program = simulator.compile(feature_map)
         self._ansatz_program = simulator.compile(ansatz)
         self._splittable = len(self._ansatz_program.active_qubits) == circuit.num_qubits
@@ -152,19 +150,25 @@ class ClassifierCircuit:
         without shots, the parameter-shift rule on shot estimates with them."""
         rows = np.arange(len(labels))
         count = len(labels)
-        if shots is None:
+        if shots is None:  # each sweep's values are its samples' probabilities p_{y_i}
             values = self.parameter_values(X, weights)
-            probs = self._exact_probabilities(X, weights)
-            picked = probs[rows, labels]
-            scale = -1.0 / (count * np.maximum(picked, PROBABILITY_FLOOR))
-            scale[picked < PROBABILITY_FLOOR] = 0.0  # the clipped, flat region
             gradient = np.zeros(self.num_weights)
             for c in np.unique(labels):
                 members = labels == c
-                _, grads = self.compiled.value_and_gradient(self.observables[c], values[members])
-                gradient += scale[members] @ grads[:, self._weights]
+                probs, grads = self.compiled.value_and_gradient(
+                    self.observables[c], values[members]
+                )
+                picked = np.clip(probs, 0.0, 1.0)
+                scale = -1.0 / (count * np.maximum(picked, PROBABILITY_FLOOR))
+                scale[picked < PROBABILITY_FLOOR] = 0.0  # the clipped, flat region
+                gradient += scale @ grads[:, self._weights]
             return gradient
-        self._check_shift_rule()
+        if not self._ansatz_program.shift_rule_exact:
+            raise ValueError(
+                "gradients with shots use the parameter-shift rule, which needs every weight "
+                "to enter the ansatz once as a Pauli-rotation angle; use shots=None or a "
+                "gradient-free optimizer (cobyla, spsa)"
+            )
         picked = self.probabilities(X, weights, shots, rng)[rows, labels]
         derivative = np.empty((self.num_weights, count))
         for j in range(self.num_weights):
@@ -174,13 +178,3 @@ class ClassifierCircuit:
             minus = self.probabilities(X, weights - step, shots, rng)[rows, labels]
             derivative[j] = (plus - minus) / 2
         return derivative @ (-1.0 / (count * np.maximum(picked, PROBABILITY_FLOOR)))
-
-    def _check_shift_rule(self) -> None:
-        if self._shift_rule_exact is None:
-            self._shift_rule_exact = PTMSimulator().compile(self._ansatz).shift_rule_exact
-        if not self._shift_rule_exact:
-            raise ValueError(
-                "gradients with shots use the parameter-shift rule, which needs every weight "
-                "to enter the ansatz once as a Pauli-rotation angle; use shots=None or a "
-                "gradient-free optimizer (cobyla, spsa)"
-            )
