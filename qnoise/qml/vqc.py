@@ -19,7 +19,6 @@ from qnoise.sim.simulator import PTMSimulator
 #: Most qubits a VQC simulates: a PTM state holds 4**n numbers per sample.
 MAX_QUBITS = 12
 OPTIMIZERS = ("aqgd", "cobyla", "spsa", "adam")
-GRADIENT_OPTIMIZERS = ("aqgd", "adam")
 
 
 class VQC(ClassifierMixin, BaseEstimator):
@@ -216,8 +215,8 @@ class VQC(ClassifierMixin, BaseEstimator):
                 self.callback(nit, np.array(weights), float(value))
 
         optimizer = self._optimizer(batches.per_epoch, after_iteration)
-        jac = gradient if self.optimizer in GRADIENT_OPTIMIZERS else None
-        result = optimizer.minimize(loss, start, jac=jac)
+        # gradient-free optimizers (COBYLA, SPSA) never call jac
+        result = optimizer.minimize(loss, start, jac=gradient)
         self.weights_ = np.asarray(result.x, dtype=float)
         self.loss_curve_ = losses
         self.n_iter_ = int(result.nit)

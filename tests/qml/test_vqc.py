@@ -16,7 +16,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import check_estimator
 
-from qnoise.optim import COBYLA
+from qnoise.optim import COBYLA, Adam
 from qnoise.qml import VQC
 
 SMALL = {"feature_map": "angle", "ansatz": "real_amplitudes", "reps": 1}
@@ -95,6 +95,10 @@ def test_optimizer_object_is_used_and_not_modified():
     optimizer = COBYLA(maxiter=6)
     vqc = VQC(**SMALL, optimizer=optimizer, seed=0).fit(X, y)
     assert vqc.nfev_ == 6 and optimizer.callback is None
+    # a gradient optimizer given as an object gets the exact gradient too
+    by_name = VQC(**SMALL, optimizer="adam", epochs=5, learning_rate=0.1, seed=0).fit(X, y)
+    as_object = VQC(**SMALL, optimizer=Adam(maxiter=5, lr=0.1, seed=0), seed=0).fit(X, y)
+    np.testing.assert_allclose(as_object.weights_, by_name.weights_, atol=1e-12)
 
 
 def test_shots_train_on_estimates():
