@@ -11,6 +11,7 @@ from qnoise.cli.common import progress_bar
 
 
 def _classify(args: argparse.Namespace) -> int:
+    from qnoise.agents.export import check_output_file
     from qnoise.qml.study import (
         classification_study,
         demo_reviews_path,
@@ -23,13 +24,18 @@ def _classify(args: argparse.Namespace) -> int:
     text_column = args.text_column
     if args.data == "demo" and text_column is None:
         text_column = "Review"
+    bar = None
     try:
+        if args.plot:  # before training, not after it
+            check_output_file(args.plot, force=True)
         data, labels = read_table(path, args.label_column, text_column)
         options = {"optimizer": args.optimizer, "epochs": args.epochs, "reps": args.reps,
                    "feature_map": args.feature_map, "ansatz": args.ansatz,
                    "noise": args.noise, "shots": args.shots,
                    "batch_size": args.batch_size}  # fmt: skip
-        bar = None if args.quiet or args.json else progress_bar(args.epochs, "VQC epochs")
+        if not (args.quiet or args.json):  # one tick per optimizer iteration
+            total = args.epochs if args.batch_size is None else None
+            bar = progress_bar(total, "VQC iterations")
         result = classification_study(
             data, labels, features=args.features, text=text_column is not None,
             vectorizer=args.vectorizer, test_size=args.test_size, seed=args.seed,
@@ -39,7 +45,7 @@ def _classify(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
-        if "bar" in locals() and bar is not None:
+        if bar is not None:
             bar.close()
     if args.plot:
         plot_study(result, args.plot)

@@ -24,7 +24,7 @@ def scale_factors(text: str, option: str) -> list[float]:
     return values
 
 
-def progress_bar(total: int, description: str):
+def progress_bar(total: int | None, description: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=description, unit="it", leave=False)

@@ -46,6 +46,9 @@ def test_numeric_csv_and_table_output(capsys, tmp_path):
 def test_bad_files_and_columns(capsys, tmp_path):
     assert main(["classify", str(tmp_path / "missing.tsv"), "--quiet"]) == 2
     assert "no such file" in capsys.readouterr().err
+    # an unwritable plot path is refused before any training
+    assert main(["classify", "demo", "--plot", str(tmp_path / "no" / "p.png"), "--quiet"]) == 2
+    assert "does not exist" in capsys.readouterr().err
     assert main(["classify", "demo", "--text-column", "Text", "--quiet"]) == 2
     assert "no column 'Text'" in capsys.readouterr().err
     ragged = tmp_path / "ragged.tsv"
