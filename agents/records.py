@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import fields
 from pathlib import Path
 
 from qnoise.chem.problem import CHEMICAL_ACCURACY
-from qnoise.envs import ArchSearchEnv
+from qnoise.envs import ArchSearchConfig, ArchSearchEnv
 from qnoise.files import atomic_write
 
 CONFIG = "config.yaml"
 BEST = "best.json"
 SHORTEST = "shortest.json"
 NOISE_MODEL = "noise_model.json"
+#: the noise of an environment config that names none
+DEFAULT_NOISE = next(f.default for f in fields(ArchSearchConfig) if f.name == "noise")
 
 EPISODE_KEYS = (
     "outcome", "energy", "noiseless_energy", "error", "noiseless_error", "gates", "cnots",
@@ -129,7 +132,7 @@ def _with_stored_noise(run_dir: Path, config: dict) -> dict:
     except ValueError as exc:
         raise CheckpointError(f"{path} is not a noise-model record: {exc}") from None
     env = config.setdefault("env", {})
-    name = env.get("noise", "fake_mumbai:median")
+    name = env.get("noise", DEFAULT_NOISE)
     try:
         current = resolve_noise(name)
     except (ValueError, KeyError, TypeError):

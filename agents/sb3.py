@@ -23,6 +23,7 @@ from pathlib import Path
 import gymnasium
 import yaml
 
+from qnoise.agents.parallel import make_env
 from qnoise.agents.records import (
     CONFIG,
     CheckpointError,
@@ -35,7 +36,7 @@ from qnoise.agents.run_config import sb3_options
 from qnoise.agents.rundir import HoldsRunLock, open_run_dir, read_records, truncate_records
 from qnoise.agents.stopping import checkpointed
 from qnoise.agents.trainer import METRICS
-from qnoise.envs import ArchSearchConfig, ArchSearchEnv
+from qnoise.envs import ArchSearchEnv
 from qnoise.files import atomic_write
 
 ALGOS = ("maskable_ppo", "sb3_dqn")
@@ -117,7 +118,7 @@ class SB3Run(HoldsRunLock):
         device = device or agent.get("device", "cpu")
         model_class = _model_class(self.algo)
         options = sb3_options(agent, model_class)
-        env = ArchSearchEnv(ArchSearchConfig.from_dict(dict(config.get("env", {}))))
+        env = make_env(config)
         if not resume:
             atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
             write_noise_model(self.run_dir, env.config.noise_model)
