@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 import gymnasium as gym
@@ -146,45 +147,42 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
 
     def _optimizer(self, seed: int):
         """A fresh optimizer for one step (CRLQAS's budgets unless ``maxfev`` is set), with
-        ``optimizer_options`` applied."""
+        ``optimizer_options`` applied over the defaults."""
         choice, budget = self.config.optimizer, self.config.maxfev
         if choice is not None and not isinstance(choice, str):
             return choice
         name = choice or ("adam_spsa" if self.config.noisy else "cobyla")
+        make, defaults = self._optimizer_defaults(name, budget, seed)
         options = self.config.optimizer_options
         try:
-            return self._named_optimizer(name, budget, seed, options)
+            return make(**{**defaults, **options})
         except TypeError as exc:
             raise ValueError(f"optimizer_options {options} do not fit {name!r}: {exc}") from exc
 
-    def _named_optimizer(self, name: str, budget: int | None, seed: int, options: dict):
+    def _optimizer_defaults(self, name: str, budget: int | None, seed: int):
+        """``(constructor, keyword arguments)`` of the named step optimizer."""
         if name == "cobyla":
-            return COBYLA(
-                **{"maxiter": budget or (100 if self.num_qubits <= 3 else 1000), **options}
-            )
+            return COBYLA, {"maxiter": budget or (100 if self.num_qubits <= 3 else 1000)}
         if name == "adam_spsa":
             if budget is not None:
-                return AdamSPSA.preset("crlqas", **{"maxfev": budget, "seed": seed, **options})
+                return partial(AdamSPSA.preset, "crlqas"), {"maxfev": budget, "seed": seed}
             preset = CRLQAS_ADAM_SPSA.get((self.problem.formula, self.num_qubits))
             if preset == "crlqas_lih_4q":
-                return AdamSPSA.preset(
-                    preset, **{"shots": self.config.shots, "seed": seed, **options}
-                )
+                return partial(AdamSPSA.preset, preset), {"shots": self.config.shots, "seed": seed}
             if preset is not None:
-                return AdamSPSA.preset(preset, **{"seed": seed, **options})
-            return AdamSPSA.preset("crlqas", **{"maxfev": 500, "seed": seed, **options})
+                return partial(AdamSPSA.preset, preset), {"seed": seed}
+            return partial(AdamSPSA.preset, "crlqas"), {"maxfev": 500, "seed": seed}
         if name == "spsa":  # fixed gains: a new gate often starts on a flat landscape
             budget = max(budget or 500, 3)
-            defaults = {"maxiter": (budget - 1) // 2, "maxfev": budget, "seed": seed,
-                        "a": 0.5, "c": 0.1, "A": None}  # fmt: skip
-            return SPSA(**{**defaults, **options})
+            return SPSA, {"maxiter": (budget - 1) // 2, "maxfev": budget, "seed": seed,
+                          "a": 0.5, "c": 0.1, "A": None}  # fmt: skip
         if name == "rotosolve":  # exact energies: sweep to convergence; shots: the budget
             tol = 1e-10 if self.config.shots is None else None
-            maxiter = 20 if budget is None else None
-            return Rotosolve(**{"maxiter": maxiter, "maxfev": budget, "tol": tol, **options})
+            return Rotosolve, {"maxiter": 20 if budget is None else None, "maxfev": budget,
+                               "tol": tol}  # fmt: skip
         if name == "aqgd":
-            return AQGD(**{"maxiter": 10**6, "maxfev": budget or 500, "eta": 0.2, **options})
-        return LBFGSB(**{"maxiter": 1000, "maxfev": budget, **options})
+            return AQGD, {"maxiter": 10**6, "maxfev": budget or 500, "eta": 0.2}
+        return LBFGSB, {"maxiter": 1000, "maxfev": budget}
 
     # ----------------------------------------------------------------- API
     def action_masks(self) -> np.ndarray:
