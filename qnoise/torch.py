@@ -10,6 +10,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 
+from qnoise.parameter_columns import ParameterColumns
 from qnoise.sim.simulator import PTMSimulator
 
 __all__ = ["QuantumLayer"]
@@ -78,9 +79,7 @@ class QuantumLayer(torch.nn.Module):
         self.circuit = circuit
         self.simulator = PTMSimulator(noise)
         self.compiled = self.simulator.compile(circuit)
-        position = {p: i for i, p in enumerate(circuit.parameters)}
-        self._inputs = np.array([position[p] for p in input_params], dtype=int)
-        self._weights = np.array([position[p] for p in weight_params], dtype=int)
+        self.columns = ParameterColumns(circuit, input_params, weight_params)
         if initial_weights is None:
             start = torch.empty(len(weight_params), dtype=torch.float64).uniform_(-np.pi, np.pi)
         else:
@@ -94,27 +93,20 @@ class QuantumLayer(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"qubits={self.circuit.num_qubits}, inputs={self._inputs.size}, "
-            f"weights={self._weights.size}, observables={len(self.observables)}, "
+            f"qubits={self.circuit.num_qubits}, inputs={self.columns.inputs.size}, "
+            f"weights={self.columns.weights.size}, observables={len(self.observables)}, "
             f"noise={self.simulator.noise!r}"
         )
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         single = inputs.dim() == 1
         batch = inputs.unsqueeze(0) if single else inputs
-        if batch.dim() != 2 or batch.shape[1] != self._inputs.size:
+        if batch.dim() != 2 or batch.shape[1] != self.columns.inputs.size:
             raise ValueError(
-                f"inputs must have shape (B, {self._inputs.size}), got {tuple(inputs.shape)}"
+                f"inputs must have shape (B, {self.columns.inputs.size}), got {tuple(inputs.shape)}"
             )
         out = _Expectations.apply(batch, self.weights, self)
         return out[0] if single else out
-
-    def parameter_values(self, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Rows of the circuit's parameters (``circuit.parameters`` order), ``(B, P)``."""
-        values = np.empty((inputs.shape[0], self.circuit.num_parameters))
-        values[:, self._inputs] = inputs
-        values[:, self._weights] = weights
-        return values
 
 
 class _Expectations(torch.autograd.Function):
@@ -122,7 +114,7 @@ class _Expectations(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, inputs, weights, layer: QuantumLayer):
-        values = layer.parameter_values(
+        values = layer.columns.values(
             inputs.detach().cpu().double().numpy(), weights.detach().cpu().double().numpy()
         )
         if not np.all(np.isfinite(values)):
@@ -147,11 +139,11 @@ class _Expectations(torch.autograd.Function):
         grad_inputs = grad_weights = None
         if ctx.needs_input_grad[0]:
             grad_inputs = torch.as_tensor(
-                total[:, layer._inputs], dtype=ctx.input_dtype, device=grad_output.device
+                total[:, layer.columns.inputs], dtype=ctx.input_dtype, device=grad_output.device
             )
         if ctx.needs_input_grad[1]:
             grad_weights = torch.as_tensor(
-                total[:, layer._weights].sum(axis=0),
+                total[:, layer.columns.weights].sum(axis=0),
                 dtype=ctx.weight_dtype,
                 device=grad_output.device,
             )

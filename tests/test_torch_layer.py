@@ -42,7 +42,7 @@ def test_forward_equals_the_simulator():
     qc, *_ = circuit()
     simulator = PTMSimulator(NOISE)
     for b in range(3):
-        values = module.parameter_values(inputs[b : b + 1].numpy(), module.weights.detach().numpy())
+        values = module.columns.values(inputs[b : b + 1].numpy(), module.weights.detach().numpy())
         for k, label in enumerate(["ZI", "XZ", "YY"]):
             expected = simulator.expectation(qc, label, values[0])
             assert out[b, k].item() == pytest.approx(expected, abs=1e-12)

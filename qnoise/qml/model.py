@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from qiskit import QuantumCircuit
 
+from qnoise.parameter_columns import ParameterColumns
 from qnoise.pauli import zero_state
 from qnoise.qml.circuits import class_observables
 from qnoise.sim.simulator import PTMSimulator
@@ -62,9 +63,7 @@ class ClassifierCircuit:
         self.num_inputs = feature_map.num_parameters
         self.num_weights = ansatz.num_parameters
         self.num_classes = int(num_classes)
-        position = {p: i for i, p in enumerate(circuit.parameters)}
-        self._inputs = np.array([position[p] for p in feature_map.parameters], dtype=int)
-        self._weights = np.array([position[p] for p in ansatz.parameters], dtype=int)
+        self._columns = ParameterColumns(circuit, feature_map.parameters, ansatz.parameters)
         self.simulator = simulator
         self.compiled = simulator.compile(circuit)
         self.observables = class_observables(circuit.num_qubits, self.num_classes)
@@ -75,10 +74,7 @@ class ClassifierCircuit:
 
     def parameter_values(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Rows of the compiled circuit's parameters, shape ``(len(X), P)``."""
-        values = np.empty((X.shape[0], self.circuit.num_parameters))
-        values[:, self._inputs] = X
-        values[:, self._weights] = weights
-        return values
+        return self._columns.values(X, weights)
 
     def encoded(self, X: np.ndarray) -> np.ndarray | None:
         """Pauli vectors of the samples after the feature map (noise included), on all the
@@ -161,7 +157,7 @@ class ClassifierCircuit:
                 picked = np.clip(probs, 0.0, 1.0)
                 scale = -1.0 / (count * np.maximum(picked, PROBABILITY_FLOOR))
                 scale[picked < PROBABILITY_FLOOR] = 0.0  # the clipped, flat region
-                gradient += scale @ grads[:, self._weights]
+                gradient += scale @ grads[:, self._columns.weights]
             return gradient
         if not self._ansatz_program.shift_rule_exact:
             raise ValueError(
