@@ -47,7 +47,9 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
     ## Rewards
     With μ the target and ξ the threshold, after each action all angles are re-optimized
     (warm start) and ``E_t`` is the optimized (noisy) energy — or its zero-noise
-    extrapolation with the ``mitigation`` option — and ``error = |E_t − μ|``:
+    extrapolation with the ``mitigation`` option; with ``confirm_shots``, a step that would
+    succeed or set the lowest energy seen is re-estimated with that many shots and the
+    re-estimate is ``E_t`` — and ``error = |E_t − μ|``:
     +5 if ``error < ξ`` (success); −5 if the episode ends otherwise (step cap or halting
     step); else ``clip((E_{t−1} − E_t) / |E_{t−1} − μ|, −1, 1)``. ``E_0`` is the energy of
     the empty circuit.
@@ -239,11 +241,35 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
         zne = self.config.zne
         if zne is None:
             return energy, nfev
-        mitigated = zne.energy(
+        return self._mitigated(circuit, self.config.shots, seed), nfev + len(zne.scale_factors)
+
+    def _mitigated(self, circuit: QuantumCircuit, shots: int | None, seed: int) -> float:
+        """The zero-noise-extrapolated energy of ``circuit`` at the current angles."""
+        return self.config.zne.energy(
             self.simulator, circuit, self.problem.hamiltonian, self.state.angles,
-            self.problem.constant, shots=self.config.shots, seed=seed,
+            self.problem.constant, shots=shots, seed=seed,
+        ).value  # fmt: skip
+
+    def _is_candidate(self, energy: float) -> bool:
+        """Whether a step's energy needs confirming (``confirm_shots``): it would succeed or
+        be the lowest energy the curriculum has seen."""
+        if self.config.confirm_shots is None:
+            return False
+        curriculum = self.curriculum
+        return abs(energy - self.target) < curriculum.threshold or energy < curriculum.lowest_energy
+
+    def _confirm(self) -> float:
+        """A fresh estimate of the current circuit's energy at its angles with
+        ``confirm_shots`` shots (mitigated when the environment mitigates)."""
+        circuit, shots = self.state.circuit(), self.config.confirm_shots
+        seed = int(self.np_random.integers(2**63))
+        if self.config.zne is not None:
+            return self._mitigated(circuit, shots, seed)
+        objective = EnergyObjective(
+            circuit, self.problem.hamiltonian, self.problem.constant, self.simulator,
+            shots=shots, shot_model=self.config.shot_model, seed=seed,
         )  # fmt: skip
-        return mitigated.value, nfev + len(zne.scale_factors)
+        return float(objective(self.state.angles))
 
     def _noiseless_energy(self) -> float:
         circuit = self.state.circuit()
@@ -302,6 +328,9 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
                 angle = float(self.np_random.uniform(0.0, 0.1))
             self.state.append(gate, angle)
             self._energy, nfev = self._evaluate(optimize=True, new_rotation=not gate.is_cnot)
+            if self._is_candidate(self._energy):
+                self._energy = self._confirm()
+                nfev += 1 if self.config.zne is None else len(self.config.zne.scale_factors)
             self.curriculum.observe(self._energy)
         elif self.config.illegal_action == "raise":
             self._steps -= 1

@@ -64,6 +64,14 @@ class ArchSearchConfig:
     shots : int, optional
         Shots per measurement group; ``None`` for exact energies.
     shot_model : {"sample", "gaussian"}
+    confirm_shots : int, optional
+        With ``shots``: a step whose estimated energy would succeed (error below ξ) or
+        would be the lowest the curriculum has seen is re-estimated at its optimized angles
+        with this many shots (a fresh, independent estimate), and the re-estimate is the
+        step's energy. The optimizer's estimate is the lowest of many noisy ones, so it
+        sits below the circuit's energy by a few standard deviations; without confirmation
+        the curriculum and the run's best circuit follow such lucky estimates. Costs one
+        estimate of ``confirm_shots`` shots per candidate step (``nfev`` counts it).
     random_halting : bool, dict or RandomHalting
         ``True``: CRLQAS's noisy setting under noise, its noiseless one otherwise.
     coupling_map : None, str or list of (int, int)
@@ -102,6 +110,7 @@ class ArchSearchConfig:
     optimizer_options: dict = field(default_factory=dict)
     shots: int | None = None
     shot_model: str = "sample"
+    confirm_shots: int | None = None
     random_halting: Any = True
     coupling_map: Any = None
     include_energy: bool = True
@@ -140,9 +149,11 @@ class ArchSearchConfig:
         _check(not self.optimizer_options or self.optimizer is None
                or isinstance(self.optimizer, str), "optimizer_options",
                "empty with an optimizer object (configure the object instead)")  # fmt: skip
-        for name in ("maxfev", "shots"):
+        for name in ("maxfev", "shots", "confirm_shots"):
             value = getattr(self, name)
             _check(value is None or (int(value) == value and value >= 1), name, "None or >= 1")
+        _check(self.confirm_shots is None or self.shots is not None, "confirm_shots",
+               "None without shots (exact energies need no confirmation)")  # fmt: skip
         self.halting = self._halting()
         self.edges = self._edges()
         unknown = set(self.curriculum_options) - {

@@ -387,6 +387,41 @@ def test_optimizer_options_reach_the_step_optimizer():
         make(**{**options, "optimizer": Rotosolve()}, optimizer_options={"shots": 10})
 
 
+def test_confirmed_energies_are_fresh_estimates_of_candidate_steps():
+    """``confirm_shots``: a step that would succeed or set the lowest energy is re-estimated
+    at its optimized angles (one more evaluation); with 1e12 shots the re-estimate is the
+    exact noisy energy, where the optimizer's own 100-shot estimate is off by its shot noise.
+    A step that is neither keeps the optimizer's estimate."""
+    problem = chem.load("H2-2q")
+    options = {"problem": "H2-2q", "noise": "depolarizing:p1=1e-3,p2=5e-3", "shots": 100,
+               "shot_model": "gaussian", "random_halting": False, "optimizer": "rotosolve",
+               "maxfev": 9, "threshold": 0.5, "curriculum": True}  # fmt: skip
+    plain, confirming = make(**options), make(**options, confirm_shots=10**12)
+    exact = PTMSimulator(confirming.config.noise_model)
+    ry0 = next(i for i, g in enumerate(plain.actions) if str(g) == "ry(0,)")
+    offsets, confirmed = [], []
+    for seed in range(5):  # the first step of an episode: below the initial lowest energy
+        plain.reset(seed=seed)
+        confirming.reset(seed=seed)
+        base, info = plain.step(ry0)[4], confirming.step(ry0)[4]
+        assert info["unmitigated_energy"] == base["energy"] == base["unmitigated_energy"]
+        assert info["nfev"] == base["nfev"] + 1
+        noisy = exact.expectation(confirming.circuit(), problem.hamiltonian) + problem.constant
+        assert info["energy"] == pytest.approx(noisy, abs=1e-5)
+        offsets.append(base["energy"] - noisy)
+        confirmed.append(info["energy"])
+        assert confirming.curriculum.lowest_energy == min(confirmed)  # no estimate enters it
+    assert np.std(offsets) > 1e-2  # 100-shot estimates scatter
+    confirming.reset(seed=0)
+    confirming.curriculum.threshold, confirming.curriculum.lowest_energy = 1e-12, -1e3
+    info = confirming.step(ry0)[4]
+    assert info["energy"] == info["unmitigated_energy"] and info["nfev"] == base["nfev"]
+    with pytest.raises(ValueError, match="confirm_shots"):
+        ArchSearchConfig(problem="H2-2q", confirm_shots=1000)
+    with pytest.raises(ValueError, match="confirm_shots"):
+        ArchSearchConfig(problem="H2-2q", shots=100, confirm_shots=0)
+
+
 def test_best_start_angle_leaves_the_stationary_point_at_zero():
     """A rotation on |0000> is stationary at angle 0 for a particle-conserving Hamiltonian,
     so L-BFGS-B never moves it; ``new_angle="best"`` starts it at the minimum along it."""
