@@ -29,9 +29,11 @@ from qnoise.sim.kernels import (
     affine_angles,
     apply_group,
     block_bases,
+    block_count,
     pair_layout,
     run_from_zero,
 )
+from qnoise.sim.records import Program
 from qnoise.sim.simd import aligned_rows, aligned_zeros
 
 _CACHE = True
@@ -124,11 +126,11 @@ def _apply_local_columns(src, dst, rot, q, n):
 @njit(cache=_CACHE, nogil=True)
 def _apply_pair_columns(src, dst, k, qa, qb, n, off):
     """``dst[:, b] <- (k[:, :, b] on qubits qa, qb) src[:, b]`` (16×16 per set)."""
-    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
+    layout = pair_layout(qa, qb, n, off)
     width = src.shape[1]
-    n_blocks = n_high * n_mid * n_low
+    n_blocks = block_count(layout)
     bases = np.empty(n_blocks, dtype=np.int64)
-    block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    block_bases(0, n_blocks, layout, bases)
     for block in range(n_blocks):
         base = bases[block]
         for r in range(16):
@@ -149,8 +151,10 @@ def _apply_pair_columns(src, dst, k, qa, qb, n, off):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _evaluate_chunk(x0, groups, factors, mats, angles, n, w, obs_index, obs_coeff, out):
-    """Batch-major expectations for one chunk of ``4**w`` sets (``angles`` ``(4**w, S)``).
+def _evaluate_chunk(x0, chunk, n, w, terms, out):
+    """Batch-major expectations ``out[b]`` for one chunk of ``4**w`` sets: ``chunk`` is a
+    :class:`~qnoise.sim.records.Program` whose ``angles`` hold one row per set, ``(4**w,
+    S)``; ``terms`` the observable's (:class:`~qnoise.sim.records.MeasuredTerms`).
 
     The chunk's states are the columns of ``x`` ``(4**n, 4**w)``, which is also a state of
     ``n + w`` qubits whose lowest ``w`` qubits index the set: a constant factor is applied
@@ -158,6 +162,7 @@ def _evaluate_chunk(x0, groups, factors, mats, angles, n, w, obs_index, obs_coef
     ``w``; a run of rotations on one qubit is multiplied into one 4×4 matrix per set and
     applied with the sets innermost. The fused group matrices are never formed.
     """
+    groups, factors, mats, angles = chunk
     width = angles.shape[0]
     n_slots = angles.shape[1]
     cs = np.empty((n_slots, width))
@@ -205,21 +210,22 @@ def _evaluate_chunk(x0, groups, factors, mats, angles, n, w, obs_index, obs_coef
             f += 1
     for b in range(width):
         s = 0.0
-        for t in range(obs_index.shape[0]):
-            s += obs_coeff[t] * x[obs_index[t], b]
+        for t in range(terms.index.shape[0]):
+            s += terms.coeff[t] * x[terms.index[t], b]
         out[b] = s
 
 
 @njit(cache=_CACHE, nogil=True)
-def evaluate_batch(
-    x0, groups, factors, mats, angles_batch, n, obs_index, obs_coeff, cone, out, work, lam
-):
-    """Expectations ``out[b] = Σ_t coeff_t x_b[index_t]`` for each row of ``angles_batch``
-    ``(B, S)``: batch-major in chunks for small states and batches of at least
-    ``_MIN_BATCH`` sets; otherwise set by set in the two states of ``work`` ``(2, 4**n)``,
-    the groups of the observable's light cone ``cone`` (see
+def evaluate_batch(x0, batch_program, n, terms, out, work, lam):
+    """Expectations ``out[b] = Σ_t coeff_t x_b[index_t]`` (``terms``, a
+    :class:`~qnoise.sim.records.MeasuredTerms`) from the state ``x0`` for each row of
+    ``batch_program.angles`` ``(B, S)`` (a :class:`~qnoise.sim.records.Program` with one
+    row of angles per set): batch-major in chunks for small states and batches of at least
+    ``_MIN_BATCH`` sets; otherwise set by set in the two states of ``work`` ``(2,
+    4**n)``, the groups of the observable's light cone (see
     :func:`qnoise.sim.cone.cone_plan`) applied to the observable, in ``lam`` (``4**n``
     zeros, left zero), instead of the state."""
+    groups, factors, mats, angles_batch = batch_program
     batch = angles_batch.shape[0]
     if _uses_batch_major(n, batch):
         w = _batch_qubits(n, batch)
@@ -229,32 +235,31 @@ def evaluate_batch(
         for first in range(0, batch, width):
             count = min(width, batch - first)
             chunk[:count] = angles_batch[first : first + count]
-            _evaluate_chunk(x0, groups, factors, mats, chunk, n, w, obs_index, obs_coeff, values)
+            _evaluate_chunk(x0, Program(groups, factors, mats, chunk), n, w, terms, values)
             out[first : first + count] = values[:count]
         return
     x = work[0]
     scratch = work[1]
-    first = cone[0]
+    first = terms.cone[0]
     for b in range(batch):
-        angles = angles_batch[b]
-        run_from_zero(x, scratch, first, groups, factors, mats, angles, n)
-        out[b] = cone_value(x, lam, groups, factors, mats, angles, n, obs_index, obs_coeff, cone)
+        program = Program(groups, factors, mats, angles_batch[b])
+        run_from_zero(x, scratch, first, program, n)
+        out[b] = cone_value(x, lam, program, n, terms)
 
 
 @njit(cache=_CACHE, nogil=True)
-def evaluate_points(program, points, out):
-    """``out[b] = constant + <O>(points[b])`` for a *native program*, the tuple
-    ``(x0, groups, factors, mats, n, angle_map, offset, obs_index, obs_coeff, cone,
-    constant)``
-    that :meth:`qnoise.sim.program.CompiledCircuit.native_program` builds (affine angles
-    only; ``angle_map`` the sparse rows of :class:`qnoise.sim.angles.AngleMap`). Compiled
-    callers, such as the optimizers' native loops, evaluate through this."""
-    x0, groups, factors, mats, n, angle_map, offset, obs_index, obs_coeff, cone, constant = program
-    start, parameter, coefficient = angle_map
-    angles = np.empty((points.shape[0], offset.shape[0]))
-    affine_angles(points, start, parameter, coefficient, offset, angles)
+def evaluate_points(native, points, out):
+    """``out[b] = constant + <O>(points[b])`` for a
+    :class:`~qnoise.sim.records.NativeProgram` (affine angles only), as
+    :meth:`qnoise.sim.program.CompiledCircuit.native_program` builds it. Compiled callers,
+    such as the optimizers' native loops, evaluate through this."""
+    start, parameter, coefficient = native.angle_map
+    angles = np.empty((points.shape[0], native.offset.shape[0]))
+    affine_angles(points, start, parameter, coefficient, native.offset, angles)
+    x0 = native.x0
     work = aligned_rows(2, x0.shape[0])
     lam = aligned_zeros(x0.shape[0])
-    evaluate_batch(x0, groups, factors, mats, angles, n, obs_index, obs_coeff, cone, out, work, lam)
+    batch_program = Program(native.groups, native.factors, native.mats, angles)
+    evaluate_batch(x0, batch_program, native.n, native.terms, out, work, lam)
     for b in range(out.shape[0]):
-        out[b] = constant + out[b]
+        out[b] = native.constant + out[b]

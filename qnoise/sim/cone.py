@@ -65,11 +65,14 @@ def cone_plan(groups, n, obs_index, max_support):
 
 
 @njit(cache=_CACHE, nogil=True)
-def cone_value(x, lam, groups, factors, mats, angles, n, obs_index, obs_coeff, cone):
-    """``<O>`` from ``x``, the state before group ``first`` of ``cone = cone_plan(...)``:
-    the observable goes backwards through groups ``G-1 .. first`` on the planned blocks of
-    ``lam``, a vector of ``4**n`` zeros that is left zero again."""
-    first, stage_start, blocks = cone
+def cone_value(x, lam, program, n, terms):
+    """``<O>`` from ``x``, the state before group ``first`` of the light cone of ``terms``
+    (:class:`~qnoise.sim.records.MeasuredTerms`): the observable goes backwards through
+    groups ``G-1 .. first`` of ``program`` on the planned blocks of ``lam``, a vector of
+    ``4**n`` zeros that is left zero again."""
+    first, stage_start, blocks = terms.cone
+    obs_index, obs_coeff = terms.index, terms.coeff
+    groups = program.groups
     n_groups = groups.shape[0]
     if first == n_groups:
         value = 0.0
@@ -86,7 +89,7 @@ def cone_value(x, lam, groups, factors, mats, angles, n, obs_index, obs_coeff, c
     d = 16
     for s in range(n_groups - first):
         g = n_groups - 1 - s
-        group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
+        group_matrix(g, program, k, tmp, fm)
         pair_layout(groups[g, 2], groups[g, 3], n, off)
         d = 16 if groups[g, 3] >= 0 else 4
         for e in range(stage_start[s], stage_start[s + 1]):

@@ -16,6 +16,8 @@ Array layout (all C-contiguous):
 * ``mats``    float64 (F, 3, 16, 16): the parts (``M0`` only for constants), top-left block used
   for 4×4 parts.
 * the state ``x`` holds Pauli expectations ``Tr(P_k ρ)``, length ``4**n``, little-endian.
+
+The tables travel together with the angles as a :class:`qnoise.sim.records.Program`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from qnoise.sim.records import PairLayout, Program
 from qnoise.sim.simd import apply_runs, apply_two_groups, correlate_runs
 
 KIND_CONST = 0
@@ -45,9 +48,9 @@ _PING_PONG_MAX = 2**22
 
 
 @njit(cache=_CACHE, nogil=True)
-def _factor_matrix(f, factors, mats, angles, d, out):
+def _factor_matrix(f, program, d, out):
     """Embedded d×d matrix of factor ``f`` (and nothing else) into ``out``."""
-    _embedded(f, factors, mats, angles, d, out, False)
+    _embedded(f, program, d, out, False)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -62,16 +65,17 @@ def _rotation_weights(a, derivative):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _embedded(f, factors, mats, angles, d, out, derivative):
+def _embedded(f, program, d, out, derivative):
     """Embedded d×d matrix of factor ``f``, or of its angle derivative ``dF/da`` (rotation
     factors only), into ``out``."""
+    factors, mats = program.factors, program.mats
     kind = factors[f, 0]
     if kind == KIND_CONST:
         for r in range(d):
             for c in range(d):
                 out[r, c] = mats[f, 0, r, c]
         return
-    w0, w1, w2 = _rotation_weights(angles[factors[f, 1]], derivative)
+    w0, w1, w2 = _rotation_weights(program.angles[factors[f, 1]], derivative)
     if kind == KIND_FULL:
         for r in range(d):
             for c in range(d):
@@ -91,11 +95,12 @@ def _embedded(f, factors, mats, angles, d, out, derivative):
 
 
 @njit(cache=_CACHE, nogil=True)
-def group_matrix(g, groups, factors, mats, angles, k_out, tmp, fm):
+def group_matrix(g, program, k_out, tmp, fm):
     """Fused matrix of group ``g`` into ``k_out`` (product of its factors, first applied
     first); ``tmp`` and ``fm`` are 16×16 work buffers."""
+    groups = program.groups
     d = 16 if groups[g, 3] >= 0 else 4
-    factor_product(groups[g, 0], groups[g, 1], d, factors, mats, angles, k_out, tmp, fm)
+    factor_product(groups[g, 0], groups[g, 1], d, program, k_out, tmp, fm)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -128,15 +133,16 @@ def factor_times(kind, fac, src, dst, d, transpose):
 
 
 @njit(cache=_CACHE, nogil=True)
-def local_run(f, f_end, factors, mats, angles, m, step, product):
+def local_run(f, f_end, program, m, step, product):
     """Product (4×4, into ``m``; first applied first) of the run of 1-qubit rotations on one
     local qubit that starts at factor ``f`` and ends at ``f_end`` at the latest; returns the
     index of the run's last factor. ``step`` and ``product`` are 4×4 work buffers."""
+    factors = program.factors
     kind = factors[f, 0]
-    factor_block(f, factors, mats, angles, 4, m, False)
+    factor_block(f, program, 4, m, False)
     while f + 1 < f_end and factors[f + 1, 0] == kind:
         f += 1
-        factor_block(f, factors, mats, angles, 4, step, False)
+        factor_block(f, program, 4, step, False)
         for r in range(4):
             for c in range(4):
                 acc = 0.0
@@ -150,7 +156,7 @@ def local_run(f, f_end, factors, mats, angles, m, step, product):
 
 
 @njit(cache=_CACHE, nogil=True)
-def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
+def factor_product(f0, f_end, d, program, k_out, tmp, fm):
     """Product of factors ``f0 .. f_end-1`` (first applied first; the identity when there
     are none) as a d×d matrix into ``k_out``. Consecutive 1-qubit rotations on the same local
     qubit are multiplied as 4×4 blocks before being embedded."""
@@ -159,19 +165,19 @@ def factor_product(f0, f_end, d, factors, mats, angles, k_out, tmp, fm):
             for c in range(d):
                 k_out[r, c] = 1.0 if r == c else 0.0
         return
-    _factor_matrix(f0, factors, mats, angles, d, k_out)
+    _factor_matrix(f0, program, d, k_out)
     # 4×4 scratch blocks inside fm (free in the 1-qubit branch)
     m = fm[0:4, 0:4]
     step = fm[4:8, 0:4]
     product = fm[8:12, 0:4]
     f = f0 + 1
     while f < f_end:
-        kind = factors[f, 0]
+        kind = program.factors[f, 0]
         if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
-            f = local_run(f, f_end, factors, mats, angles, m, step, product)
+            f = local_run(f, f_end, program, m, step, product)
             factor_times(kind, m, k_out, tmp, d, False)
         else:
-            _factor_matrix(f, factors, mats, angles, d, fm)
+            _factor_matrix(f, program, d, fm)
             factor_times(kind, fm, k_out, tmp, d, False)
         for r in range(d):
             for c in range(d):
@@ -188,7 +194,9 @@ def local_index(kind, r, o):
 
 @njit(cache=_CACHE, nogil=True)
 def pair_layout(qa, qb, n, off):
-    """Offsets of the local Pauli indices and the loop bounds over the other qubits."""
+    """The :class:`~qnoise.sim.records.PairLayout` of a group on qubits ``qa, qb`` (``qb =
+    -1``: one qubit) of an ``n``-qubit state, with the offsets of its local Pauli indices
+    (``d_qa + 4·d_qb``) from a block's start written to ``off``."""
     if qb < 0:
         for la in range(4):
             off[la] = la * 4**qa
@@ -204,34 +212,42 @@ def pair_layout(qa, qb, n, off):
         hi = max(qa, qb)
         n_mid = 4 ** (hi - lo - 1)
         s_mid = 4 ** (lo + 1)
-    return 4 ** (n - 1 - hi), 4 ** (hi + 1), n_mid, s_mid, 4**lo
+    return PairLayout(4 ** (n - 1 - hi), 4 ** (hi + 1), n_mid, s_mid, 4**lo)
 
 
 @njit(cache=_CACHE, nogil=True)
-def block_bases(first, count, n_mid, s_mid, s_high, n_low, bases):
-    """Base indices of the flat blocks ``first .. first+count-1`` (low index fastest)."""
-    low = first % n_low
-    rest = first // n_low
-    m = rest % n_mid
-    h = rest // n_mid
+def block_count(layout):
+    """The number of blocks of a :class:`~qnoise.sim.records.PairLayout`."""
+    return layout.n_high * layout.n_mid * layout.n_low
+
+
+@njit(cache=_CACHE, nogil=True)
+def block_bases(first, count, layout, bases):
+    """Base indices of the flat blocks ``first .. first+count-1`` of a layout (low index
+    fastest)."""
+    low = first % layout.n_low
+    rest = first // layout.n_low
+    m = rest % layout.n_mid
+    h = rest // layout.n_mid
     for i in range(count):
-        bases[i] = h * s_high + m * s_mid + low
+        bases[i] = h * layout.s_high + m * layout.s_mid + low
         low += 1
-        if low == n_low:
+        if low == layout.n_low:
             low = 0
             m += 1
-            if m == n_mid:
+            if m == layout.n_mid:
                 m = 0
                 h += 1
 
 
 @njit(cache=_CACHE, nogil=True)
-def _apply_small(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
+def _apply_small(src, dst, kt, off, d, layout):
     """Direct loops for tiny states, where a BLAS call would cost more than the work."""
     v = np.empty(16)
     acc = np.empty(16)
+    n_blocks = block_count(layout)
     bases = np.empty(n_blocks, dtype=np.int64)
-    block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    block_bases(0, n_blocks, layout, bases)
     for block in range(n_blocks):
         base = bases[block]
         for c in range(d):
@@ -266,8 +282,9 @@ def _scatter(vec, bases, count, off, d, buf):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _apply_blocks(src, dst, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
+def _apply_blocks(src, dst, k, off, d, layout):
     """Blocks gathered as columns of a (d, W) matrix and multiplied by K with BLAS."""
+    n_blocks = block_count(layout)
     width = min(_WIDTH, n_blocks)
     buf = np.empty((d, width))
     res = np.empty((d, width))
@@ -275,7 +292,7 @@ def _apply_blocks(src, dst, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low):
     kd = np.ascontiguousarray(k[:d, :d])
     for first in range(0, n_blocks, width):
         count = min(width, n_blocks - first)
-        block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
+        block_bases(first, count, layout, bases)
         _gather(src, bases, count, off, d, buf)
         if count == width:
             np.dot(kd, buf, res)
@@ -299,10 +316,10 @@ def _to_low_high_order(k, qa_is_low, kp):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _is_lowest_pair(d, n_mid, n_blocks, n_low):
+def _is_lowest_pair(d, layout):
     """Whether a group acts on qubits 0 and 1 of a state large enough for BLAS: the state
     is then one (4**(n-2), 16) matrix, multiplied by Kᵀ without a gather."""
-    return d == 16 and n_mid == 1 and n_low == 1 and n_blocks >= _SMALL
+    return d == 16 and layout.n_mid == 1 and layout.n_low == 1 and block_count(layout) >= _SMALL
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -332,33 +349,34 @@ def apply_group(src, dst, k, qa, qb, n, kt, off):
     """``dst <- (K on qubits qa, qb) src`` (``dst`` may be ``src``; separate arrays are
     faster while both fit in cache). ``qb = -1`` for a 1-qubit K. ``kt`` (16×16) and ``off``
     (16) are work buffers."""
-    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
+    layout = pair_layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
-    if d == 16 and n_low >= 4:
+    if d == 16 and layout.n_low >= 4:
         kt[:, :] = k[:16, :16]  # the SIMD kernel reads a C-contiguous 16×16
-        apply_runs(src, dst, kt, off, n_high, s_high, n_mid, s_mid, n_low)
+        apply_runs(src, dst, kt, off, layout)
         return
-    n_blocks = n_high * n_mid * n_low
-    if _is_lowest_pair(d, n_mid, n_blocks, n_low):
+    if _is_lowest_pair(d, layout):
         _apply_lowest_pair(src, dst, k, qa == 0, n, kt)
         return
-    if n_blocks < _SMALL:
+    if block_count(layout) < _SMALL:
         for r in range(d):
             for c in range(d):
                 kt[c, r] = k[r, c]
-        _apply_small(src, dst, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low)
+        _apply_small(src, dst, kt, off, d, layout)
     else:
-        _apply_blocks(src, dst, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low)
+        _apply_blocks(src, dst, k, off, d, layout)
 
 
 @njit(cache=_CACHE, nogil=True)
-def _adjoint_small(lam, lam_out, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
+def _adjoint_small(vectors, k, off, d, layout, corr):
     """Direct loops for tiny states (see ``_apply_small``)."""
+    lam, lam_out, x = vectors
     lv = np.empty(16)
     xv = np.empty(16)
     acc = np.empty(16)
+    n_blocks = block_count(layout)
     bases = np.empty(n_blocks, dtype=np.int64)
-    block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    block_bases(0, n_blocks, layout, bases)
     for block in range(n_blocks):
         base = bases[block]
         for c in range(d):
@@ -375,8 +393,10 @@ def _adjoint_small(lam, lam_out, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n
 
 
 @njit(cache=_CACHE, nogil=True)
-def _adjoint_blocks(lam, lam_out, x, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr):
+def _adjoint_blocks(vectors, kt, off, d, layout, corr):
     """Reverse step on blocks as columns: ``corr += Λ Xᵀ``, ``Λ <- Kᵀ Λ`` (BLAS)."""
+    lam, lam_out, x = vectors
+    n_blocks = block_count(layout)
     width = min(_WIDTH, n_blocks)
     lbuf = np.empty((d, width))
     xbuf = np.empty((d, width))
@@ -386,7 +406,7 @@ def _adjoint_blocks(lam, lam_out, x, kt, off, d, n_blocks, n_mid, s_mid, s_high,
     ktd = np.ascontiguousarray(kt[:d, :d])
     for first in range(0, n_blocks, width):
         count = min(width, n_blocks - first)
-        block_bases(first, count, n_mid, s_mid, s_high, n_low, bases)
+        block_bases(first, count, layout, bases)
         _gather(lam, bases, count, off, d, lbuf)
         _gather(x, bases, count, off, d, xbuf)
         if count == width:
@@ -401,9 +421,10 @@ def _adjoint_blocks(lam, lam_out, x, kt, off, d, n_blocks, n_mid, s_mid, s_high,
 
 
 @njit(cache=_CACHE, nogil=True)
-def _adjoint_lowest_pair(lam, lam_out, x, k, qa_is_0, n, corr, kp):
+def _adjoint_lowest_pair(vectors, k, qa_is_0, n, corr, kp):
     """``adjoint_group`` on qubits 0 and 1, on the (4**(n-2), 16) matrices of
     ``_apply_lowest_pair``, in chunks of rows that stay in cache for both products."""
+    lam, lam_out, x = vectors
     _to_low_high_order(k, qa_is_0, kp)
     stacks = 4 ** (n - 2)
     rows = min(_ROW_CHUNK, stacks)
@@ -429,29 +450,29 @@ def _add_low_high_part(corr, part, qa_is_low):
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt):
-    """Reverse step: ``corr += Σ_rest λ_loc x_locᵀ`` and ``λ_out = Kᵀ λ`` (``lam_out`` a
-    different array from ``lam``)."""
-    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
+def adjoint_group(vectors, k, qa, qb, n, corr, off, kt):
+    """Reverse step with :class:`~qnoise.sim.records.AdjointVectors` ``(λ, λ_out, x)``:
+    ``corr += Σ_rest λ_loc x_locᵀ`` and ``λ_out = Kᵀ λ`` (``lam_out`` a different array
+    from ``lam``)."""
+    layout = pair_layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
-    if d == 16 and n_low >= 4:
+    if d == 16 and layout.n_low >= 4:
         for r in range(16):
             for c in range(16):
                 kt[c, r] = k[r, c]
-        apply_runs(lam, lam_out, kt, off, n_high, s_high, n_mid, s_mid, n_low)
-        correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low)
+        apply_runs(vectors.lam, vectors.lam_out, kt, off, layout)
+        correlate_runs(vectors.lam, vectors.x, corr, off, layout)
         return
-    n_blocks = n_high * n_mid * n_low
-    if _is_lowest_pair(d, n_mid, n_blocks, n_low):
-        _adjoint_lowest_pair(lam, lam_out, x, k, qa == 0, n, corr, kt)
+    if _is_lowest_pair(d, layout):
+        _adjoint_lowest_pair(vectors, k, qa == 0, n, corr, kt)
         return
-    if n_blocks < _SMALL:
-        _adjoint_small(lam, lam_out, x, k, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr)
+    if block_count(layout) < _SMALL:
+        _adjoint_small(vectors, k, off, d, layout, corr)
         return
     for r in range(d):
         for c in range(d):
             kt[c, r] = k[r, c]
-    _adjoint_blocks(lam, lam_out, x, kt, off, d, n_blocks, n_mid, s_mid, s_high, n_low, corr)
+    _adjoint_blocks(vectors, kt, off, d, layout, corr)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -482,10 +503,11 @@ def pair_matrices(groups, g, shared, k1, k2, k1c, k2c):
 
 
 @njit(cache=_CACHE, nogil=True)
-def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
+def run_groups(x, scratch, g_start, g_end, program, n):
     """Apply groups ``g_start..g_end-1`` to ``x`` in place; ``scratch`` (a second state) is
     used to alternate buffers for states up to ``_PING_PONG_MAX`` entries. Two consecutive
     groups that share one qubit go through the state in one pass (see ``shared_qubit``)."""
+    groups = program.groups
     k = np.empty((16, 16))
     k2 = np.empty((16, 16))
     k1c = np.empty((16, 16))
@@ -499,12 +521,12 @@ def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
     passes = 0
     g = g_start
     while g < g_end:
-        group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
+        group_matrix(g, program, k, tmp, fm)
         shared = shared_qubit(groups, g, g_end)
         if shared >= 0:
-            group_matrix(g + 1, groups, factors, mats, angles, k2, tmp, fm)
+            group_matrix(g + 1, program, k2, tmp, fm)
             a, b = pair_matrices(groups, g, shared, k, k2, k1c, k2c)
-            apply_two_groups(src, dst, k1c, k2c, a, shared, b, n)
+            apply_two_groups(src, dst, k1c, k2c, (a, shared, b), n)
             g += 2
         else:
             apply_group(src, dst, k, groups[g, 2], groups[g, 3], n, kt, off)
@@ -517,7 +539,7 @@ def run_groups(x, scratch, g_start, g_end, groups, factors, mats, angles, n):
 
 
 @njit(cache=_CACHE, nogil=True)
-def run_from_zero(x, scratch, g_end, groups, factors, mats, angles, n):
+def run_from_zero(x, scratch, g_end, program, n):
     """``x <- (groups 0 .. g_end-1) |0…0⟩`` (the state of ``4**n`` entries; ``scratch`` as
     for :func:`run_groups`).
 
@@ -527,6 +549,7 @@ def run_from_zero(x, scratch, g_end, groups, factors, mats, angles, n):
     qubits touched. A ladder of gates from qubit 0 up thus costs about one full-size group
     instead of ``n - 1``. The remaining groups go through :func:`run_groups`.
     """
+    groups = program.groups
     touched = np.zeros(n, dtype=np.bool_)
     inserted = np.empty(max(n, 2), dtype=np.int64)  # positions (touch_qubits: 2, touch_all: n)
     k = np.empty((16, 16))
@@ -541,13 +564,13 @@ def run_from_zero(x, scratch, g_end, groups, factors, mats, angles, n):
         qa = groups[g, 2]
         qb = groups[g, 3]
         count = touch_qubits(x, touched, count, qa, qb, inserted)
-        group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
+        group_matrix(g, program, k, tmp, fm)
         pb = touched_rank(touched, qb) if qb >= 0 else -1
         size = 4**count
         apply_group(x[:size], x[:size], k, touched_rank(touched, qa), pb, count, kt, off)
         g += 1
     touch_all(x, touched, count, inserted)  # qubits no group before g_end touches
-    run_groups(x, scratch, g, g_end, groups, factors, mats, angles, n)
+    run_groups(x, scratch, g, g_end, program, n)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -618,29 +641,31 @@ def states_batch(groups, factors, mats, angles_batch, n, out):
     (B, 4**n)."""
     scratch = np.empty(out.shape[1])
     for b in range(angles_batch.shape[0]):
-        run_from_zero(out[b], scratch, groups.shape[0], groups, factors, mats, angles_batch[b], n)
+        program = Program(groups, factors, mats, angles_batch[b])
+        run_from_zero(out[b], scratch, groups.shape[0], program, n)
 
 
 @njit(cache=_CACHE, nogil=True)
-def run_states(states, groups, factors, mats, angles, n):
-    """Apply every group, at one set of ``angles``, to each row of ``states`` (B, 4**n) in
-    place: the program acting on given initial Pauli vectors instead of |0…0⟩."""
+def run_states(states, program, n):
+    """Apply every group of ``program`` to each row of ``states`` (B, 4**n) in place: the
+    program acting on given initial Pauli vectors instead of |0…0⟩."""
     scratch = np.empty(states.shape[1])
     for b in range(states.shape[0]):
-        run_groups(states[b], scratch, 0, groups.shape[0], groups, factors, mats, angles, n)
+        run_groups(states[b], scratch, 0, program.groups.shape[0], program, n)
 
 
 @njit(cache=_CACHE, nogil=True)
-def factor_block(f, factors, mats, angles, d, out, derivative):
+def factor_block(f, program, d, out, derivative):
     """Factor ``f`` (or its angle derivative) as stored for ``factor_times``."""
+    factors, mats = program.factors, program.mats
     kind = factors[f, 0]
     if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
-        w0, w1, w2 = _rotation_weights(angles[factors[f, 1]], derivative)
+        w0, w1, w2 = _rotation_weights(program.angles[factors[f, 1]], derivative)
         for r in range(4):
             for c in range(4):
                 out[r, c] = w0 * mats[f, 0, r, c] + w1 * mats[f, 1, r, c] + w2 * mats[f, 2, r, c]
     else:
-        _embedded(f, factors, mats, angles, d, out, derivative)
+        _embedded(f, program, d, out, derivative)
 
 
 @njit(cache=_CACHE, nogil=True)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
@@ -14,21 +11,26 @@ from qiskit.quantum_info import SparsePauliOp
 from qnoise.noise.channels import ReadoutError
 from qnoise.noise.model import NoiseModel
 from qnoise.pauli import pauli_vector_to_density_matrix, zero_state
-from qnoise.sim import batched, kernels, reverse
+from qnoise.sim import batched, kernels
 from qnoise.sim.angles import AngleMap
+from qnoise.sim.buffers import evaluation_buffers
 from qnoise.sim.cache import CappedCache
 from qnoise.sim.cone import cone_plan
 from qnoise.sim.fusion import FusionPlan
+from qnoise.sim.gradient_policy import GradientPolicy
 from qnoise.sim.lowering import ElementaryOp, LoweredCircuit, lower_circuit
 from qnoise.sim.observable import as_sparse_pauli_op, observable_terms, with_readout
-from qnoise.sim.shots import MeasurementPlan, basis_probabilities, check_shots
-from qnoise.sim.simd import aligned_empty, aligned_rows, aligned_zeros
+from qnoise.sim.records import MeasuredTerms, NativeProgram, Program
+from qnoise.sim.shots import (
+    MeasurementPlan,
+    basis_probabilities,
+    check_shots,
+    counts_key,
+    draw_counts,
+)
+from qnoise.sim.simd import aligned_rows
 
 __all__ = ["CompiledCircuit", "compile_circuit"]
-
-_WORK_BUFFERS = threading.local()
-#: states up to this many entries (32 MiB) are evaluated in reused per-thread buffers
-_REUSED_STATE_ENTRIES = 2**22
 
 
 def _operator_key(op: SparsePauliOp) -> tuple:
@@ -39,41 +41,6 @@ def _operator_key(op: SparsePauliOp) -> tuple:
     return (op.num_qubits, paulis.x.tobytes(), paulis.z.tobytes(), op.coeffs.tobytes())
 
 
-def _thread_block(name: str, size: int, zeros: bool = False) -> np.ndarray:
-    """``size`` floats of a per-thread, grow-only block shared by all compiled circuits
-    (memory is the largest request, not the sum; reuse avoids the page faults of fresh
-    memory on every call). A ``zeros`` block is created zero, and its users leave it so.
-    Blocks start on a cache line (:func:`~qnoise.sim.simd.aligned_empty`)."""
-    block = getattr(_WORK_BUFFERS, name, None)
-    if block is None or block.size < size:
-        block = aligned_zeros(size) if zeros else aligned_empty(size)
-        setattr(_WORK_BUFFERS, name, block)
-    return block[:size]
-
-
-# gradients uncompute states (instead of keeping them) from this many simulated qubits on;
-# a result whose uncomputed state is off by more than the tolerance is taken again with
-# kept states (the entries of a Pauli vector are at most 1 in magnitude)
-_UNCOMPUTE_MIN_QUBITS = 9
-_UNCOMPUTE_TOLERANCE = 1e-11
-# ... and when at least this many full-size groups come before the light cone: the
-# uncomputing sweep copies a few states and checks one, which few groups do not repay
-_UNCOMPUTE_MIN_GROUPS = 8
-
-# kept-state gradient steps take tailored kernels (compiled per tail pattern at the first
-# gradient) from this many simulated qubits on; below, the steps are short and the
-# compile would dominate
-_TAILORED_MIN_QUBITS = 6
-
-# λ's rows start this many entries (2 KiB) past a multiple of 4 KiB from the states' rows.
-# A reverse step reads and writes a chunk's 16 rows of the state and of λ; for a pair of
-# qubits >= 5 they lie multiples of 4 KiB apart, so each state's rows share one L1 set (8
-# ways), and λ's the same set as the state's unless skewed.
-_LAMBDA_SKEW = 256
-# λ_out's rows start 1 KiB past λ's, for the same reason (the kept-state steps read λ and
-# write λ_out)
-_LAMBDA_OUT_SKEW = 128
-
 #: largest Pauli vector compiled (8·4ⁿ bytes): 14 active qubits
 _MAX_STATE_BYTES = 2**31
 _ZERO_PAULI = np.array([1.0, 0.0, 0.0, 1.0])  # ⟨I⟩, ⟨X⟩, ⟨Y⟩, ⟨Z⟩ of |0⟩
@@ -81,12 +48,20 @@ _ZERO_PAULI = np.array([1.0, 0.0, 0.0, 1.0])  # ⟨I⟩, ⟨X⟩, ⟨Y⟩, ⟨Z�
 
 @dataclass(frozen=True)
 class PreparedObservable:
-    """An observable compiled for one :class:`CompiledCircuit` (see ``prepare``)."""
+    """An observable compiled for one :class:`CompiledCircuit` (see ``prepare``): its
+    terms on the simulated qubits with readout folded in and its light cone in this
+    circuit, as compiled code takes them, and the operator itself."""
 
-    indices: np.ndarray
-    coeffs: np.ndarray
+    terms: MeasuredTerms
     operator: SparsePauliOp
-    cone: tuple  # the observable's light cone in this circuit (qnoise.sim.cone.cone_plan)
+
+    @property
+    def indices(self) -> np.ndarray:
+        return self.terms.index
+
+    @property
+    def coeffs(self) -> np.ndarray:
+        return self.terms.coeff
 
 
 class CompiledCircuit:
@@ -132,10 +107,7 @@ class CompiledCircuit:
             )
         # a circuit without qubits simulates one idle phantom qubit (no readout error)
         self._readout = [readout[q] if q < len(readout) else None for q in self.active_qubits]
-        self._gradient_memory = int(gradient_memory)
         self._plans: CappedCache = CappedCache(64)
-        self._uncompute: bool | None = None  # decided at the first gradient
-        self._tailored: tuple | None = None  # ((process id, uncompute), kernel tables)
         self._cones: CappedCache = CappedCache(64)
         # a compile that extends ``prefix`` (same simulated qubits) fuses only the new ops and
         # shares its observable cache (terms depend only on the qubits and readout)
@@ -158,6 +130,9 @@ class CompiledCircuit:
         self._angles.finalize()
         self._groups, self._factors, self._mats = self._plan.arrays()
         self.num_groups = self._groups.shape[0]
+        self._gradient = GradientPolicy(
+            self._groups, self._factors, self._mats, self._num_active, gradient_memory
+        )
         self._x0 = prefix._x0 if extend else zero_state(self._num_active)
 
     def __repr__(self) -> str:
@@ -353,7 +328,7 @@ class CompiledCircuit:
         on the simulated qubits with readout folded in, and its light cone in this circuit
         (:mod:`qnoise.sim.cone`)."""
         indices, coeffs, op = self._terms(observable)
-        return PreparedObservable(indices, coeffs, op, self._cone(indices))
+        return PreparedObservable(MeasuredTerms(indices, coeffs, self._cone(indices)), op)
 
     def _cone(self, indices: np.ndarray) -> tuple:
         """The light cone of the observable entries ``indices`` (cached by content): the last
@@ -366,9 +341,15 @@ class CompiledCircuit:
             self._cones.put(key, cone)
         return cone
 
-    def native_program(self, prepared: PreparedObservable, constant: float = 0.0):
-        """Everything compiled code needs to evaluate ``constant + <O>`` exactly, as the
-        tuple :func:`qnoise.sim.batched.evaluate_points` takes; ``None`` when some angle is
+    def _program(self, angles: np.ndarray) -> Program:
+        """The compiled tables with slot ``angles`` ((S,), or (B, S) for the batched paths)."""
+        return Program(self._groups, self._factors, self._mats, angles)
+
+    def native_program(
+        self, prepared: PreparedObservable, constant: float = 0.0
+    ) -> NativeProgram | None:
+        """Everything compiled code needs to evaluate ``constant + <O>`` exactly, as
+        :func:`qnoise.sim.batched.evaluate_points` takes it; ``None`` when some angle is
         not an affine function of the parameters (then only the Python path evaluates it).
 
         :func:`~qnoise.sim.batched.evaluate_points` gives the same numbers, bit for bit, as
@@ -376,19 +357,10 @@ class CompiledCircuit:
         """
         if self._angles.nonlinear:
             return None
-        return (
-            self._x0,
-            self._groups,
-            self._factors,
-            self._mats,
-            self._num_active,
-            self._angles.sparse,
-            self._angles.offset,
-            prepared.indices,
-            prepared.coeffs,
-            prepared.cone,
-            float(constant),
-        )
+        return NativeProgram(
+            self._x0, self._groups, self._factors, self._mats, self._num_active,
+            self._angles.sparse, self._angles.offset, prepared.terms, float(constant),
+        )  # fmt: skip
 
     def expectation_from_states(self, observable, states, parameter_values=None) -> np.ndarray:
         """Expectation values of ``observable`` after this circuit acts on given initial
@@ -425,8 +397,7 @@ class CompiledCircuit:
         evolved = aligned_rows(states.shape[0], self._x0.size)
         evolved[:] = states
         angles = self._angles.angles(values)[0]
-        kernels.run_states(evolved, self._groups, self._factors, self._mats, angles,
-                           self._num_active)  # fmt: skip
+        kernels.run_states(evolved, self._program(angles), self._num_active)
         prepared = self.prepare(observable)
         return evolved[:, prepared.indices] @ prepared.coeffs
 
@@ -442,23 +413,14 @@ class CompiledCircuit:
         """:meth:`expectation` without input checks, for hot loops: ``values`` must be a
         finite float array ``(B, P)`` (as :meth:`parameter_batch` returns) and ``prepared``
         come from :meth:`prepare`. Returns ``(B,)``."""
-        indices, coeffs, op = prepared.indices, prepared.coeffs, prepared.operator
+        op = prepared.operator
         if shots is None:
             out = np.empty(values.shape[0])
-            angles = self._angles.angles(values)
+            batch_program = self._program(self._angles.angles(values))
             batched.evaluate_batch(
-                self._x0,
-                self._groups,
-                self._factors,
-                self._mats,
-                angles,
-                self._num_active,
-                indices,
-                coeffs,
-                prepared.cone,
-                out,
-                *self._evaluation_buffers(),
-            )
+                self._x0, batch_program, self._num_active, prepared.terms, out,
+                *evaluation_buffers(self._x0.size),
+            )  # fmt: skip
         else:
             check_shots(shots, shot_model)
             qubits, plan = self._measurement_plan(op)
@@ -501,169 +463,24 @@ class CompiledCircuit:
 
         Memory: the states between groups are kept, within ``gradient_memory`` bytes
         (constructor argument); beyond that states are checkpointed and segments
-        recomputed. From 9 qubits on (with at least 8 groups before the observable's light
-        cone, and within ``gradient_memory``), the reverse sweep *uncomputes* each state
-        from the state after it by the group's inverse, keeping only a few states (measured
-        figures: ``docs/benchmarks.md``). Inverting
-        noise amplifies rounding, so the uncomputed state is checked against a kept one at
-        the end: where it is off by more than ``_UNCOMPUTE_TOLERANCE`` (strong noise), or a
-        group has no inverse (a reset), the gradient is taken again with kept states, and
-        so are the circuit's later ones.
+        recomputed, and on large states they are uncomputed from the states after them
+        (:mod:`qnoise.sim.gradient_policy`; measured figures: ``docs/benchmarks.md``).
         """
         values, single = self.parameter_batch(parameter_values)
         prepared = self.prepare(observable)
         angles = self._angles.angles(values)
         results, grads = [], []
         for row, params in zip(angles, values, strict=True):
-            value, slot_grad = self._adjoint(prepared, row)
+            value, slot_grad = self._gradient.value_and_gradient(prepared.terms, row)
             results.append(value)
             grads.append(self._angles.chain(params, slot_grad))
         if single:
             return float(results[0]), grads[0]
         return np.array(results), np.array(grads)
 
-    def _adjoint(
-        self, prepared: PreparedObservable, angles: np.ndarray
-    ) -> tuple[float, np.ndarray]:
-        """Value and gradient w.r.t. the angle slots at one point
-        (:func:`qnoise.sim.reverse.adjoint_gradient`), uncomputing states where that is
-        allowed and accurate (:meth:`_uncomputes`) and the circuit has enough full-size
-        groups before the observable's light cone, else keeping them."""
-        full_size = prepared.cone[0] - self._growing_end  # groups before the light cone
-        uncompute = self._uncomputes() and full_size >= _UNCOMPUTE_MIN_GROUPS
-        if uncompute:
-            stride = 1
-            ckpts, seg, lam, lam_out = self._gradient_buffers(self._growing_end + 4, 0)
-        else:
-            stride = self._checkpoint_stride()
-            ckpts, seg, lam, lam_out = self._gradient_buffers(
-                -(-self.num_groups // stride) + 1, stride
-            )
-        try:
-            value, slot_grad, drift = reverse.adjoint_gradient(
-                prepared.indices,
-                prepared.coeffs,
-                prepared.cone,
-                self._groups,
-                self._factors,
-                self._mats,
-                angles,
-                self._num_active,
-                angles.size,
-                stride,
-                ckpts,
-                seg,
-                lam,
-                lam_out,
-                uncompute,
-                *self._tailored_tables(uncompute),
-            )
-        except np.linalg.LinAlgError:  # a group without an inverse at these angles
-            drift = np.inf
-        if drift > _UNCOMPUTE_TOLERANCE:
-            self._uncompute = False  # from now on, and for this point, keep states instead
-            return self._adjoint(prepared, angles)
-        return value, slot_grad
-
     def gradient(self, observable, parameter_values) -> np.ndarray:
         """Exact gradient of :meth:`expectation` (reverse mode); see :meth:`value_and_gradient`."""
         return self.value_and_gradient(observable, parameter_values)[1]
-
-    def _gradient_buffers(
-        self, checkpoints: int, segment: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """State buffers of the reverse sweep (``checkpoints`` rows, a segment of
-        ``segment`` rows) and its buffers for λ and λ_out, in the per-thread gradient
-        block; λ starts ``_LAMBDA_SKEW`` entries past the state rows' alignment, λ_out
-        ``_LAMBDA_OUT_SKEW`` entries past λ's."""
-        size = self._x0.size
-        rows = checkpoints + segment
-        skews = (_LAMBDA_SKEW, _LAMBDA_SKEW + _LAMBDA_OUT_SKEW)
-        block = _thread_block("gradient", (rows + 2) * size + skews[1])
-        states = block[: rows * size].reshape(rows, size)
-        lam, lam_out = (block[(rows + i) * size + skews[i] :][:size] for i in range(2))
-        return states[:checkpoints], states[checkpoints:], lam, lam_out
-
-    @cached_property
-    def _growing_counts(self) -> list[int]:
-        """For each group that runs while the state grows (see
-        :func:`qnoise.sim.kernels.run_from_zero`), up to the first that has touched every
-        simulated qubit, the number of qubits touched once it has run."""
-        touched: set[int] = set()
-        counts = []
-        for qa, qb in self._groups[:, 2:4]:
-            touched.update(int(q) for q in (qa, qb) if q >= 0)
-            counts.append(len(touched))
-            if len(touched) == self._num_active:
-                break
-        return counts
-
-    @property
-    def _growing_end(self) -> int:
-        """The number of groups that run while the state grows."""
-        return len(self._growing_counts)
-
-    def _tailored_tables(self, uncompute: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The groups' tailored reverse-step kernels and tail inverses
-        (:func:`qnoise.sim.reverse.tailored_tables`): the uncomputing ones when
-        ``uncompute``, the kept-state ones from ``_TAILORED_MIN_QUBITS`` on (zeros
-        otherwise), compiled at the first gradient that needs them. The kernels are machine
-        code of this process, so a copy of this object in another process (pickled,
-        forked) builds its own."""
-        if not uncompute and self._num_active < _TAILORED_MIN_QUBITS:
-            none = np.zeros(self.num_groups, dtype=np.int64)
-            return none, none, np.empty((0, 16, 16))
-        key = (os.getpid(), uncompute)
-        if self._tailored is None or self._tailored[0] != key:
-            tables = reverse.tailored_tables(
-                self._groups, self._factors, self._mats, self._num_active, uncompute
-            )
-            self._tailored = (key, *tables)
-        return self._tailored[1:]
-
-    def _uncomputes(self) -> bool:
-        """Whether gradients uncompute states instead of keeping them: on states of at
-        least ``_UNCOMPUTE_MIN_QUBITS`` qubits (smaller ones stay in cache) whose states fit
-        in ``gradient_memory`` (:meth:`_uncompute_bytes`), until a gradient finds a group
-        without an inverse or the uncomputed state off by more than
-        ``_UNCOMPUTE_TOLERANCE`` (strong noise makes the inverses amplify rounding)."""
-        if self._uncompute is None:
-            self._uncompute = (
-                self._num_active >= _UNCOMPUTE_MIN_QUBITS
-                and self._uncompute_bytes() <= self._gradient_memory
-            )
-        return self._uncompute
-
-    def _uncompute_bytes(self) -> int:
-        """Bytes of states an uncomputing gradient writes: the growing groups' inputs, each
-        on the qubits touched so far (their rows are full-size, but only that prefix is
-        written, and untouched memory is not committed), and six full states (the one kept,
-        the one uncomputed in place, the forward sweep's scratch, the light cone's copy, λ
-        and λ_out)."""
-        return 8 * (6 * self._x0.size + sum(4**count for count in self._growing_counts))
-
-    def _evaluation_buffers(self) -> tuple[np.ndarray, np.ndarray]:
-        """The two state buffers ``(2, 4**n)`` one evaluation runs in and the zero vector of
-        its light cone: per-thread blocks for states up to ``_REUSED_STATE_ENTRIES``
-        entries, fresh memory for larger ones (not kept alive between calls)."""
-        dim = self._x0.size
-        if dim > _REUSED_STATE_ENTRIES:
-            return aligned_rows(2, dim), aligned_zeros(dim)
-        work = _thread_block("evaluation", 2 * dim).reshape(2, dim)
-        return work, _thread_block("cone", dim, zeros=True)
-
-    def _checkpoint_stride(self) -> int:
-        """Smallest checkpoint stride s whose buffers (⌈G/s⌉ + 1 checkpoints, a segment of
-        s states, λ and λ_out) fit in ``gradient_memory``; s = 1 stores every state (no
-        recomputation).
-        s = 2 is skipped: its segments recompute one group alone, where longer ones take two
-        groups per pass, which makes s = 3 faster than s = 2."""
-        capacity = self._gradient_memory // (8 * self._x0.size)
-        for stride in (1, *range(3, self.num_groups + 1)):
-            needed = -(-self.num_groups // stride) + 3 + (stride if stride > 1 else 0)
-            if needed <= capacity:
-                return stride
-        return max(1, int(np.ceil(np.sqrt(self.num_groups))))
 
     def density_matrix(self, parameter_values=None) -> np.ndarray:
         """Final density matrix, complex ``(2**n, 2**n)`` in Qiskit ordering (no readout)."""
@@ -708,26 +525,14 @@ class CompiledCircuit:
         """Sampled counts with readout error, in Qiskit's format: when the circuit measures,
         keys are its classical bits, one space-separated group per register (last register
         leftmost, bit 0 rightmost); otherwise all qubits (qubit 0 rightmost)."""
-        if int(shots) != shots or shots < 1:
-            raise ValueError(f"shots must be a positive integer, got {shots}")
         clbits = sorted(self._measured)
         qubits = [self._measured[c] for c in clbits] if clbits else None
-        probs = self.probabilities(parameter_values, qubits=qubits)
-        rng = np.random.default_rng(seed)
-        counts = rng.multinomial(int(shots), probs)
+        counts = draw_counts(self.probabilities(parameter_values, qubits=qubits), shots, seed)
+        registers = self._registers if clbits else None
         result: dict[str, int] = {}
-        for outcome in np.nonzero(counts)[0].tolist():
-            if clbits:
-                bit = dict.fromkeys(range(self._num_clbits), "0")
-                for position, clbit in enumerate(clbits):
-                    bit[clbit] = str((outcome >> position) & 1)
-                key = " ".join(
-                    "".join(bit[c] for c in reversed(register))
-                    for register in reversed(self._registers)
-                )
-            else:
-                key = format(outcome, f"0{self.num_qubits}b")
-            result[key] = result.get(key, 0) + int(counts[outcome])
+        for outcome, count in counts.items():
+            key = counts_key(outcome, clbits, registers, self.num_qubits)
+            result[key] = result.get(key, 0) + count
         return result
 
 

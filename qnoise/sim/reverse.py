@@ -12,7 +12,7 @@ algebra (:func:`_group_gradient`). Cheaper forms of the same step:
   each only two (:func:`tailored_two_head_group`);
 * states of at most 2 qubits go through a group factor by factor (:func:`_factor_sweep`);
 * on large states the reverse sweep may *uncompute* each state from the one after it by
-  the group's inverse instead of reading a kept state (:func:`_reverse_step`; for a
+  the group's inverse instead of reading a kept state (:func:`reverse_step`; for a
   rotation head, in the same pass as the step, by a kernel compiled for the zeros of the
   group's tail, :mod:`qnoise.sim.tailored`): the forward sweep then runs in place like
   an evaluation and keeps nothing, and the reverse sweep reads and writes two states per
@@ -41,6 +41,7 @@ from qnoise.sim.kernels import (
     adjoint_group,
     apply_group,
     block_bases,
+    block_count,
     factor_block,
     factor_product,
     factor_times,
@@ -55,6 +56,13 @@ from qnoise.sim.kernels import (
     touch_all,
     touch_qubits,
     touched_rank,
+)
+from qnoise.sim.records import (
+    AdjointVectors,
+    GrowingStates,
+    Program,
+    StepKernel,
+    StepScratch,
 )
 from qnoise.sim.simd import (
     aligned_empty,
@@ -145,13 +153,15 @@ def _two_head_operands(tail, head_a, head_b, kind_a, qa, tt, h0, h1):
 
 
 @njit(cache=_CACHE, nogil=True)
-def tailored_two_head_group(
-    lam, lam_out, x, tail, head_a, head_b, kind_a, tail_inverse, qa, q_a, q_b, kernel, uncompute
-):
+def tailored_two_head_group(vectors, tail, heads, qa, correlations, step):
     """The reverse step of a two-head group on qubits 0 and 1 (:func:`two_head_lengths`)
-    by its tailored kernel (:func:`tailored_tables`): ``Kᵀ λ`` and the heads' correlations
-    added to ``q_a`` and ``q_b``; uncomputing (``tail_inverse`` is T⁻¹ in the order ``d0 +
-    4·d1``) and on kept states as :func:`tailored_head_group`."""
+    by its tailored kernel (:func:`tailored_tables`), with ``heads = (head_a, head_b,
+    kind_a)``: ``Kᵀ λ`` and the heads' correlations added to ``correlations = (q_a,
+    q_b)``; uncomputing (``step.tail_inverse`` is T⁻¹ in the order ``d0 + 4·d1``) and on
+    kept states as :func:`tailored_head_group`."""
+    head_a, head_b, kind_a = heads
+    q_a, q_b = correlations
+    uncompute = step.uncompute
     tt = np.empty((16, 16))
     h0 = np.empty((4, 4))
     h1 = np.empty((4, 4))
@@ -162,28 +172,30 @@ def tailored_two_head_group(
     h1inv = np.ascontiguousarray(np.linalg.inv(h1)) if uncompute else h1t
     q0 = np.zeros((4, 4))
     q1 = np.zeros((4, 4))
-    out = lam if uncompute else lam_out
-    two_head_runs(kernel, lam, out, x, tt, tail_inverse, h0t, h1t, h0inv, h1inv, q0, q1)
+    lam, lam_out, x = vectors
+    in_place = AdjointVectors(lam, lam if uncompute else lam_out, x)
+    two_head_runs(step.kernel, in_place, (tt, step.tail_inverse), (h0t, h1t, h0inv, h1inv), q0, q1)
     q_a += q0 if a_on_qubit_0 else q1
     q_b += q1 if a_on_qubit_0 else q0
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt, mode):
-    """Reverse step of a group ``K = tail · (head ⊗ I)`` (see :func:`head_length`; ``head``
-    4×4 on local qubit 0 or 1 of the pair as ``kind`` says): ``λ_out = Kᵀ λ`` and
-    ``q[h, h'] += Σ_o w[h, o] x[h', o]`` with ``w = tailᵀ λ``, h the head qubit's digit and o
-    the other's (``lam_out`` a different array from ``lam``). ``mode``: what every factor
-    of the head is (:func:`_head_mode`); for unital heads ``q``'s row and column 0, for
-    trace-preserving ones its row 0, may be left as they were. ``tt`` is a 16×16 work
-    buffer."""
-    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
+def adjoint_head_group(vectors, operands, site, q, off, tt, mode):
+    """Reverse step of a group ``K = tail · (head ⊗ I)`` (see :func:`head_length`;
+    ``operands = (tail, head, kind)``, ``head`` 4×4 on local qubit 0 or 1 of the pair as
+    ``kind`` says) on qubits ``site = (qa, qb, n)``, with ``vectors = (λ, λ_out, x)``:
+    ``λ_out = Kᵀ λ`` and ``q[h, h'] += Σ_o w[h, o] x[h', o]`` with ``w = tailᵀ λ``, h the
+    head qubit's digit and o the other's (``lam_out`` a different array from ``lam``).
+    ``mode``: what every factor of the head is (:func:`_head_mode`); for unital heads
+    ``q``'s row and column 0, for trace-preserving ones its row 0, may be left as they
+    were. ``tt`` is a 16×16 work buffer."""
+    qa, qb, n = site
+    tail, head, kind = operands
+    layout = pair_layout(qa, qb, n, off)
     ht = np.empty((4, 4))
     ordered = np.empty(16, dtype=np.int64)
     _head_operands(tail, head, kind, off, tt, ht, ordered)
-    reverse_head_runs(
-        lam, lam_out, x, tt, ht, q, ordered, n_high, s_high, n_mid, s_mid, n_low, mode
-    )
+    reverse_head_runs(vectors, tt, ht, q, ordered, layout, mode)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -201,38 +213,26 @@ def _head_operands(tail, head, kind, off, tt, ht, ordered):
 
 
 @njit(cache=_CACHE, nogil=True)
-def tailored_head_group(
-    lam, lam_out, x, tail, head, tail_inverse, kind, qa, qb, n, q, off, kernel, uncompute
-):
-    """:func:`adjoint_head_group` by the group's tailored kernel (:func:`tailored_tables`).
-    With ``uncompute``, the state before the group is uncomputed first, in the same pass
-    and in place: ``x`` holds the state after the group and becomes ``K⁻¹ x``, the state
-    the correlation is taken with, and λ becomes ``Kᵀ λ`` in place (``tail_inverse`` is T⁻¹
-    in head-first order; raises ``LinAlgError`` when the head is singular). Otherwise
-    ``x`` is the kept state before the group and ``Kᵀ λ`` goes to ``lam_out``."""
-    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
+def tailored_head_group(vectors, operands, site, q, off, step):
+    """:func:`adjoint_head_group` by the group's tailored kernel (``step.kernel``, see
+    :func:`tailored_tables`). With ``step.uncompute``, the state before the group is
+    uncomputed first, in the same pass and in place: ``x`` holds the state after the group
+    and becomes ``K⁻¹ x``, the state the correlation is taken with, and λ becomes ``Kᵀ λ``
+    in place (``step.tail_inverse`` is T⁻¹ in head-first order; raises ``LinAlgError``
+    when the head is singular). Otherwise ``x`` is the kept state before the group and
+    ``Kᵀ λ`` goes to ``lam_out``."""
+    qa, qb, n = site
+    tail, head, kind = operands
+    layout = pair_layout(qa, qb, n, off)
     tt = np.empty((16, 16))
     ht = np.empty((4, 4))
     ordered = np.empty(16, dtype=np.int64)
     _head_operands(tail, head, kind, off, tt, ht, ordered)
-    head_inverse = np.ascontiguousarray(np.linalg.inv(head)) if uncompute else ht
-    head_runs(
-        kernel,
-        lam,
-        lam if uncompute else lam_out,
-        x,
-        tt,
-        tail_inverse,
-        ht,
-        head_inverse,
-        q,
-        ordered,
-        n_high,
-        s_high,
-        n_mid,
-        s_mid,
-        n_low,
-    )
+    head_inverse = np.ascontiguousarray(np.linalg.inv(head)) if step.uncompute else ht
+    lam, lam_out, x = vectors
+    in_place = AdjointVectors(lam, lam if step.uncompute else lam_out, x)
+    tail_pair = (tt, step.tail_inverse)
+    head_runs(step.kernel, in_place, tail_pair, (ht, head_inverse), q, ordered, layout)
 
 
 def tailored_tables(groups, factors, mats, n, uncompute):
@@ -251,6 +251,7 @@ def tailored_tables(groups, factors, mats, n, uncompute):
     if 4**n <= _FACTOR_SWEEP_MAX:  # such states take their steps factor by factor
         return uncomputing, kept, inverses
     no_angles = np.zeros(max(1, int(factors[:, 1].max()) + 1))  # a tail reads none
+    program = Program(groups, factors, mats, no_angles)
     work = np.empty((3, 16, 16))
     tt, ht = np.empty((16, 16)), np.empty((4, 4))
     off, ordered = np.empty(16, dtype=np.int64), np.empty(16, dtype=np.int64)
@@ -273,11 +274,9 @@ def tailored_tables(groups, factors, mats, n, uncompute):
         if mode == 0:
             continue
         tail = work[0]
-        factor_product(
-            f0 + h + a + b, groups[g, 1], 16, factors, mats, no_angles, tail, work[1], work[2]
-        )
+        factor_product(f0 + h + a + b, groups[g, 1], 16, program, tail, work[1], work[2])
         if h > 0:
-            width = chunk_width(pair_layout(qa, qb, n, off)[4])
+            width = chunk_width(pair_layout(qa, qb, n, off).n_low)
             _head_operands(tail, np.eye(4), factors[f0, 0], off, tt, ht, ordered)
             kernel = partial(head_kernel, mode, width)
         else:
@@ -325,16 +324,17 @@ def _head_mode(f0, f_end, mats):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _group_gradient(g, groups, factors, mats, angles, corr, grad, work):
+def _group_gradient(g, program, corr, grad, work):
     """Accumulate ``dE/d angle`` for the rotation factors of group ``g`` from its
     correlation ``corr = Σ λ_after x_beforeᵀ`` (see :func:`_chain_gradient`)."""
+    groups = program.groups
     d = 16 if groups[g, 3] >= 0 else 4
     f0 = groups[g, 0]
-    _chain_gradient(f0, groups[g, 1] - f0, d, False, factors, mats, angles, corr, grad, work)
+    _chain_gradient(f0, groups[g, 1] - f0, d, False, program, corr, grad, work)
 
 
 @njit(cache=_CACHE, nogil=True)
-def _chain_gradient(f0, m, d, dense, factors, mats, angles, corr, grad, work):
+def _chain_gradient(f0, m, d, dense, program, corr, grad, work):
     """Accumulate ``dE/d angle`` for the rotation factors among ``f0 .. f0+m-1`` (applied in
     that order) from the correlation ``corr = Σ λ_after x_beforeᵀ`` of their product:
     ``dE/da_i = <F_i', S_iᵀ corr P_iᵀ>`` with ``P_i`` the product of the factors before i
@@ -342,13 +342,14 @@ def _chain_gradient(f0, m, d, dense, factors, mats, angles, corr, grad, work):
     :func:`~qnoise.sim.kernels._factor_block` gives (a rotation head's 4×4 factors, with
     its 4×4 correlation); otherwise 1-qubit rotations in a pair are embedded. ``work`` is a
     (2·m + 3, 16, 16) buffer."""
+    factors = program.factors
     facs = work[:m]
     prefix = work[m : 2 * m]
     t = work[2 * m]
     deriv = work[2 * m + 1]
     scratch = work[2 * m + 2]
     for i in range(m):
-        factor_block(f0 + i, factors, mats, angles, d, facs[i], False)
+        factor_block(f0 + i, program, d, facs[i], False)
     for r in range(d):
         for c in range(d):
             prefix[0, r, c] = 1.0 if r == c else 0.0
@@ -365,7 +366,7 @@ def _chain_gradient(f0, m, d, dense, factors, mats, angles, corr, grad, work):
             kind = KIND_FULL
         if kind != KIND_CONST:
             # <F', t prefixᵀ> over the entries where F' can be non-zero
-            factor_block(f, factors, mats, angles, d, deriv, True)
+            factor_block(f, program, d, deriv, True)
             total = 0.0
             if kind == KIND_FULL:
                 for r in range(d):
@@ -395,21 +396,23 @@ def _chain_gradient(f0, m, d, dense, factors, mats, angles, corr, grad, work):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _factor_sweep(
-    g, qa, qb, factors, mats, angles, groups, x, lam, lam_out, n, grad, states, fm, off
-):
-    """Reverse step of group ``g`` factor by factor, for states of few blocks: the states
-    between its factors are kept (``states``, (factors + 1, 4**n)), then ``λ`` goes back
-    through each factor, and a rotation's derivative is ``λᵀ F' x`` on the whole state.
-    Costs a few matrix-vector products per factor where :func:`_group_gradient`'s 16×16
-    matrix products cost more than the state is large. Writes ``λ_out = Kᵀ λ``."""
+def _factor_sweep(g, site, vectors, program, grad, states, fm, off):
+    """Reverse step of group ``g`` on qubits ``site = (qa, qb, n)`` factor by factor, for
+    states of few blocks, with ``vectors = (λ, λ_out, x)``: the states between its factors
+    are kept (``states``, (factors + 1, 4**n)), then ``λ`` goes back through each factor,
+    and a rotation's derivative is ``λᵀ F' x`` on the whole state. Costs a few
+    matrix-vector products per factor where :func:`_group_gradient`'s 16×16 matrix
+    products cost more than the state is large. Writes ``λ_out = Kᵀ λ``."""
+    qa, qb, n = site
+    lam, lam_out, x = vectors
+    groups, factors = program.groups, program.factors
     f0 = groups[g, 0]
     m = groups[g, 1] - f0
     d = 16 if qb >= 0 else 4
-    n_high, s_high, n_mid, s_mid, n_low = pair_layout(qa, qb, n, off)
-    n_blocks = n_high * n_mid * n_low
+    layout = pair_layout(qa, qb, n, off)
+    n_blocks = block_count(layout)
     bases = np.empty(n_blocks, dtype=np.int64)
-    block_bases(0, n_blocks, n_mid, s_mid, s_high, n_low, bases)
+    block_bases(0, n_blocks, layout, bases)
     index = np.empty((n_blocks, d), dtype=np.int64)  # state index of each local entry
     for b in range(n_blocks):
         for r in range(d):
@@ -418,7 +421,7 @@ def _factor_sweep(
     states[0] = x
     for i in range(m):
         f = f0 + i
-        factor_block(f, factors, mats, angles, d, fm, False)
+        factor_block(f, program, d, fm, False)
         _apply_factor(states[i], states[i + 1], factors[f, 0], fm, index, d, v, False)
     derived = states[m]  # the state after the group is not needed: scratch
     lam_out[:] = lam
@@ -426,13 +429,13 @@ def _factor_sweep(
         f = f0 + i
         kind = factors[f, 0]
         if kind != KIND_CONST:
-            factor_block(f, factors, mats, angles, d, fm, True)
+            factor_block(f, program, d, fm, True)
             _apply_factor(states[i], derived, kind, fm, index, d, v, False)
             total = 0.0
             for j in range(lam_out.shape[0]):
                 total += lam_out[j] * derived[j]
             grad[factors[f, 1]] += total
-        factor_block(f, factors, mats, angles, d, fm, False)
+        factor_block(f, program, d, fm, False)
         _apply_factor(lam_out, lam_out, kind, fm, index, d, v, True)
 
 
@@ -456,13 +459,14 @@ def _apply_factor(src, dst, kind, mat, index, d, v, transpose):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _forward_states(first, states, g_first, count, kstore, groups, n, k1c, k2c, kt, off):
+def _forward_states(first, states, g_first, count, kstore, groups, n, buffers):
     """The states before groups ``g_first .. g_first + count - 1`` (fused matrices from
     ``kstore``), from ``first``, the state before ``g_first``: ``states[i]`` for i >= 1
     becomes the state before group ``g_first + i`` (``states[0]`` is not used; it may be
     ``first``). Every intermediate state is kept, two groups that share a qubit still go
-    through the state in one pass. ``k1c``, ``k2c``, ``kt`` (16×16) and ``off`` are work
-    buffers."""
+    through the state in one pass. ``buffers = (k1c, k2c, kt, off)``: three 16×16 work
+    matrices and 16 offsets."""
+    k1c, k2c, kt, off = buffers
     last = g_first + count - 1  # groups before `last` are applied
     i = 0
     while i < count - 1:
@@ -471,9 +475,8 @@ def _forward_states(first, states, g_first, count, kstore, groups, n, k1c, k2c, 
         shared = shared_qubit(groups, g, last)
         if shared >= 0:
             a, b = pair_matrices(groups, g, shared, kstore[g], kstore[g + 1], k1c, k2c)
-            apply_two_groups_keeping(
-                source, states[i + 1], states[i + 2], k1c, k2c, a, shared, b, n
-            )
+            qubits = (a, shared, b)
+            apply_two_groups_keeping(source, states[i + 1], states[i + 2], k1c, k2c, qubits, n)
             i += 2
         else:
             apply_group(source, states[i + 1], kstore[g], groups[g, 2], groups[g, 3], n, kt, off)
@@ -481,15 +484,17 @@ def _forward_states(first, states, g_first, count, kstore, groups, n, k1c, k2c, 
 
 
 @njit(cache=_CACHE, nogil=True)
-def _forward_phase(states, g_end, groups, kstore, n, counts, positions, inserted, filled):
+def _forward_phase(states, g_end, groups, kstore, n, growth):
     """The forward sweep while the state grows (see
     :func:`qnoise.sim.kernels.run_from_zero`) among groups ``0 .. g_end-1``, keeping each
-    group's input: for groups g < p (returned), ``states[g, :4**counts[g]]`` is the state on
-    the qubits touched up to and including group g, ``positions[g]`` the group's qubits in
-    it and ``inserted[g]`` the positions at which its new qubits were inserted (in order;
-    -1 for none). ``states[p]`` is then the full state before group p: when the groups up
-    to ``g_end`` leave qubits untouched, they are filled in as |0⟩ at the positions
-    ``filled`` lists (in order; -1 after the last)."""
+    group's input and recording in ``growth`` (:class:`~qnoise.sim.records.GrowingStates`)
+    where it acts: for groups g < p (returned), ``states[g, :4**counts[g]]`` is the state
+    on the qubits touched up to and including group g, ``positions[g]`` the group's qubits
+    in it and ``inserted[g]`` the positions at which its new qubits were inserted (in
+    order; -1 for none). ``states[p]`` is then the full state before group p: when the
+    groups up to ``g_end`` leave qubits untouched, they are filled in as |0⟩ at the
+    positions ``filled`` lists (in order; -1 after the last)."""
+    counts, positions, inserted, filled = growth
     touched = np.zeros(n, dtype=np.bool_)
     kt = np.empty((16, 16))
     off = np.empty(16, dtype=np.int64)
@@ -530,195 +535,133 @@ def _remove_zero_qubit(lam, length, position):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _cone_forward(y, k, qa, qb, n, blocks, first, end, kept, off, v):
-    """Forward step of a light-cone group on its blocks only: their entries of ``y`` are
-    kept (``kept[(e - first)·d + r]`` for block e and local entry r), then ``y_loc <- K
-    y_loc`` in place. Entries outside the blocks go stale, and no later group of the cone
-    reads them."""
+def _cone_forward(y, k, site, blocks, kept, off, v):
+    """Forward step of a light-cone group on qubits ``site = (qa, qb, n)`` on its
+    ``blocks`` (base indices) only: their entries of ``y`` are kept (``kept[e·d + r]`` for
+    block e and local entry r), then ``y_loc <- K y_loc`` in place. Entries outside the
+    blocks go stale, and no later group of the cone reads them."""
+    qa, qb, n = site
     pair_layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
-    for e in range(first, end):
+    for e in range(blocks.shape[0]):
         block_product(y, blocks[e], off, d, k, False, v)
         for c in range(d):
-            kept[(e - first) * d + c] = v[c]
+            kept[e * d + c] = v[c]
 
 
 @njit(cache=_CACHE, nogil=True)
-def _cone_step(lam, kept, k, qa, qb, n, blocks, first, end, corr, off, v):
+def _cone_step(lam, kept, k, site, blocks, corr, off, v):
     """Reverse step of a light-cone group on its blocks only (where λ is non-zero, see
     :mod:`qnoise.sim.cone`), with the state before it as :func:`_cone_forward` kept it:
     ``corr += Σ λ_loc x_locᵀ`` and ``λ_loc <- Kᵀ λ_loc`` in place."""
+    qa, qb, n = site
     pair_layout(qa, qb, n, off)
     d = 16 if qb >= 0 else 4
-    for e in range(first, end):
+    for e in range(blocks.shape[0]):
         block_product(lam, blocks[e], off, d, k, True, v)
         for r in range(d):
             lr = v[r]
             if lr != 0.0:
                 for c in range(d):
-                    corr[r, c] += lr * kept[(e - first) * d + c]
+                    corr[r, c] += lr * kept[e * d + c]
 
 
 @njit(cache=_CACHE, nogil=True)
-def _reverse_step(
-    g,
-    qa,
-    qb,
-    n,
-    lam,
-    lam_out,
-    x,
-    k,
-    uncompute,
-    kinv,
-    kernel,
-    tail_inverse,
-    groups,
-    factors,
-    mats,
-    angles,
-    grad,
-    work,
-    sweep,
-    heads,
-    corr,
-    off,
-):
-    """The reverse step of group ``g`` (fused matrix ``k``) acting on qubits ``qa, qb`` of
-    the ``n``-qubit states ``x`` (before it), ``lam`` (after it): ``lam_out <- Kᵀ λ`` and the
-    derivatives of its rotations added to ``grad``. ``work`` ((2·F + 4, 16, 16)), ``sweep``
-    ((F + 1, 16)), ``heads`` ((6, 4, 4)), ``corr`` (16×16) and ``off`` are buffers
-    (F the most factors of a group).
+def reverse_step(g, site, vectors, k, step, program, grad, scratch):
+    """The reverse step of group ``g`` (fused matrix ``k``) acting on qubits ``site = (qa,
+    qb, n)`` of the ``n``-qubit vectors ``(λ, λ_out, x)`` (:class:`~qnoise.sim.records.
+    AdjointVectors`; x the state before the group, λ the observable after it): ``λ_out <-
+    Kᵀ λ`` and the derivatives of the group's rotations added to ``grad``. ``scratch`` is a
+    :class:`~qnoise.sim.records.StepScratch`.
 
-    A group with a tailored kernel (``kernel`` non-zero, see :func:`tailored_tables`;
-    :func:`tailored_head_group`) takes its step by it. With ``uncompute``, ``x`` holds the
-    state *after* the group and first becomes the state before it, in place: by the
-    tailored kernel, in the pass of the step, which updates λ in place (then False is
-    returned; ``tail_inverse`` is T⁻¹), or else by ``kinv`` = K⁻¹
-    (:func:`_group_inverse`). True means λ went to ``lam_out``."""
+    ``step`` (:class:`~qnoise.sim.records.StepKernel`) says how: a group with a tailored
+    kernel (``step.kernel`` non-zero, see :func:`tailored_tables`;
+    :func:`tailored_head_group`) takes its step by it. With ``step.uncompute``, ``x``
+    holds the state *after* the group and first becomes the state before it, in place: by
+    the tailored kernel, in the pass of the step, which updates λ in place (then False is
+    returned), or else by ``step.inverse`` = K⁻¹ (:func:`_group_inverse`). True means λ
+    went to ``lam_out``."""
+    qa, qb, n = site
+    lam, x = vectors.lam, vectors.x
+    work, sweep, heads, corr, off = scratch
+    groups, factors = program.groups, program.factors
     h = head_length(g, groups, factors, qa, qb) if lam.shape[0] > _FACTOR_SWEEP_MAX else 0
     if h > 0:
         f0 = groups[g, 0]
         tail = work[0]
-        factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, tail, work[1], work[2])
+        factor_product(f0 + h, groups[g, 1], 16, program, tail, work[1], work[2])
         head = heads[0]
-        local_run(f0, f0 + h, factors, mats, angles, head, heads[1], heads[2])
+        local_run(f0, f0 + h, program, head, heads[1], heads[2])
         q = heads[3]
         q[:, :] = 0.0
-        mode = _head_mode(f0, f0 + h, mats)
+        mode = _head_mode(f0, f0 + h, program.mats)
         kind = factors[f0, 0]
-        if kernel != 0:
-            tailored_head_group(
-                lam,
-                lam_out,
-                x,
-                tail,
-                head,
-                tail_inverse,
-                kind,
-                qa,
-                qb,
-                n,
-                q,
-                off,
-                kernel,
-                uncompute,
-            )
-            _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
-            return not uncompute
-    elif kernel != 0:  # two heads: tailored_tables gives such groups a kernel only
+        if step.kernel != 0:
+            tailored_head_group(vectors, (tail, head, kind), site, q, off, step)
+            _chain_gradient(f0, h, 4, True, program, q, grad, work)
+            return not step.uncompute
+    elif step.kernel != 0:  # two heads: tailored_tables gives such groups a kernel only
         a, b = two_head_lengths(g, groups, factors, qa, qb)
         f0 = groups[g, 0]
         tail = work[0]
-        factor_product(f0 + a + b, groups[g, 1], 16, factors, mats, angles, tail, work[1], work[2])
-        local_run(f0, f0 + a, factors, mats, angles, heads[0], heads[1], heads[2])
-        local_run(f0 + a, f0 + a + b, factors, mats, angles, heads[3], heads[1], heads[2])
+        factor_product(f0 + a + b, groups[g, 1], 16, program, tail, work[1], work[2])
+        local_run(f0, f0 + a, program, heads[0], heads[1], heads[2])
+        local_run(f0 + a, f0 + a + b, program, heads[3], heads[1], heads[2])
         q_a, q_b = heads[4], heads[5]
         q_a[:, :] = 0.0
         q_b[:, :] = 0.0
-        operands = (heads[0], heads[3], factors[f0, 0], tail_inverse, qa, q_a, q_b, kernel)
-        tailored_two_head_group(lam, lam_out, x, tail, *operands, uncompute)
-        _chain_gradient(f0, a, 4, True, factors, mats, angles, q_a, grad, work)
-        _chain_gradient(f0 + a, b, 4, True, factors, mats, angles, q_b, grad, work)
-        return not uncompute
-    if uncompute:  # corr serves as the kernel's 16×16 scratch: it is set below before use
-        apply_group(x, x, kinv, qa, qb, n, corr, off)
+        two_heads = (heads[0], heads[3], factors[f0, 0])
+        tailored_two_head_group(vectors, tail, two_heads, qa, (q_a, q_b), step)
+        _chain_gradient(f0, a, 4, True, program, q_a, grad, work)
+        _chain_gradient(f0 + a, b, 4, True, program, q_b, grad, work)
+        return not step.uncompute
+    if step.uncompute:  # corr serves as the kernel's 16×16 scratch: it is set below before use
+        apply_group(x, x, step.inverse, qa, qb, n, corr, off)
     if lam.shape[0] <= _FACTOR_SWEEP_MAX:
-        _factor_sweep(
-            g,
-            qa,
-            qb,
-            factors,
-            mats,
-            angles,
-            groups,
-            x,
-            lam,
-            lam_out,
-            n,
-            grad,
-            sweep[:, : lam.shape[0]],
-            work[0],
-            off,
-        )
+        _factor_sweep(g, site, vectors, program, grad, sweep[:, : lam.shape[0]], work[0], off)
     elif h > 0:  # tail, head, q, mode and kind as set up above
-        adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, work[1], mode)
-        _chain_gradient(f0, h, 4, True, factors, mats, angles, q, grad, work)
+        adjoint_head_group(vectors, (tail, head, kind), site, q, off, work[1], mode)
+        _chain_gradient(f0, h, 4, True, program, q, grad, work)
     else:
         corr[:, :] = 0.0
-        adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, work[0])
-        _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
+        adjoint_group(vectors, k, qa, qb, n, corr, off, work[0])
+        _group_gradient(g, program, corr, grad, work)
     return True
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_gradient(
-    obs_index,
-    obs_coeff,
-    cone,
-    groups,
-    factors,
-    mats,
-    angles,
-    n,
-    n_slots,
-    stride,
-    ckpts,
-    seg,
-    lam_buffer,
-    lam_out_buffer,
-    uncompute,
-    uncompute_kernels,
-    kept_kernels,
-    tail_inverses,
-):
-    """Value and gradient w.r.t. every angle slot of ``<O> = Σ_t obs_coeff[t] ·
-    x[obs_index[t]]`` (the final Pauli components of the program applied to |0…0⟩) by one
-    forward and one reverse sweep; ``cone`` is the observable's light cone
-    (:func:`qnoise.sim.cone.cone_plan`), whose groups run on their blocks only, both ways.
+def adjoint_gradient(terms, program, n, memory, tailored):
+    """Value and gradient w.r.t. every angle slot of ``<O> = Σ_t coeff[t] · x[index[t]]``
+    (``terms``, a :class:`~qnoise.sim.records.MeasuredTerms`; x the final Pauli components
+    of ``program`` applied to |0…0⟩ on ``n`` qubits) by one forward and one reverse sweep;
+    the groups of the observable's light cone (``terms.cone``,
+    :func:`qnoise.sim.cone.cone_plan`) run on their blocks only, both ways.
 
-    The state before every group is kept when ``stride = 1``; otherwise every ``stride``-th
+    ``memory`` (:class:`~qnoise.sim.records.GradientMemory`, caller-owned buffers reused
+    across calls: fresh memory would cost page faults) says how states are kept. The
+    state before every group is kept when ``stride = 1``; otherwise every ``stride``-th
     one is checkpointed and the segments between are recomputed in the reverse sweep.
-    ``ckpts`` (ceil(G/stride) + 1, 4**n), ``seg`` (stride, 4**n), ``lam_buffer`` and
-    ``lam_out_buffer`` (4**n each; best skewed against the states' rows and each other, see
-    ``qnoise.sim.program._LAMBDA_SKEW``) are caller-owned buffers (reused across calls:
-    fresh memory would cost page faults).
+    ``ckpts`` needs (ceil(G/stride) + 1, 4**n), ``seg`` (stride, 4**n); ``lam`` and
+    ``lam_out`` (4**n each) are best skewed against the states' rows and each other (see
+    :mod:`qnoise.sim.gradient_policy`).
 
     With ``uncompute`` (``stride`` 1, every group invertible), no full-size state is kept
     but the one before the first full-size group: the forward sweep runs in place like an
     evaluation, and the reverse sweep *uncomputes* each state before a group from the
-    state after it, ``x = K⁻¹ y`` (:func:`_reverse_step`), in the pass that takes the
-    group's reverse step where the group has a tailored kernel (``uncompute_kernels`` and
-    ``tail_inverses`` from :func:`tailored_tables`; without ``uncompute`` they are not
-    read). ``ckpts`` then needs (growing groups + 4) rows. Full-size steps on kept states
-    take the tailored kernels ``kept_kernels`` (0: none). The third value returned is the largest
-    deviation of the uncomputed state from the kept one, where they meet (0 without
-    ``uncompute``); it measures the rounding that the inverses amplified, and the caller
-    discards a result whose deviation is not negligible.
+    state after it, ``x = K⁻¹ y`` (:func:`reverse_step`), in the pass that takes the
+    group's reverse step where the group has a tailored kernel (``tailored.uncomputing``
+    and ``tailored.inverses`` from :func:`tailored_tables`; without ``uncompute`` they are
+    not read). ``ckpts`` then needs (growing groups + 4) rows. Full-size steps on kept
+    states take the tailored kernels ``tailored.kept`` (0: none). The third value returned
+    is the largest deviation of the uncomputed state from the kept one, where they meet (0
+    without ``uncompute``); it measures the rounding that the inverses amplified, and the
+    caller discards a result whose deviation is not negligible.
     """
+    groups = program.groups
+    stride, uncompute, ckpts, seg = memory.stride, memory.uncompute, memory.ckpts, memory.seg
     n_groups = groups.shape[0]
     dim = 4**n
-    first, stage_start, blocks = cone  # groups first .. G-1 form the light cone
+    first, stage_start, blocks = terms.cone  # groups first .. G-1 form the light cone
     n_ckpt = (first + stride - 1) // stride
     # fused matrices are built once in the forward sweep and reused backwards
     kstore = np.empty((n_groups, 16, 16))
@@ -727,48 +670,40 @@ def adjoint_gradient(
     kt = np.empty((16, 16))
     off = np.empty(16, dtype=np.int64)
     v = np.empty(16)
+    forward_buffers = (tmp, fm, kt, off)
     for g in range(n_groups):
-        group_matrix(g, groups, factors, mats, angles, kstore[g], tmp, fm)
+        group_matrix(g, program, kstore[g], tmp, fm)
     # the groups that run while the state grows (stride 1 only): their qubits and sizes
-    counts = np.empty(n_groups, dtype=np.int64)
-    positions = np.empty((n_groups, 2), dtype=np.int64)
-    inserted = np.empty((n_groups, 2), dtype=np.int64)
-    filled = np.full(n, -1, dtype=np.int64)
+    growth = GrowingStates(
+        np.empty(n_groups, dtype=np.int64),
+        np.empty((n_groups, 2), dtype=np.int64),
+        np.empty((n_groups, 2), dtype=np.int64),
+        np.full(n, -1, dtype=np.int64),
+    )
     # states[i] holds the state before group (segment start + i); row 0 of a segment is its
     # checkpoint. With stride 1 all states live in `ckpts` and nothing is recomputed.
     growing = 0
     if stride == 1:
-        growing = _forward_phase(
-            ckpts, first, groups, kstore, n, counts, positions, inserted, filled
-        )
+        growing = _forward_phase(ckpts, first, groups, kstore, n, growth)
     if uncompute:
         after = ckpts[growing + 1]  # the state after the full-size groups (then ping-pong)
         after[:] = ckpts[growing]
-        run_groups(after, ckpts[growing + 2], growing, first, groups, factors, mats, angles, n)
+        run_groups(after, ckpts[growing + 2], growing, first, program, n)
         ckpts[growing + 3] = after  # the light cone runs on this copy
         n_ckpt = growing + 3
     elif stride == 1:
+        count = first + 1 - growing
         _forward_states(
-            ckpts[growing],
-            ckpts[growing:],
-            growing,
-            first + 1 - growing,
-            kstore,
-            groups,
-            n,
-            tmp,
-            fm,
-            kt,
-            off,
+            ckpts[growing], ckpts[growing:], growing, count, kstore, groups, n, forward_buffers
         )
     else:
-        run_from_zero(ckpts[0], seg[0], 0, groups, factors, mats, angles, n)  # |0…0⟩
+        run_from_zero(ckpts[0], seg[0], 0, program, n)  # |0…0⟩
         x = aligned_empty(dim)
         x[:] = ckpts[0]
         for s in range(n_ckpt):
             g_start = s * stride
             g_end = min(g_start + stride, first)
-            run_groups(x, seg[0], g_start, g_end, groups, factors, mats, angles, n)
+            run_groups(x, seg[0], g_start, g_end, program, n)
             ckpts[s + 1] = x
     # the light cone forward on its blocks, from the state before it (changed in place)
     y = ckpts[n_ckpt]
@@ -781,88 +716,54 @@ def adjoint_gradient(
     kept = np.empty(d_stage[n_stages])
     for g in range(first, n_groups):
         stage = n_groups - 1 - g
-        _cone_forward(
-            y,
-            kstore[g],
-            groups[g, 2],
-            groups[g, 3],
-            n,
-            blocks,
-            stage_start[stage],
-            stage_start[stage + 1],
-            kept[d_stage[stage] : d_stage[stage + 1]],
-            off,
-            v,
-        )
+        stage_blocks = blocks[stage_start[stage] : stage_start[stage + 1]]
+        stage_kept = kept[d_stage[stage] : d_stage[stage + 1]]
+        site = (groups[g, 2], groups[g, 3], n)
+        _cone_forward(y, kstore[g], site, stage_blocks, stage_kept, off, v)
     value = 0.0
-    lam = lam_buffer
+    lam = memory.lam
     lam[:] = 0.0
-    for t in range(obs_index.shape[0]):
-        value += obs_coeff[t] * y[obs_index[t]]
-        lam[obs_index[t]] += obs_coeff[t]
-    grad = np.zeros(n_slots)
+    for t in range(terms.index.shape[0]):
+        value += terms.coeff[t] * y[terms.index[t]]
+        lam[terms.index[t]] += terms.coeff[t]
+    grad = np.zeros(program.angles.shape[0])
     max_factors = 1
     for g in range(n_groups):
         max_factors = max(max_factors, groups[g, 1] - groups[g, 0])
-    work = np.empty((2 * max_factors + 4, 16, 16))
-    sweep = np.empty((max_factors + 1, _FACTOR_SWEEP_MAX))
-    heads = np.empty((6, 4, 4))
-    corr = np.empty((16, 16))
+    scratch = StepScratch(
+        np.empty((2 * max_factors + 4, 16, 16)),
+        np.empty((max_factors + 1, _FACTOR_SWEEP_MAX)),
+        np.empty((6, 4, 4)),
+        np.empty((16, 16)),
+        off,
+    )
+    corr = scratch.corr
     for g in range(n_groups - 1, first - 1, -1):
         stage = n_groups - 1 - g
+        stage_blocks = blocks[stage_start[stage] : stage_start[stage + 1]]
+        stage_kept = kept[d_stage[stage] : d_stage[stage + 1]]
         corr[:, :] = 0.0
-        _cone_step(
-            lam,
-            kept[d_stage[stage] : d_stage[stage + 1]],
-            kstore[g],
-            groups[g, 2],
-            groups[g, 3],
-            n,
-            blocks,
-            stage_start[stage],
-            stage_start[stage + 1],
-            corr,
-            off,
-            v,
-        )
-        _group_gradient(g, groups, factors, mats, angles, corr, grad, work)
+        site = (groups[g, 2], groups[g, 3], n)
+        _cone_step(lam, stage_kept, kstore[g], site, stage_blocks, corr, off, v)
+        _group_gradient(g, program, corr, grad, scratch.work)
     size = dim  # λ on the qubits touched before the light cone
     for j in range(n - 1, -1, -1):
-        if filled[j] >= 0:
-            _remove_zero_qubit(lam, size, filled[j])
+        if growth.filled[j] >= 0:
+            _remove_zero_qubit(lam, size, growth.filled[j])
             size //= 4
-    lam_out = lam_out_buffer
+    lam_out = memory.lam_out
     no_inverse = np.empty((0, 0))  # the kept states' steps do not uncompute
     no_tail_inverse = np.empty((16, 16))
     drift = 0.0
     if uncompute:
         state = ckpts[growing + 1]  # the state after the full-size groups, uncomputed
         for g in range(first - 1, growing - 1, -1):
-            kernel = uncompute_kernels[g]
-            if _reverse_step(
-                g,
-                groups[g, 2],
-                groups[g, 3],
-                n,
-                lam,
-                lam_out,
-                state,
-                kstore[g],
-                True,
-                no_inverse if kernel != 0 else _group_inverse(kstore[g], groups[g, 3]),
-                kernel,
-                tail_inverses[g],
-                groups,
-                factors,
-                mats,
-                angles,
-                grad,
-                work,
-                sweep,
-                heads,
-                corr,
-                off,
-            ):
+            kernel = tailored.uncomputing[g]
+            inverse = no_inverse if kernel != 0 else _group_inverse(kstore[g], groups[g, 3])
+            step = StepKernel(kernel, True, inverse, tailored.inverses[g])
+            site = (groups[g, 2], groups[g, 3], n)
+            vectors = AdjointVectors(lam, lam_out, state)
+            if reverse_step(g, site, vectors, kstore[g], step, program, grad, scratch):
                 lam, lam_out = lam_out, lam
         start = ckpts[growing]  # kept by the forward sweep
         for j in range(dim):
@@ -873,42 +774,22 @@ def adjoint_gradient(
         g_end = min(g_start + stride, first)
         if stride > 1:  # the segment from its checkpoint, kept in seg[1:]
             count = g_end - g_start
-            _forward_states(ckpts[s], seg, g_start, count, kstore, groups, n, tmp, fm, kt, off)
+            _forward_states(ckpts[s], seg, g_start, count, kstore, groups, n, forward_buffers)
         for g in range(g_end - 1, g_start - 1, -1):
             before = seg[g - g_start] if g > g_start else ckpts[s]
             if g >= growing:
-                qa, qb, n_sub = groups[g, 2], groups[g, 3], n
+                site = (groups[g, 2], groups[g, 3], n)
             else:
-                qa, qb, n_sub = positions[g, 0], positions[g, 1], counts[g]
-            size = 4**n_sub
-            _reverse_step(
-                g,
-                qa,
-                qb,
-                n_sub,
-                lam[:size],
-                lam_out[:size],
-                before[:size],
-                kstore[g],
-                False,
-                no_inverse,
-                kept_kernels[g] if g >= growing else 0,
-                no_tail_inverse,
-                groups,
-                factors,
-                mats,
-                angles,
-                grad,
-                work,
-                sweep,
-                heads,
-                corr,
-                off,
-            )
+                site = (growth.positions[g, 0], growth.positions[g, 1], growth.counts[g])
+            size = 4 ** site[2]
+            kernel = tailored.kept[g] if g >= growing else 0
+            step = StepKernel(kernel, False, no_inverse, no_tail_inverse)
+            vectors = AdjointVectors(lam[:size], lam_out[:size], before[:size])
+            reverse_step(g, site, vectors, kstore[g], step, program, grad, scratch)
             lam, lam_out = lam_out, lam
             if g < growing:  # λ on the qubits touched before group g
                 for j in range(1, -1, -1):
-                    if inserted[g, j] >= 0:
-                        _remove_zero_qubit(lam, size, inserted[g, j])
+                    if growth.inserted[g, j] >= 0:
+                        _remove_zero_qubit(lam, size, growth.inserted[g, j])
                         size //= 4
     return value, grad, drift

@@ -1,4 +1,4 @@
-"""Finite-shot estimation from an exact Pauli vector.
+"""Finite shots from an exact Pauli vector: estimates of observables and sampled counts.
 
 Two models (``shot_model``):
 
@@ -25,6 +25,8 @@ __all__ = [
     "MeasurementPlan",
     "basis_probabilities",
     "check_shots",
+    "counts_key",
+    "draw_counts",
 ]
 
 SHOT_MODELS = ("sample", "gaussian")
@@ -171,3 +173,28 @@ def check_shots(shots, shot_model: str) -> None:
         raise ValueError(f"shot_model must be one of {SHOT_MODELS}, got {shot_model!r}")
     if int(shots) != shots or shots < 1:
         raise ValueError(f"shots must be a positive integer, got {shots}")
+
+
+def draw_counts(probabilities: np.ndarray, shots: int, seed=None) -> dict[int, int]:
+    """``shots`` outcomes drawn from ``probabilities`` (indexed by outcome, summing to 1):
+    ``{outcome: count}`` for the outcomes drawn, in increasing order."""
+    if int(shots) != shots or shots < 1:
+        raise ValueError(f"shots must be a positive integer, got {shots}")
+    counts = np.random.default_rng(seed).multinomial(int(shots), probabilities)
+    return {int(outcome): int(counts[outcome]) for outcome in np.nonzero(counts)[0]}
+
+
+def counts_key(outcome: int, clbits: list[int], registers, num_qubits: int) -> str:
+    """Qiskit's counts key of an outcome index.
+
+    With ``clbits`` (the measured classical bits, bit ``i`` of ``outcome`` going to
+    ``clbits[i]``), one group of bits per register of ``registers`` (lists of clbit
+    indices), space-separated, last register leftmost and each register's bit 0
+    rightmost; clbits not measured read 0. Without, the ``num_qubits`` bits of the
+    outcome, qubit 0 rightmost."""
+    if not clbits:
+        return format(outcome, f"0{num_qubits}b")
+    bit = {clbit: (outcome >> position) & 1 for position, clbit in enumerate(clbits)}
+    return " ".join(
+        "".join(str(bit.get(c, 0)) for c in reversed(register)) for register in reversed(registers)
+    )

@@ -83,6 +83,22 @@ def _data_pointers(context, builder, sig, args, count):
     return [context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(count)]
 
 
+def tuple_data_pointers(context, builder, tuple_type, value):
+    """Data pointers of the arrays in a tuple argument of an intrinsic (its numba type
+    ``tuple_type`` and LLVM value ``value``)."""
+    members = cgutils.unpack_tuple(builder, value, len(tuple_type))
+    return [
+        context.make_array(member_type)(context, builder, member).data
+        for member_type, member in zip(tuple_type, members, strict=True)
+    ]
+
+
+def array_length(context, builder, array_type, value):
+    """The length (first dimension) of an array argument of an intrinsic."""
+    array = context.make_array(array_type)(context, builder, value)
+    return cgutils.unpack_tuple(builder, array.shape, array_type.ndim)[0]
+
+
 def vector_pointer(builder, pointer, index, vector):
     """Pointer to the ``vector`` of doubles that starts at ``pointer[index]``."""
     return builder.bitcast(builder.gep(pointer, [index]), vector.as_pointer())
@@ -191,8 +207,11 @@ def chunk_width(n_low):
 
 # inlined into its callers: a call per chunk would cost as much as the chunk
 @njit(cache=_CACHE, nogil=True, inline="always")
-def _chunks(src, dst, k, off_src, off_dst, base_src, base_dst, length, width):
-    """The chunk kernel over ``length`` consecutive entries (a multiple of ``width``)."""
+def _chunks(src, dst, k, offsets, bases, length, width):
+    """The chunk kernel over ``length`` consecutive entries (a multiple of ``width``), with
+    ``offsets = (off_src, off_dst)`` and ``bases = (base_src, base_dst)``."""
+    off_src, off_dst = offsets
+    base_src, base_dst = bases
     for j in range(0, length, width):
         if width == 8:
             _chunk8(src, dst, k, off_src, off_dst, base_src + j, base_dst + j)
@@ -201,15 +220,15 @@ def _chunks(src, dst, k, off_src, off_dst, base_src, base_dst, length, width):
 
 
 @njit(cache=_CACHE, nogil=True)
-def apply_runs(src, dst, k, off, n_high, s_high, n_mid, s_mid, n_low):
+def apply_runs(src, dst, k, off, layout):
     """``dst <- K src`` for a 16×16 ``k`` (C-contiguous, indexed like ``off``) over the
-    ``n_high · n_mid`` blocks of a pair layout (see :func:`qnoise.sim.kernels._layout`) whose
-    runs ``n_low`` are 4 or multiples of 8."""
-    width = chunk_width(n_low)
-    for h in range(n_high):
-        for m in range(n_mid):
-            base = h * s_high + m * s_mid
-            _chunks(src, dst, k, off, off, base, base, n_low, width)
+    ``n_high · n_mid`` blocks of a :class:`~qnoise.sim.records.PairLayout` whose runs
+    ``n_low`` are 4 or multiples of 8."""
+    width = chunk_width(layout.n_low)
+    for h in range(layout.n_high):
+        for m in range(layout.n_mid):
+            base = h * layout.s_high + m * layout.s_mid
+            _chunks(src, dst, k, (off, off), (base, base), layout.n_low, width)
 
 
 # the correlation kernel keeps a _CORR_ROWS × _CORR_COLS block of accumulator vectors in
@@ -219,24 +238,25 @@ _CORR_COLS = 4
 
 
 def _correlation_kernel(width: int):
-    """A numba intrinsic ``correlate(lam, x, acc, off, positions, count, r0, c0)``: for the
+    """A numba intrinsic ``correlate(lam, x, acc, off, positions, r0, c0)``: for the
     rows ``r0 ..`` and columns ``c0 ..`` of one register block,
     ``acc[16 r + c, :] += Σ_i lam[off[r] + p_i + :] · x[off[c] + p_i + :]`` over the chunk
-    positions ``p_i = positions[i]``, ``i < count`` (lane-wise; ``acc`` is ``(256, width)``)."""
+    positions ``p_i`` in ``positions`` (lane-wise; ``acc`` is ``(256, width)``)."""
 
     @intrinsic
-    def correlate(typingctx, lam, x, acc, off, positions, count, r0, c0):
+    def correlate(typingctx, lam, x, acc, off, positions, r0, c0):
         f64, i64 = types.float64, types.int64
         arrays = ((lam, 1, f64), (x, 1, f64), (acc, 2, f64), (off, 1, i64), (positions, 1, i64))
         if not contiguous_arrays(*arrays):
             return None
-        signature = types.void(lam, x, acc, off, positions, types.int64, types.int64, types.int64)
+        signature = types.void(lam, x, acc, off, positions, types.int64, types.int64)
 
         def codegen(context, builder, sig, args):
             lam_ptr, x_ptr, acc_ptr, off_ptr, pos_ptr = _data_pointers(
                 context, builder, sig, args, 5
             )
-            count, r0, c0 = args[5:]
+            r0, c0 = args[5:]
+            count = array_length(context, builder, sig.args[4], args[4])
             i64 = ir.IntType(64)
             vector = ir.VectorType(ir.DoubleType(), width)
             fma = ir_fmuladd(builder, vector)
@@ -300,36 +320,37 @@ _TILE_ENTRIES = 256
 
 
 @njit(cache=_CACHE, nogil=True)
-def _flush_correlation(lam, x, acc, off, positions, count, width):
+def _flush_correlation(lam, x, acc, off, positions, width):
     for r0 in range(0, 16, _CORR_ROWS):
         for c0 in range(0, 16, _CORR_COLS):
             if width == 8:
-                _correlate8(lam, x, acc, off, positions, count, r0, c0)
+                _correlate8(lam, x, acc, off, positions, r0, c0)
             else:
-                _correlate4(lam, x, acc, off, positions, count, r0, c0)
+                _correlate4(lam, x, acc, off, positions, r0, c0)
 
 
 @njit(cache=_CACHE, nogil=True)
-def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
+def correlate_runs(lam, x, corr, off, layout):
     """``corr[r, c] += Σ lam[off[r] + i] · x[off[c] + i]`` over every entry ``i`` of the
-    ``n_high · n_mid`` blocks of a pair layout (runs ``n_low``, 4 or multiples of 8): the
-    correlation of the reverse sweep, in tiles of chunk positions that stay in cache."""
-    width = chunk_width(n_low)
+    ``n_high · n_mid`` blocks of a :class:`~qnoise.sim.records.PairLayout` (runs
+    ``n_low``, 4 or multiples of 8): the correlation of the reverse sweep, in tiles of
+    chunk positions that stay in cache."""
+    width = chunk_width(layout.n_low)
     acc = np.zeros((256, width))
     per_tile = _TILE_ENTRIES // width
     positions = np.empty(per_tile, dtype=np.int64)
     count = 0
-    for h in range(n_high):
-        for m in range(n_mid):
-            base = h * s_high + m * s_mid
-            for start in range(base, base + n_low, width):
+    for h in range(layout.n_high):
+        for m in range(layout.n_mid):
+            base = h * layout.s_high + m * layout.s_mid
+            for start in range(base, base + layout.n_low, width):
                 positions[count] = start
                 count += 1
                 if count == per_tile:
-                    _flush_correlation(lam, x, acc, off, positions, count, width)
+                    _flush_correlation(lam, x, acc, off, positions, width)
                     count = 0
     if count:
-        _flush_correlation(lam, x, acc, off, positions, count, width)
+        _flush_correlation(lam, x, acc, off, positions[:count], width)
     for r in range(16):
         for c in range(16):
             total = 0.0
@@ -338,11 +359,11 @@ def correlate_runs(lam, x, corr, off, n_high, s_high, n_mid, s_mid, n_low):
             corr[r, c] += total
 
 
-def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode):
+def _head_part(builder, vector, w, o, pointers, addresses, slots, mode):
     """The head part of one chunk of a head reverse step for the other digit ``o``, given
     ``w[h] = (Tᵀ λ)[h + 4o]`` (4 vectors): ``λ_out[c + 4o] = Σ_h Hᵀ[c, h] w[h]`` stored and
     ``w[h] · x[h' + 4o]`` added to the 16 accumulator ``slots[4h + h']`` (the chunk's entry
-    i at ``addresses[i]``).
+    i at ``addresses[i]``; ``pointers`` are those of x, λ_out and Hᵀ).
 
     ``mode`` says what H and its derivatives are known to be:
 
@@ -353,6 +374,7 @@ def _head_part(builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, 
     * ``UNITAL``: H is ``1 ⊕ R`` (a rotation's PTM, or one after unital noise), so
       ``λ_out[4o] = w[0]`` and the correlation's row and column 0 are skipped.
     """
+    x_ptr, out_ptr, ht_ptr = pointers
     fma = ir_fmuladd(builder, vector)
     rows = range(4) if mode == _GENERAL else range(1, 4)
     columns = range(1, 4) if mode == UNITAL else range(4)
@@ -403,34 +425,32 @@ UNITAL = 2
 
 
 def _head_reverse_kernel(width: int, sparse: bool, mode: int):
-    """A numba intrinsic for the reverse step of a group ``K = T (H ⊗ I)`` whose rotations
-    all sit in ``H``, a 4×4 PTM on the local digit ``i % 4`` (``off`` ordered so), over
-    the chunks that start at the entries ``positions[:count]``. Per chunk: ``w = Tᵀ λ``,
-    ``λ_out = (Hᵀ ⊗ I) w`` (``ht`` is Hᵀ) and ``acc[4h + h', :] += Σ_o w[h + 4o] ·
-    x[h' + 4o]`` (lane-wise; ``acc`` is ``(16, width)``), the 4×4 correlation the head's
-    derivatives need.
+    """A numba intrinsic ``head_reverse(vectors, tail, ht, acc, off, positions)`` for the
+    reverse step of a group ``K = T (H ⊗ I)`` whose rotations all sit in ``H``, a 4×4 PTM on
+    the local digit ``i % 4`` (``off`` ordered so), over the chunks that start at the
+    entries in ``positions``. ``vectors`` is ``(λ, λ_out, x)``
+    (:class:`~qnoise.sim.records.AdjointVectors`). Per chunk: ``w = Tᵀ λ``, ``λ_out = (Hᵀ ⊗
+    I) w`` (``ht`` is Hᵀ) and ``acc[4h + h', :] += Σ_o w[h + 4o] · x[h' + 4o]`` (lane-wise;
+    ``acc`` is ``(16, width)``), the 4×4 correlation the head's derivatives need.
 
-    Dense (``sparse`` False): ``head_reverse(lam, lam_out, x, tt, ht, acc, off, positions,
-    count)`` with ``tt`` = Tᵀ (16×16, C-contiguous); all of a chunk's λ entries are read
-    before any output is stored, so ``lam_out`` may be ``lam``. Sparse:
-    ``head_reverse(lam, lam_out, x, vals, nz_off, starts, ht, acc, off, positions, count)``
-    with Tᵀ's non-zeros as :func:`_sparse_rows` reads them (a constant tail of a CX and
-    per-qubit noise has 25), taken four rows at a time, so ``lam_out`` must not be ``lam``.
-    ``mode`` (sparse only; ``_GENERAL`` for dense) as :func:`_head_part` takes it.
+    Dense (``sparse`` False): ``tail = (tt,)`` with ``tt`` = Tᵀ (16×16, C-contiguous); all
+    of a chunk's λ entries are read before any output is stored, so ``lam_out`` may be
+    ``lam``. Sparse: ``tail = (vals, nz_off, starts)``, Tᵀ's non-zeros as
+    :func:`_sparse_rows` reads them (a constant tail of a CX and per-qubit noise has 25),
+    taken four rows at a time, so ``lam_out`` must not be ``lam``. ``mode`` (sparse only;
+    ``_GENERAL`` for dense) as :func:`_head_part` takes it.
     """
-    tail_arrays = 3 if sparse else 1
+    f64, i64 = types.float64, types.int64
+    tail_specs = ((1, f64), (1, i64), (1, i64)) if sparse else ((2, f64),)
 
-    def typing(lam, lam_out, x, tail, ht, acc, off, positions):
-        f64, i64 = types.float64, types.int64
-        if sparse:
-            tail_specs = ((tail[0], 1, f64), (tail[1], 1, i64), (tail[2], 1, i64))
-        else:
-            tail_specs = ((tail[0], 2, f64),)
+    def head_reverse(typingctx, vectors, tail, ht, acc, off, positions):
+        if not isinstance(vectors, types.BaseTuple) or not isinstance(tail, types.BaseTuple):
+            return None
+        if len(vectors) != 3 or len(tail) != len(tail_specs):
+            return None
         arrays = (
-            (lam, 1, f64),
-            (lam_out, 1, f64),
-            (x, 1, f64),
-            *tail_specs,
+            *((v, 1, f64) for v in vectors),
+            *((t, *spec) for t, spec in zip(tail, tail_specs, strict=True)),
             (ht, 2, f64),
             (acc, 2, f64),
             (off, 1, i64),
@@ -438,16 +458,15 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int):
         )
         if not contiguous_arrays(*arrays):
             return None
-        signature = types.void(lam, lam_out, x, *tail, ht, acc, off, positions, types.int64)
-        return signature, codegen
+        return types.void(vectors, tail, ht, acc, off, positions), codegen
 
     def codegen(context, builder, sig, args):
-        n_arrays = 7 + tail_arrays  # every argument but the count
-        pointers = _data_pointers(context, builder, sig, args, n_arrays)
-        lam_ptr, out_ptr, x_ptr = pointers[:3]
-        tail_ptrs = pointers[3 : 3 + tail_arrays]
-        ht_ptr, acc_ptr, off_ptr, positions_ptr = pointers[3 + tail_arrays :]
-        count = args[n_arrays]
+        lam_ptr, out_ptr, x_ptr = tuple_data_pointers(context, builder, sig.args[0], args[0])
+        tail_ptrs = tuple_data_pointers(context, builder, sig.args[1], args[1])
+        ht_ptr, acc_ptr, off_ptr, positions_ptr = (
+            context.make_array(sig.args[i])(context, builder, args[i]).data for i in range(2, 6)
+        )
+        count = array_length(context, builder, sig.args[5], args[5])
         i64 = ir.IntType(64)
         vector = ir.VectorType(ir.DoubleType(), width)
 
@@ -465,6 +484,7 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int):
             starts = [
                 builder.load(builder.gep(starts_ptr, [ir.Constant(i64, j)])) for j in range(17)
             ]
+        head_pointers = (x_ptr, out_ptr, ht_ptr)
         with cgutils.for_range(builder, count) as loop:
             position = builder.load(builder.gep(positions_ptr, [loop.index]))
             addresses = [builder.add(offset, position) for offset in offsets]
@@ -476,9 +496,7 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int):
                     w = _sparse_rows(
                         builder, vector, lam_ptr, *tail_ptrs[:2], starts, rows, position
                     )
-                    _head_part(
-                        builder, vector, w, o, x_ptr, out_ptr, ht_ptr, addresses, slots, mode
-                    )
+                    _head_part(builder, vector, w, o, head_pointers, addresses, slots, mode)
             else:
                 lams = [
                     ir_load(builder, vector_pointer(builder, lam_ptr, a, vector)) for a in addresses
@@ -486,22 +504,10 @@ def _head_reverse_kernel(width: int, sparse: bool, mode: int):
                 w = [ir_combination(builder, vector, tail_ptrs[0], r, 16, lams) for r in range(16)]
                 for o in range(4):
                     w_o = w[4 * o : 4 * o + 4]
-                    _head_part(
-                        builder, vector, w_o, o, x_ptr, out_ptr, ht_ptr, addresses, slots, _GENERAL
-                    )
+                    _head_part(builder, vector, w_o, o, head_pointers, addresses, slots, _GENERAL)
         for slot, address in zip(slots, acc_addresses, strict=True):
             ir_store(builder, builder.load(slot), address)
         return context.get_dummy_value()
-
-    if sparse:
-
-        def head_reverse(typingctx, lam, lam_out, x, vals, nz_off, starts, ht, acc, off, pos, c):
-            return typing(lam, lam_out, x, (vals, nz_off, starts), ht, acc, off, pos)
-
-    else:
-
-        def head_reverse(typingctx, lam, lam_out, x, tt, ht, acc, off, positions, count):
-            return typing(lam, lam_out, x, (tt,), ht, acc, off, positions)
 
     return intrinsic(head_reverse)
 
@@ -530,27 +536,27 @@ _SPARSE_TRACE_PRESERVING = 3
 
 
 @njit(cache=_CACHE, nogil=True, inline="always")
-def _head_chunks(
-    lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, form
-):
-    """The head reverse kernel of the right width and form on ``count`` chunk positions."""
-    sparse = (lam, lam_out, x, vals, nz_off, starts, ht)
+def _head_chunks(vectors, tails, ht, acc, off, positions, width, form):
+    """The head reverse kernel of the right width and form on the chunk ``positions``;
+    ``tails = (tt, vals, nz_off, starts)``, Tᵀ dense and its non-zeros."""
+    dense = (tails[0],)
+    sparse = (tails[1], tails[2], tails[3])
     if form == _SPARSE_UNITAL and width == 8:
-        _sparse_unital_head_reverse8(*sparse, acc, off, positions, count)
+        _sparse_unital_head_reverse8(vectors, sparse, ht, acc, off, positions)
     elif form == _SPARSE_UNITAL:
-        _sparse_unital_head_reverse4(*sparse, acc, off, positions, count)
+        _sparse_unital_head_reverse4(vectors, sparse, ht, acc, off, positions)
     elif form == _SPARSE_TRACE_PRESERVING and width == 8:
-        _sparse_tp_head_reverse8(*sparse, acc, off, positions, count)
+        _sparse_tp_head_reverse8(vectors, sparse, ht, acc, off, positions)
     elif form == _SPARSE_TRACE_PRESERVING:
-        _sparse_tp_head_reverse4(*sparse, acc, off, positions, count)
+        _sparse_tp_head_reverse4(vectors, sparse, ht, acc, off, positions)
     elif form == _SPARSE and width == 8:
-        _sparse_head_reverse8(*sparse, acc, off, positions, count)
+        _sparse_head_reverse8(vectors, sparse, ht, acc, off, positions)
     elif form == _SPARSE:
-        _sparse_head_reverse4(*sparse, acc, off, positions, count)
+        _sparse_head_reverse4(vectors, sparse, ht, acc, off, positions)
     elif width == 8:
-        _head_reverse8(lam, lam_out, x, tt, ht, acc, off, positions, count)
+        _head_reverse8(vectors, dense, ht, acc, off, positions)
     else:
-        _head_reverse4(lam, lam_out, x, tt, ht, acc, off, positions, count)
+        _head_reverse4(vectors, dense, ht, acc, off, positions)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -587,11 +593,10 @@ def _sparse_form(ht, factors_mode):
 
 
 @njit(cache=_CACHE, nogil=True)
-def reverse_head_runs(
-    lam, lam_out, x, tt, ht, q, off, n_high, s_high, n_mid, s_mid, n_low, factors_mode
-):
-    """Reverse step of a group ``K = T (H ⊗ I)`` over the blocks of a pair layout (runs
-    ``n_low``, 4 or multiples of 8; ``off`` ordered so that the head's digit is ``i % 4``):
+def reverse_head_runs(vectors, tt, ht, q, off, layout, factors_mode):
+    """Reverse step of a group ``K = T (H ⊗ I)`` with ``vectors = (λ, λ_out, x)`` over the
+    blocks of a :class:`~qnoise.sim.records.PairLayout` (runs ``n_low``, 4 or multiples
+    of 8; ``off`` ordered so that the head's digit is ``i % 4``):
     ``λ_out = Kᵀ λ`` and ``q[h, h'] += Σ w[h + 4o] x[h' + 4o]`` with ``w = Tᵀ λ`` summed over
     every block and ``o``. ``tt`` = Tᵀ (16×16) and ``ht`` = Hᵀ (4×4), C-contiguous. When Tᵀ
     is sparse (at most ``_SPARSE_TAIL_MAX`` non-zeros), a kernel that takes only its
@@ -608,18 +613,15 @@ def reverse_head_runs(
     * ``_GENERAL`` (0): anything; all of ``q`` is accumulated.
 
     ``lam_out`` must be a different array from ``lam``."""
-    width = chunk_width(n_low)
+    width = chunk_width(layout.n_low)
     vals = np.empty(256)
     nz_off = np.empty(256, dtype=np.int64)
     starts = np.empty(17, dtype=np.int64)
     nnz = _sparse_tables(tt, off, vals, nz_off, starts)
     form = _DENSE if nnz > _SPARSE_TAIL_MAX else _sparse_form(ht, factors_mode)
     acc = np.zeros((16, width))
-    positions = chunk_positions(n_high, s_high, n_mid, s_mid, n_low, width)
-    count = positions.shape[0]
-    _head_chunks(
-        lam, lam_out, x, tt, vals, nz_off, starts, ht, acc, off, positions, count, width, form
-    )
+    positions = chunk_positions(layout, width)
+    _head_chunks(vectors, (tt, vals, nz_off, starts), ht, acc, off, positions, width, form)
     for i in range(16):
         total = 0.0
         for lane in range(width):
@@ -628,14 +630,16 @@ def reverse_head_runs(
 
 
 @njit(cache=_CACHE, nogil=True)
-def chunk_positions(n_high, s_high, n_mid, s_mid, n_low, width):
-    """The first entries of the chunks of ``width`` entries over the blocks of a pair
-    layout, in memory order within each run of ``n_low`` entries."""
-    positions = np.empty(n_high * n_mid * (n_low // width), dtype=np.int64)
+def chunk_positions(layout, width):
+    """The first entries of the chunks of ``width`` entries over the blocks of a
+    :class:`~qnoise.sim.records.PairLayout`, in memory order within each run of ``n_low``
+    entries."""
+    n_low = layout.n_low
+    positions = np.empty(layout.n_high * layout.n_mid * (n_low // width), dtype=np.int64)
     count = 0
-    for h in range(n_high):
-        for m in range(n_mid):
-            base = h * s_high + m * s_mid
+    for h in range(layout.n_high):
+        for m in range(layout.n_mid):
+            base = h * layout.s_high + m * layout.s_mid
             for start in range(base, base + n_low, width):
                 positions[count] = start
                 count += 1
@@ -649,32 +653,35 @@ _TWO_GROUP_SEGMENT = 256
 
 
 @njit(cache=_CACHE, nogil=True)
-def apply_two_groups(src, dst, k1, k2, a, s, b, n):
-    """``dst <- K2 K1 src`` in one pass over the state, for ``k1`` on qubits (a, s) indexed
-    ``d_a + 4·d_s`` and ``k2`` on (s, b) indexed ``d_s + 4·d_b`` (both C-contiguous); the
-    three qubits must be distinct and all >= 1.
+def apply_two_groups(src, dst, k1, k2, qubits, n):
+    """``dst <- K2 K1 src`` in one pass over the state, for ``qubits = (a, s, b)``, ``k1``
+    on qubits (a, s) indexed ``d_a + 4·d_s`` and ``k2`` on (s, b) indexed ``d_s + 4·d_b``
+    (both C-contiguous); the three qubits must be distinct and all >= 1.
 
     The 64 rows of a 3-qubit block are taken a segment of their run at a time: ``K1`` takes
     them into a buffer that stays in cache, ``K2`` from there into ``dst``. The state is
     read and written once for both groups (half the memory traffic of two passes). A
     segment is fully read before any of it is written, so ``dst`` may be ``src``.
     """
-    segment = min(_TWO_GROUP_SEGMENT, 4 ** min(a, s, b))
-    _two_group_pass(src, aligned_empty(64 * segment), dst, k1, k2, a, s, b, n, False)
+    segment = min(_TWO_GROUP_SEGMENT, 4 ** min(qubits))
+    _two_group_pass(src, aligned_empty(64 * segment), dst, (k1, k2), qubits, n, False)
 
 
 @njit(cache=_CACHE, nogil=True)
-def apply_two_groups_keeping(src, mid, dst, k1, k2, a, s, b, n):
+def apply_two_groups_keeping(src, mid, dst, k1, k2, qubits, n):
     """:func:`apply_two_groups` that also writes the state between the groups,
     ``mid <- K1 src`` (the reverse sweep's stored states); ``src``, ``mid`` and ``dst``
     are three different arrays. Each segment of ``mid`` is read back while still in cache."""
-    _two_group_pass(src, mid, dst, k1, k2, a, s, b, n, True)
+    _two_group_pass(src, mid, dst, (k1, k2), qubits, n, True)
 
 
 @njit(cache=_CACHE, nogil=True)
-def _two_group_pass(src, middle, dst, k1, k2, a, s, b, n, keep):
+def _two_group_pass(src, middle, dst, matrices, qubits, n, keep):
     """The pass of :func:`apply_two_groups` (``keep`` False: ``middle`` is the segment
-    buffer) and :func:`apply_two_groups_keeping` (``keep`` True: ``middle`` is a state)."""
+    buffer) and :func:`apply_two_groups_keeping` (``keep`` True: ``middle`` is a state),
+    with ``matrices = (k1, k2)`` and ``qubits = (a, s, b)``."""
+    k1, k2 = matrices
+    a, s, b = qubits
     t0 = min(a, s, b)
     t2 = max(a, s, b)
     t1 = a + s + b - t0 - t2
@@ -708,19 +715,10 @@ def _two_group_pass(src, middle, dst, k1, k2, a, s, b, n, keep):
                     for db in range(4):
                         source = first + db * stride_b
                         target = source if keep else db * 16 * segment
-                        _chunks(
-                            src, middle, k1, first_src, first_dst, source, target, segment, width
-                        )
+                        offsets = (first_src, first_dst)
+                        _chunks(src, middle, k1, offsets, (source, target), segment, width)
                     for da in range(4):
                         target = first + da * stride_a
-                        _chunks(
-                            middle,
-                            dst,
-                            k2,
-                            second_src[da],
-                            second_dst,
-                            target if keep else 0,
-                            target,
-                            segment,
-                            width,
-                        )
+                        offsets = (second_src[da], second_dst)
+                        bases = (target if keep else 0, target)
+                        _chunks(middle, dst, k2, offsets, bases, segment, width)

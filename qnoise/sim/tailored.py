@@ -47,6 +47,7 @@ from qnoise.sim.simd import (
     ir_fmuladd,
     ir_load,
     ir_store,
+    tuple_data_pointers,
     vector_pointer,
 )
 
@@ -206,66 +207,48 @@ def _head_module(mode, width, tt_mask, tinv_mask) -> ir.Module:
     return module
 
 
-def _address_call(arrays):
-    """Typing of an intrinsic that calls the kernel whose address is its first argument on
-    the data pointers of ``arrays`` (``(type, ndim, dtype)`` specs, all C-contiguous, else
-    ``None``) and its last argument, a count."""
-    if not contiguous_arrays(*arrays):
+@intrinsic
+def _call_kernel(typingctx, address, arrays, count):
+    """Call the kernel at ``address`` (:func:`head_kernel`, :func:`two_head_kernel`) on
+    the data pointers of ``arrays`` (a tuple of C-contiguous float64 or int64 arrays, in
+    the kernel's order) and ``count``."""
+    if not isinstance(arrays, types.BaseTuple) or not isinstance(count, types.Integer):
         return None
-    n_arrays = len(arrays)
+    specs = [(a, getattr(a, "ndim", 0), getattr(a, "dtype", None)) for a in arrays]
+    if not all(dtype in (types.float64, types.int64) for _, _, dtype in specs):
+        return None
+    if not contiguous_arrays(*specs):
+        return None
 
     def codegen(context, builder, sig, args):
-        pointers = [
-            context.make_array(sig.args[i])(context, builder, args[i]).data
-            for i in range(1, n_arrays + 1)
-        ]
+        pointers = tuple_data_pointers(context, builder, sig.args[1], args[1])
         kernel_type = ir.FunctionType(
             ir.VoidType(), [pointer.type for pointer in pointers] + [ir.IntType(64)]
         )
         kernel = builder.inttoptr(args[0], kernel_type.as_pointer())
-        builder.call(kernel, [*pointers, args[n_arrays + 1]])
+        builder.call(kernel, [*pointers, args[2]])
         return context.get_dummy_value()
 
-    return types.void(types.int64, *(spec[0] for spec in arrays), types.int64), codegen
-
-
-@intrinsic
-def _call_kernel(
-    typingctx, address, lam, lam_out, x, tt, tinv, ht, hinv, acc, off, positions, count
-):
-    """Call the kernel at ``address`` (:func:`head_kernel`) on these arrays."""
-    f64, i64 = types.float64, types.int64
-    arrays = (
-        (lam, 1, f64),
-        (lam_out, 1, f64),
-        (x, 1, f64),
-        (tt, 2, f64),
-        (tinv, 2, f64),
-        (ht, 2, f64),
-        (hinv, 2, f64),
-        (acc, 2, f64),
-        (off, 1, i64),
-        (positions, 1, i64),
-    )
-    return _address_call(arrays)
+    return types.void(types.int64, arrays, types.int64), codegen
 
 
 @njit(cache=_CACHE, nogil=True)
-def head_runs(
-    address, lam, lam_out, x, tt, tinv, ht, hinv, q, off, n_high, s_high, n_mid, s_mid, n_low
-):
-    """The reverse step of a group over the blocks of a pair layout (``off`` in head-first
-    order, see :func:`qnoise.sim.simd.reverse_head_runs`) by the kernel at ``address``
-    (:func:`head_kernel`, for chunks of :func:`chunk_width` entries): ``Kᵀ λ`` and the
-    head's correlation with the state before the group, added to ``q`` (rows 1-3; for a
-    unital head columns 1-3). An uncomputing kernel takes ``x`` as the state after the
-    group and leaves the state before it there, and λ is updated in place (``lam_out``
-    is ``lam``); a kernel that reads a kept ``x`` writes ``lam_out``, another array."""
-    width = chunk_width(n_low)
-    positions = chunk_positions(n_high, s_high, n_mid, s_mid, n_low, width)
+def head_runs(address, vectors, tail, head, q, off, layout):
+    """The reverse step of a group over the blocks of a
+    :class:`~qnoise.sim.records.PairLayout` (``off`` in head-first order, see
+    :func:`qnoise.sim.simd.reverse_head_runs`) by the kernel at ``address``
+    (:func:`head_kernel`, for chunks of :func:`chunk_width` entries), with ``vectors = (λ,
+    λ_out, x)``, ``tail = (Tᵀ, T⁻¹)`` and ``head = (Hᵀ, H⁻¹)``: ``Kᵀ λ`` and the head's
+    correlation with the state before the group, added to ``q`` (rows 1-3; for a unital
+    head columns 1-3). An uncomputing kernel takes ``x`` as the state after the group and
+    leaves the state before it there, and λ is updated in place (``lam_out`` is ``lam``);
+    a kernel that reads a kept ``x`` writes ``lam_out``, another array."""
+    width = chunk_width(layout.n_low)
+    positions = chunk_positions(layout, width)
     acc = np.zeros((16, width))
-    count = positions.shape[0]
-    _call_kernel(address, lam, lam_out, x, tt, tinv, ht, hinv, acc, off, positions, count)
+    lam, lam_out, x = vectors
+    arrays = (lam, lam_out, x, tail[0], tail[1], head[0], head[1], acc, off, positions)
+    _call_kernel(address, arrays, positions.shape[0])
     for i in range(16):
         total = 0.0
         for lane in range(width):
@@ -429,29 +412,19 @@ def _two_head_module(mode, tt_mask, tinv_mask) -> ir.Module:
     return module
 
 
-@intrinsic
-def _call_two_head_kernel(
-    typingctx, address, lam, lam_out, x, tt, tinv, h0t, h1t, h0inv, h1inv, acc0, acc1, count
-):
-    """Call the kernel at ``address`` (:func:`two_head_kernel`) on these arrays."""
-    f64 = types.float64
-    matrices = (tt, tinv, h0t, h1t, h0inv, h1inv, acc0, acc1)
-    arrays = ((lam, 1, f64), (lam_out, 1, f64), (x, 1, f64), *((m, 2, f64) for m in matrices))
-    return _address_call(arrays)
-
-
 @njit(cache=_CACHE, nogil=True)
-def two_head_runs(address, lam, lam_out, x, tt, tinv, h0t, h1t, h0inv, h1inv, q0, q1):
+def two_head_runs(address, vectors, tail, heads, q0, q1):
     """The reverse step of a two-head group on qubits 0 and 1 by the kernel at ``address``
-    (:func:`two_head_kernel`) over the whole state (at least ``TWO_HEAD_CHUNK`` entries):
-    ``Kᵀ λ``, and the heads' correlations added to ``q0`` (H0's, on qubit 0) and ``q1``;
-    in place and on kept states as :func:`head_runs`."""
+    (:func:`two_head_kernel`) over the whole state (at least ``TWO_HEAD_CHUNK`` entries),
+    with ``vectors = (λ, λ_out, x)``, ``tail = (Tᵀ, T⁻¹)`` and ``heads = (H0ᵀ, H1ᵀ, H0⁻¹,
+    H1⁻¹)``: ``Kᵀ λ``, and the heads' correlations added to ``q0`` (H0's, on qubit 0) and
+    ``q1``; in place and on kept states as :func:`head_runs`."""
     acc0 = np.zeros((16, 8))
     acc1 = np.zeros((16, 8))
-    count = lam.shape[0] // TWO_HEAD_CHUNK
-    _call_two_head_kernel(
-        address, lam, lam_out, x, tt, tinv, h0t, h1t, h0inv, h1inv, acc0, acc1, count
-    )
+    lam, lam_out, x = vectors
+    h0t, h1t, h0inv, h1inv = heads
+    arrays = (lam, lam_out, x, tail[0], tail[1], h0t, h1t, h0inv, h1inv, acc0, acc1)
+    _call_kernel(address, arrays, lam.shape[0] // TWO_HEAD_CHUNK)
     for i in range(16):
         for lane in range(8):
             q0[i // 4, i % 4] += acc0[i, lane]

@@ -171,7 +171,7 @@ def test_few_term_observables_through_the_light_cone_match_aer(num_qubits):
     sim = PTMSimulator(from_aer(aer_model))
     compiled = sim.compile(qc)
     obs = _random_observable(num_qubits, rng, terms=2)
-    assert compiled.prepare(obs).cone[0] < compiled.num_groups  # some groups in the cone
+    assert compiled.prepare(obs).terms.cone[0] < compiled.num_groups  # some groups in the cone
     expected = aer_expectation_with_readout(qc.assign_parameters(values), obs, aer_model)
     assert compiled.expectation(obs, values) == pytest.approx(expected, abs=1e-10)
     value, grad = compiled.value_and_gradient(obs, values)

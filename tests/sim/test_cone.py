@@ -7,7 +7,7 @@ from qiskit.quantum_info import SparsePauliOp
 
 from benchmarks.workloads import crlqas_circuit
 from qnoise import PTMSimulator
-from qnoise.sim import program
+from qnoise.sim.buffers import thread_block
 from qnoise.sim.cone import cone_plan
 
 
@@ -27,7 +27,7 @@ def test_cone_evaluation_equals_the_full_state(terms):
     obs = SparsePauliOp(terms, np.linspace(0.5, -0.7, len(terms)))
     compiled = PTMSimulator("fake_mumbai:median").compile(qc)
     prepared = compiled.prepare(obs)
-    first = prepared.cone[0]
+    first = prepared.terms.cone[0]
     assert first <= compiled.num_groups - 3  # several groups go to the observable
     assert compiled._groups[-1, 3] == -1  # a 1-qubit group among them
     values = np.random.default_rng(1).uniform(-3, 3, (3, qc.num_parameters))
@@ -39,7 +39,7 @@ def test_cone_evaluation_equals_the_full_state(terms):
         compiled.expectation_batch(prepared, values), expected, rtol=0, atol=1e-13
     )
     # the shared zero vector of the light cone is left zero
-    assert not program._thread_block("cone", compiled._x0.size).any()
+    assert not thread_block("cone", compiled._x0.size).any()
 
 
 def test_cone_respects_the_support_budget():
@@ -67,8 +67,8 @@ def test_gradient_through_the_cone_and_the_growing_state(states):
     memory = 2**30 if states is None else states * 8 * 4**8
     sim = PTMSimulator("fake_mumbai:median", gradient_memory=memory)
     compiled = sim.compile(qc)
-    assert (compiled._checkpoint_stride() == 1) == (states is None)
-    assert compiled.prepare(obs).cone[0] <= compiled.num_groups - 3
+    assert (compiled._gradient.checkpoint_stride() == 1) == (states is None)
+    assert compiled.prepare(obs).terms.cone[0] <= compiled.num_groups - 3
     values = np.random.default_rng(2).uniform(-3, 3, qc.num_parameters)
     shifts = np.pi / 2 * np.eye(qc.num_parameters)
     expected = (

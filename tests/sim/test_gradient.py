@@ -11,6 +11,7 @@ from qiskit.quantum_info import SparsePauliOp
 from benchmarks.workloads import hardware_efficient
 from qnoise import PTMSimulator
 from qnoise.noise import from_aer
+from qnoise.sim.records import TailoredKernels
 from tests.reference import GATES, random_aer_noise, random_circuit
 
 
@@ -116,7 +117,7 @@ def test_checkpointed_gradient_equals_stored_gradient(states):
     values = np.random.default_rng(2).uniform(-3, 3, qc.num_parameters)
     stored = PTMSimulator("fake_mumbai:median").compile(qc)
     checkpointed = PTMSimulator("fake_mumbai:median", gradient_memory=states * 8 * 4**5).compile(qc)
-    assert 1 < checkpointed._checkpoint_stride() < checkpointed.num_groups
+    assert 1 < checkpointed._gradient.checkpoint_stride() < checkpointed.num_groups
     np.testing.assert_allclose(
         checkpointed.gradient(obs, values), stored.gradient(obs, values), atol=1e-13, rtol=0
     )
@@ -157,7 +158,7 @@ def test_rotation_heads_and_general_groups_match_parameter_shift():
         atol=1e-10,
         rtol=0,
     )
-    (_, uncompute), _, kept_kernels, _ = compiled._tailored
+    (_, uncompute), (_, kept_kernels, _) = compiled._gradient._tailored
     assert not uncompute and kept_kernels.any()
 
 
@@ -192,8 +193,8 @@ def test_nonlinear_expressions_of_parameter_vector_elements():
 def uncompute_everywhere(monkeypatch):
     """Gradients uncompute states at every size and length (by default only from 9 qubits
     and 8 full-size groups on)."""
-    monkeypatch.setattr("qnoise.sim.program._UNCOMPUTE_MIN_QUBITS", 1)
-    monkeypatch.setattr("qnoise.sim.program._UNCOMPUTE_MIN_GROUPS", 1)
+    monkeypatch.setattr("qnoise.sim.gradient_policy._UNCOMPUTE_MIN_QUBITS", 1)
+    monkeypatch.setattr("qnoise.sim.gradient_policy._UNCOMPUTE_MIN_GROUPS", 1)
 
 
 @pytest.fixture
@@ -204,9 +205,9 @@ def sweeps(monkeypatch):
     calls = []
     sweep = reverse.adjoint_gradient
 
-    def recorded(*args):
-        calls.append(args[-4])  # before the tailored kernels' tables
-        return sweep(*args)
+    def recorded(terms, program, n, memory, tailored):
+        calls.append(memory.uncompute)
+        return sweep(terms, program, n, memory, tailored)
 
     monkeypatch.setattr(reverse, "adjoint_gradient", recorded)
     return calls
@@ -215,7 +216,7 @@ def sweeps(monkeypatch):
 def _stored_gradient(sim, circuit, observable, values):
     """The gradient with every state kept (no uncomputing)."""
     compiled = sim.compile(circuit)
-    compiled._uncompute = False
+    compiled._gradient._uncompute = False
     return compiled.gradient(observable, values)
 
 
@@ -245,8 +246,8 @@ def test_uncomputed_gradient_through_rotation_heads(uncompute_everywhere, sweeps
     values = np.random.default_rng(6).uniform(-np.pi, np.pi, qc.num_parameters)
     sim = PTMSimulator(noise)
     compiled = sim.compile(qc)
-    first = compiled.prepare(obs).cone[0]
-    assert 0 < compiled._growing_end < first < compiled.num_groups
+    first = compiled.prepare(obs).terms.cone[0]
+    assert 0 < compiled._gradient.growing_end < first < compiled.num_groups
     value, grad = compiled.value_and_gradient(obs, values)
     assert sweeps == [True]
     assert value == pytest.approx(sim.expectation(qc, obs, values), abs=1e-13)
@@ -310,9 +311,9 @@ def test_uncomputing_needs_only_the_states_it_writes(sweeps):
     obs = SparsePauliOp.from_list([("Z" * 9, 1.0), ("IXXIIIIIY", 0.5)])
     values = np.random.default_rng(7).uniform(-3, 3, qc.num_parameters)
     probe = PTMSimulator("fake_mumbai:median").compile(qc)
-    needed = probe._uncompute_bytes()
+    needed = probe._gradient.uncompute_bytes()
     full = 8 * 4**9
-    assert 6 * full < needed < (probe._growing_end + 6) * full
+    assert 6 * full < needed < (probe._gradient.growing_end + 6) * full
     gradients = []
     for memory in (needed, needed - 1):
         compiled = PTMSimulator("fake_mumbai:median", gradient_memory=memory).compile(qc)
@@ -330,11 +331,12 @@ def test_tailored_kernels_are_rebuilt_in_another_process(uncompute_everywhere, s
     values = np.random.default_rng(8).uniform(-3, 3, qc.num_parameters)
     compiled = PTMSimulator("fake_mumbai:median").compile(qc)
     grad = compiled.gradient(obs, values)
-    (pid, uncompute), uncompute_kernels, kept_kernels, tail_inverses = compiled._tailored
-    assert pid == os.getpid() and uncompute and uncompute_kernels.any() and kept_kernels.any()
-    bogus = np.where(uncompute_kernels != 0, 1, 0)  # not an address of this process
-    compiled._tailored = ((pid + 1, True), bogus, bogus, tail_inverses)
+    policy = compiled._gradient
+    (pid, uncompute), tables = policy._tailored
+    assert pid == os.getpid() and uncompute and tables.uncomputing.any() and tables.kept.any()
+    bogus = np.where(tables.uncomputing != 0, 1, 0)  # not an address of this process
+    policy._tailored = ((pid + 1, True), TailoredKernels(bogus, bogus, tables.inverses))
     np.testing.assert_array_equal(compiled.gradient(obs, values), grad)
-    assert compiled._tailored[0] == (os.getpid(), True)
-    np.testing.assert_array_equal(compiled._tailored[1], uncompute_kernels)
+    assert policy._tailored[0] == (os.getpid(), True)
+    np.testing.assert_array_equal(policy._tailored[1].uncomputing, tables.uncomputing)
     assert sweeps == [True, True]

@@ -5,6 +5,7 @@ import pytest
 
 from qnoise.noise import amplitude_damping
 from qnoise.sim import kernels, reverse
+from qnoise.sim.records import AdjointVectors, Program, StepKernel
 
 
 def _reference(x: np.ndarray, k: np.ndarray, qa: int, qb: int, n: int) -> np.ndarray:
@@ -72,7 +73,7 @@ def test_reverse_step_every_layout(n):
         start = rng.normal(size=(16, 16))
         corr = start.copy()
         lam_out = np.empty_like(lam)
-        kernels.adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt)
+        kernels.adjoint_group(AdjointVectors(lam, lam_out, x), k, qa, qb, n, corr, off, kt)
         np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-12)
         expected = start + _local_rows(lam, qa, qb, n) @ _local_rows(x, qa, qb, n).T
         np.testing.assert_allclose(corr, expected, rtol=0, atol=1e-11)
@@ -91,7 +92,7 @@ def test_reverse_step_of_the_lowest_pair_in_row_chunks(qa, qb):
     lam_out = np.empty_like(lam)
     kt = np.empty((16, 16))
     off = np.empty(16, dtype=np.int64)
-    kernels.adjoint_group(lam, lam_out, x, k, qa, qb, n, corr, off, kt)
+    kernels.adjoint_group(AdjointVectors(lam, lam_out, x), k, qa, qb, n, corr, off, kt)
     np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-11)
     expected = start + _local_rows(lam, qa, qb, n) @ _local_rows(x, qa, qb, n).T
     np.testing.assert_allclose(corr, expected, rtol=0, atol=1e-9)
@@ -120,9 +121,9 @@ def test_two_groups_in_one_pass(n, low):
         k2 = rng.normal(size=(16, 16))  # indexed d_s + 4·d_b
         expected = _reference(_reference(x, k1, a, s, n), k2, s, b, n)
         out = np.empty_like(x)
-        apply_two_groups(x, out, k1, k2, a, s, b, n)
+        apply_two_groups(x, out, k1, k2, (a, s, b), n)
         np.testing.assert_allclose(out, expected, rtol=0, atol=1e-11)
-        apply_two_groups(x, x, k1, k2, a, s, b, n)
+        apply_two_groups(x, x, k1, k2, (a, s, b), n)
         np.testing.assert_allclose(x, expected, rtol=0, atol=1e-11)
 
 
@@ -138,7 +139,7 @@ def test_two_groups_keeping_the_middle_state(n, low):
         k1, k2 = rng.normal(size=(2, 16, 16))
         middle = _reference(x, k1, a, s, n)
         mid, out = np.empty((2, 4**n))
-        apply_two_groups_keeping(x, mid, out, k1, k2, a, s, b, n)
+        apply_two_groups_keeping(x, mid, out, k1, k2, (a, s, b), n)
         np.testing.assert_allclose(mid, middle, rtol=0, atol=1e-11)
         np.testing.assert_allclose(out, _reference(middle, k2, s, b, n), rtol=0, atol=1e-11)
 
@@ -200,7 +201,8 @@ def test_reverse_step_of_a_rotation_head(n, kind, tail_nonzeros, head_form):
         q = start.copy()
         lam_out = np.empty_like(lam)
         mode = forms.index(head_form)  # the caller's word on the head's factors
-        reverse.adjoint_head_group(lam, lam_out, x, tail, head, kind, qa, qb, n, q, off, tt, mode)
+        vectors = AdjointVectors(lam, lam_out, x)
+        reverse.adjoint_head_group(vectors, (tail, head, kind), (qa, qb, n), q, off, tt, mode)
         k = tail @ _embedded(head, kind)
         np.testing.assert_allclose(lam_out, _reference(lam, k.T, qa, qb, n), rtol=0, atol=1e-11)
         expected = start + _head_correlation(lam, x, tail, kind, qa, qb, n)
@@ -260,18 +262,21 @@ def test_tailored_reverse_step(n, kind, head_form, tail_form, uncompute):
         expected_lam = _reference(lam, k.T, qa, qb, n)
         tt, tail_inverse = _tailored_operands(tail, kind)
         width = 8 if min(qa, qb) > 1 else 4
-        operands = (tail, head, tail_inverse, kind, qa, qb, n, q, off)
+        operands, site = (tail, head, kind), (qa, qb, n)
         if uncompute:
             kernel = tailored.head_kernel(mode, width, tt != 0, tail_inverse != 0)
-            reverse.tailored_head_group(lam, lam, y, *operands, kernel, True)
+            step = StepKernel(kernel, True, np.empty((0, 0)), tail_inverse)
+            vectors = AdjointVectors(lam, lam, y)
+            reverse.tailored_head_group(vectors, operands, site, q, off, step)
             np.testing.assert_allclose(y, x_before, rtol=0, atol=1e-11)
             np.testing.assert_allclose(lam, expected_lam, rtol=0, atol=1e-11)
         else:
             kept = x_before.copy()
             lam_out = np.empty_like(lam)
-            reverse.tailored_head_group(
-                lam, lam_out, kept, *operands, tailored.head_kernel(mode, width, tt != 0), False
-            )
+            kernel = tailored.head_kernel(mode, width, tt != 0)
+            step = StepKernel(kernel, False, np.empty((0, 0)), tail_inverse)
+            vectors = AdjointVectors(lam, lam_out, kept)
+            reverse.tailored_head_group(vectors, operands, site, q, off, step)
             np.testing.assert_array_equal(kept, x_before)
             np.testing.assert_array_equal(lam, lam_after)
             np.testing.assert_allclose(lam_out, expected_lam, rtol=0, atol=1e-11)
@@ -317,16 +322,20 @@ def test_tailored_two_head_step(n, kind_a, head_form, uncompute):
         tail_inverse = np.linalg.inv(tt.T)
         starts = rng.normal(size=(2, 4, 4))
         q_a, q_b = starts.copy()
-        operands = (head_a, head_b, kind_a, tail_inverse, qa, q_a, q_b)
+        heads, correlations = (head_a, head_b, kind_a), (q_a, q_b)
         if uncompute:
             kernel = tailored.two_head_kernel(mode, tt != 0, tail_inverse != 0)
-            reverse.tailored_two_head_group(lam, lam, y, tail, *operands, kernel, True)
+            step = StepKernel(kernel, True, np.empty((0, 0)), tail_inverse)
+            vectors = AdjointVectors(lam, lam, y)
+            reverse.tailored_two_head_group(vectors, tail, heads, qa, correlations, step)
             np.testing.assert_allclose(y, x_before, rtol=0, atol=1e-11)
             np.testing.assert_allclose(lam, expected_lam, rtol=0, atol=1e-11)
         else:
             kept, lam_out = x_before.copy(), np.empty_like(lam)
             kernel = tailored.two_head_kernel(mode, tt != 0)
-            reverse.tailored_two_head_group(lam, lam_out, kept, tail, *operands, kernel, False)
+            step = StepKernel(kernel, False, np.empty((0, 0)), tail_inverse)
+            vectors = AdjointVectors(lam, lam_out, kept)
+            reverse.tailored_two_head_group(vectors, tail, heads, qa, correlations, step)
             np.testing.assert_array_equal(kept, x_before)
             np.testing.assert_array_equal(lam, lam_after)
             np.testing.assert_allclose(lam_out, expected_lam, rtol=0, atol=1e-11)
@@ -398,7 +407,8 @@ def test_tailored_tables_cover_rotation_heads_only():
     assert kept[0] != 0 and kept[3] != 0 and list(kept[1:3]) == [0, 0]
     f0, f_end = groups[0, :2]
     tail, tmp, fm = np.empty((3, 16, 16))
-    kernels.factor_product(f0 + 1, f_end, 16, factors, mats, np.zeros(6), tail, tmp, fm)
+    program = Program(groups, factors, mats, np.zeros(6))
+    kernels.factor_product(f0 + 1, f_end, 16, program, tail, tmp, fm)
     tt, expected_inverse = _tailored_operands(tail, factors[f0, 0])
     np.testing.assert_allclose(tail_inverses[0], expected_inverse, rtol=0, atol=1e-14)
     np.testing.assert_allclose(tail_inverses[0] @ tt.T, np.eye(16), rtol=0, atol=1e-13)
@@ -454,13 +464,13 @@ def test_run_groups_pairs_groups_like_one_by_one():
         qc.cx(4, 1)
     compiled = PTMSimulator("fake_mumbai:median").compile(qc)
     groups, factors, mats = compiled._groups, compiled._factors, compiled._mats
-    angles = np.zeros(0)
+    program = Program(groups, factors, mats, np.zeros(0))
     x = compiled._x0.copy()
-    kernels.run_groups(x, np.empty_like(x), 0, len(groups), groups, factors, mats, angles, n)
+    kernels.run_groups(x, np.empty_like(x), 0, len(groups), program, n)
     expected = compiled._x0.copy()
     k, tmp, fm = np.empty((3, 16, 16))
     for g, (_, _, qa, qb) in enumerate(groups):
-        kernels.group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
+        kernels.group_matrix(g, program, k, tmp, fm)
         d = 16 if qb >= 0 else 4
         expected = (
             _reference(expected, k, qa, qb, n)
@@ -488,12 +498,12 @@ def test_growing_state_from_zero_equals_full_state_run():
     compiled = PTMSimulator("fake_mumbai:median").compile(qc)
     groups, factors, mats = compiled._groups, compiled._factors, compiled._mats
     n = compiled._num_active
-    angles = np.zeros(0)
+    program = Program(groups, factors, mats, np.zeros(0))
     expected = compiled._x0.copy()
     scratch = np.empty_like(expected)
-    kernels.run_groups(expected, scratch, 0, len(groups), groups, factors, mats, angles, n)
+    kernels.run_groups(expected, scratch, 0, len(groups), program, n)
     x = np.full_like(expected, np.nan)  # every entry must be written
-    kernels.run_from_zero(x, scratch, len(groups), groups, factors, mats, angles, n)
+    kernels.run_from_zero(x, scratch, len(groups), program, n)
     np.testing.assert_allclose(x, expected, rtol=0, atol=1e-14)
 
 
@@ -532,7 +542,7 @@ def test_aligned_rows_each_start_on_a_cache_line():
 
 
 def test_evaluation_and_gradient_buffers_are_aligned():
-    from qnoise.sim.program import _thread_block
+    from qnoise.sim.buffers import thread_block
 
     for size in (16, 4**6, 4**6 + 5):
-        assert _thread_block(f"aligned_test_{size}", size).ctypes.data % 64 == 0
+        assert thread_block(f"aligned_test_{size}", size).ctypes.data % 64 == 0
