@@ -44,11 +44,15 @@ def best_circuit(best: dict) -> QuantumCircuit:
 def simplify_best(best: dict, env_config: dict) -> SimplifiedCircuit:
     """The circuit of a ``best.json`` record, simplified and re-fitted on the energy its run
     minimized (the problem and noise model of ``env_config``, a run config's ``env``
-    section); see :func:`qnoise.vqe.simplify_and_refit`."""
+    section; the mitigated energy where its step optimizer minimized that); see
+    :func:`qnoise.vqe.simplify_and_refit`."""
     config = ArchSearchConfig.from_dict(dict(env_config))
     problem = chem.load(config.problem)
     circuit = best_circuit({**best, "num_qubits": problem.num_qubits})
-    return simplify_and_refit(circuit, problem.hamiltonian, problem.constant, config.noise_model)
+    zne = config.zne if config.optimize_mitigated else None
+    return simplify_and_refit(
+        circuit, problem.hamiltonian, problem.constant, config.noise_model, zne=zne
+    )
 
 
 def run_best_circuit(run: str | Path, raw: bool = False, shortest: bool = False) -> QuantumCircuit:

@@ -116,6 +116,16 @@ ROWS = (
         "--out docs/results/noise_floor_lih_4q_mumbai.json",
     ),
     Row(
+        "lih_4q_mumbai_median_zne",
+        "LiH-4q, fake_mumbai:median, zero-noise-extrapolated rewards",
+        "lih_4q_mumbai_median_zne_fast",
+        (100, 101, 102),
+        "no published number for this model.",
+        "noiseless re-evaluation below chemical accuracy in 3/3 seeds (the step optimizer "
+        "minimizes the Richardson energy of the noise scaled by 1, 2, 3)",
+        noisy=True,
+    ),
+    Row(
         "lih_6q_noiseless",
         "LiH-6q, noiseless",
         "lih_6q_noiseless_fast",

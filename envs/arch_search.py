@@ -47,7 +47,8 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
     ## Rewards
     With μ the target and ξ the threshold, after each action all angles are re-optimized
     (warm start) and ``E_t`` is the optimized (noisy) energy — or its zero-noise
-    extrapolation with the ``mitigation`` option; with ``confirm_shots``, a step that would
+    extrapolation with the ``mitigation`` option (with ``optimize_mitigated``, the optimum
+    of the mitigated energy itself); with ``confirm_shots``, a step that would
     succeed or set the lowest energy seen is re-estimated with that many shots and the
     re-estimate is ``E_t`` — and ``error = |E_t − μ|``:
     +5 if ``error < ξ`` (success); −5 if the episode ends otherwise (step cap or halting
@@ -209,18 +210,17 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
         """Optimize (or just evaluate) the current circuit's angles; returns (energy, nfev).
 
         ``new_rotation`` with ``new_angle="best"``: first set the last angle to the minimum
-        of the energy along it (three evaluations)."""
+        of the energy along it (three evaluations). With ``optimize_mitigated`` the
+        objective is the mitigated energy (each of its evaluations counts one energy per
+        scale factor)."""
         circuit = self.state.circuit()
         seed = int(self.np_random.integers(2**63))
-        objective = EnergyObjective(
-            circuit,
-            self.problem.hamiltonian,
-            self.problem.constant,
-            self.simulator,
-            shots=self.config.shots,
-            shot_model=self.config.shot_model,
-            seed=seed,
-        )
+        if self.config.optimize_mitigated:
+            objective = self.config.zne.objective(
+                self.simulator, circuit, self.problem.hamiltonian, self.problem.constant
+            )
+        else:
+            objective = self._energy_objective(circuit, self.config.shots, seed)
         if not optimize or circuit.num_parameters == 0:
             energy, nfev = float(objective(self.state.angles)), 1
         else:
@@ -237,11 +237,22 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
             )
             self.state.set_angles(result.x)
             energy, nfev = float(result.fun), nfev + int(result.nfev)
-        self._unmitigated = energy
         zne = self.config.zne
+        if self.config.optimize_mitigated:
+            noisy = self._energy_objective(circuit, None, seed)
+            self._unmitigated = float(noisy(self.state.angles))
+            return energy, nfev * len(zne.scale_factors) + 1
+        self._unmitigated = energy
         if zne is None:
             return energy, nfev
         return self._mitigated(circuit, self.config.shots, seed), nfev + len(zne.scale_factors)
+
+    def _energy_objective(self, circuit: QuantumCircuit, shots: int | None, seed: int):
+        """The (noisy) energy of ``circuit`` as an objective, with ``shots`` shots."""
+        return EnergyObjective(
+            circuit, self.problem.hamiltonian, self.problem.constant, self.simulator,
+            shots=shots, shot_model=self.config.shot_model, seed=seed,
+        )  # fmt: skip
 
     def _mitigated(self, circuit: QuantumCircuit, shots: int | None, seed: int) -> float:
         """The zero-noise-extrapolated energy of ``circuit`` at the current angles."""
@@ -265,11 +276,7 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
         seed = int(self.np_random.integers(2**63))
         if self.config.zne is not None:
             return self._mitigated(circuit, shots, seed)
-        objective = EnergyObjective(
-            circuit, self.problem.hamiltonian, self.problem.constant, self.simulator,
-            shots=shots, shot_model=self.config.shot_model, seed=seed,
-        )  # fmt: skip
-        return float(objective(self.state.angles))
+        return float(self._energy_objective(circuit, shots, seed)(self.state.angles))
 
     def _noiseless_energy(self) -> float:
         circuit = self.state.circuit()

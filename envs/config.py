@@ -96,6 +96,12 @@ class ArchSearchConfig:
         is mitigated (``{"scale_factors": [1, 2, 3], "extrapolation": "richardson"}``, the
         arguments of :class:`qnoise.mitigation.ZNE`); ``info["unmitigated_energy"]`` keeps
         the optimizer's own. Costs one energy per scale factor and step.
+    optimize_mitigated : bool
+        With ``mitigation`` (a linear extrapolator, exact energies): the inner optimizer
+        minimizes the mitigated energy itself (:meth:`qnoise.mitigation.ZNE.objective`)
+        instead of mitigating the noisy optimum afterwards, so the angles are fitted to the
+        noise-free optimum rather than to the noise. Each evaluation costs one energy per
+        scale factor (``nfev`` counts them).
     """
 
     problem: str = "LiH-4q"
@@ -118,6 +124,7 @@ class ArchSearchConfig:
     new_angle: str = "zero"
     illegal_action: str = "penalize"
     mitigation: Any = None
+    optimize_mitigated: bool = False
 
     def __post_init__(self) -> None:
         from qnoise import chem
@@ -161,6 +168,12 @@ class ArchSearchConfig:
         }  # fmt: skip
         _check(not unknown, "curriculum_options", f"no {sorted(unknown)}")
         self.zne = self._zne()
+        if self.optimize_mitigated:
+            _check(self.zne is not None and self.shots is None, "optimize_mitigated",
+                   "used with mitigation and exact energies (shots None)")  # fmt: skip
+            _check(self.zne.extrapolator.linear_weights(self.zne.scale_factors) is not None,
+                   "optimize_mitigated", "a linear extrapolation (richardson, linear, "
+                   "polynomial)")  # fmt: skip
 
     def _zne(self):
         from qnoise.mitigation import ZNE

@@ -96,6 +96,12 @@ class Extrapolator(ABC):
     def extrapolate(self, scale_factors, values, sigmas=None) -> tuple[float, float]:
         """Zero-noise value and its standard error."""
 
+    def linear_weights(self, scale_factors) -> np.ndarray | None:
+        """The weights γ_i with zero-noise value ``Σ γ_i y_i`` for every set of values at
+        these scale factors, when the extrapolation is such a fixed linear combination
+        (unweighted); ``None`` for non-linear models."""
+        return None
+
 
 class PolynomialExtrapolator(Extrapolator):
     """Least-squares polynomial of degree ``order`` in λ, evaluated at λ = 0 (weighted by
@@ -130,6 +136,12 @@ class PolynomialExtrapolator(Extrapolator):
         except np.linalg.LinAlgError as exc:
             raise ExtrapolationError(f"{self.name}: the scale factors do not fix the fit") from exc
         return solution[0]
+
+    def linear_weights(self, scale_factors) -> np.ndarray:
+        x = np.asarray(scale_factors, dtype=float)
+        if x.size < self.minimum_points:
+            raise ExtrapolationError(f"{self.name} needs {self.minimum_points} scale factors")
+        return self.coefficients(x)
 
     def _slope(self, x: np.ndarray, y: np.ndarray, sigmas=None) -> float:
         """The fitted coefficient of λ (for the residuals of a line fit)."""
@@ -177,6 +189,10 @@ class RichardsonExtrapolator(Extrapolator):
     @property
     def name(self) -> str:
         return "richardson"
+
+    def linear_weights(self, scale_factors) -> np.ndarray:
+        x = np.asarray(scale_factors, dtype=float)
+        return PolynomialExtrapolator(order=max(x.size - 1, 1)).linear_weights(x)
 
     def extrapolate(self, scale_factors, values, sigmas=None) -> tuple[float, float]:
         x, _, _ = check_points(scale_factors, values, sigmas, 2, self.name)

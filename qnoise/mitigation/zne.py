@@ -149,6 +149,27 @@ class ZNE:
                                       for lam in self.scale_factors]}  # fmt: skip
         return self._simulators[key]
 
+    def objective(self, simulator, ansatz, observable, constant: float = 0.0):
+        """The mitigated energy of ``ansatz`` (a circuit with Parameters) as an objective an
+        optimizer minimizes directly (:class:`~qnoise.mitigation.objective.
+        MitigatedEnergyObjective`): the exact energies under the noise of ``simulator``
+        scaled by each λ, combined with the extrapolator's fixed weights. Needs a linear
+        extrapolator (``"richardson"``, ``"linear"``, ``"polynomial"``)."""
+        from qnoise.mitigation.objective import MitigatedEnergyObjective
+        from qnoise.vqe.objective import EnergyObjective
+
+        weights = self.extrapolator.linear_weights(self.scale_factors)
+        if weights is None:
+            raise ValueError(
+                f"{self.extrapolator.name} extrapolation is not a fixed linear combination of "
+                "the values: a mitigated objective needs richardson, linear or polynomial"
+            )
+        objectives = [
+            EnergyObjective(ansatz, observable, 0.0, scaled)
+            for scaled in self.simulators(simulator)
+        ]
+        return MitigatedEnergyObjective(objectives, weights, constant)
+
     def energy(
         self,
         simulator,

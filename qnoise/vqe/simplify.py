@@ -181,20 +181,26 @@ def refit_angles(
     simulator: PTMSimulator | None = None,
     *,
     maxiter: int = 1000,
+    zne=None,
 ) -> tuple[QuantumCircuit, float]:
     """Re-optimise the rotation angles of a bound ``circuit`` on the exact energy
     ``<H> + constant`` under ``simulator``'s noise (L-BFGS-B with reverse-mode gradients,
-    started from the circuit's own angles).
+    started from the circuit's own angles), or with ``zne`` (a
+    :class:`qnoise.mitigation.ZNE` with a linear extrapolator) on its mitigated energy.
 
     Returns ``(circuit, energy)``: the re-fitted circuit (angles wrapped to (−π, π]: a
-    rotation by θ + 2π is the same gate up to a global phase) and its energy (Ha), or the
-    input and its energy when no lower point was found, so the energy never rises.
+    rotation by θ + 2π is the same gate up to a global phase) and its energy (Ha; the
+    mitigated one with ``zne``), or the input and its energy when no lower point was
+    found, so the energy never rises.
     """
     from qnoise.optim import LBFGSB
     from qnoise.vqe.objective import EnergyObjective
 
     template, start = parametrize_rotations(circuit)
-    objective = EnergyObjective(template, hamiltonian, constant, simulator)
+    if zne is not None:
+        objective = zne.objective(simulator or PTMSimulator(), template, hamiltonian, constant)
+    else:
+        objective = EnergyObjective(template, hamiltonian, constant, simulator)
     if not start.size:
         return circuit, float(objective(start))
     start_energy = float(objective(start))
@@ -244,20 +250,27 @@ def simplify_and_refit(
     hamiltonian: SparsePauliOp,
     constant: float = 0.0,
     noise_model=None,
+    zne=None,
 ) -> SimplifiedCircuit:
     """:func:`simplify_circuit`, then :func:`refit_angles` on the energy under
-    ``noise_model`` (a :class:`qnoise.NoiseModel` or ``None`` for none), with both circuits'
-    sizes and exact energies with and without that noise. Rotations the re-fit leaves within
-    :data:`NEGLIGIBLE_ANGLE` of the identity are dropped when that does not raise the
-    energy by more than 1e-9 Ha."""
+    ``noise_model`` (a :class:`qnoise.NoiseModel` or ``None`` for none; with ``zne``, on
+    its mitigated energy), with both circuits' sizes and exact energies with and without
+    that noise (unmitigated). Rotations the re-fit leaves within :data:`NEGLIGIBLE_ANGLE`
+    of the identity are dropped when that does not raise the re-fitted energy by more
+    than 1e-9 Ha."""
     noisy = PTMSimulator(noise_model)
     ideal = PTMSimulator()
-    simplified, energy = refit_angles(simplify_circuit(circuit), hamiltonian, constant, noisy)
+    simplified, fitted = refit_angles(
+        simplify_circuit(circuit), hamiltonian, constant, noisy, zne=zne
+    )
     shorter = simplify_circuit(_drop_identity_rotations(simplified, NEGLIGIBLE_ANGLE))
     if len(shorter.data) < len(simplified.data):
-        shorter_energy = float(noisy.expectation(shorter, hamiltonian) + constant)
-        if shorter_energy <= energy + 1e-9:
-            simplified, energy = shorter, shorter_energy
+        if zne is None:
+            shorter_fitted = float(noisy.expectation(shorter, hamiltonian) + constant)
+        else:
+            shorter_fitted = zne.energy(noisy, shorter, hamiltonian, None, constant).value
+        if shorter_fitted <= fitted + 1e-9:
+            simplified = shorter
 
     def noiseless(c: QuantumCircuit) -> float:
         return float(ideal.expectation(c, hamiltonian) + constant)
@@ -265,7 +278,7 @@ def simplify_and_refit(
     return SimplifiedCircuit(
         circuit=simplified,
         counts=CircuitCounts.of(simplified),
-        energy=energy,
+        energy=float(noisy.expectation(simplified, hamiltonian) + constant),
         noiseless_energy=noiseless(simplified),
         raw=circuit,
         raw_counts=CircuitCounts.of(circuit),

@@ -387,6 +387,34 @@ def test_optimizer_options_reach_the_step_optimizer():
         make(**{**options, "optimizer": Rotosolve()}, optimizer_options={"shots": 10})
 
 
+def test_optimized_mitigated_energies():
+    """``optimize_mitigated``: the step optimizer minimizes the Richardson energy itself, so
+    the step's energy is the mitigated energy at the step's angles (a stationary point of
+    it) and the unmitigated energy is the noisy energy there; each mitigated evaluation
+    counts three energies."""
+    from qnoise.mitigation import ZNE
+
+    options = {"noise": "fake_mumbai:median", "optimizer": "lbfgsb", "random_halting": False,
+               "mitigation": {"extrapolation": "richardson"}}  # fmt: skip
+    env = make(**options, optimize_mitigated=True, seed=4)
+    problem = chem.load("H2-2q")
+    for action in (2, 5, 0, 3):
+        _, _, _, _, info = env.step(action)
+    template, angles = env.circuit(parametrized=True)
+    zne = ZNE()
+    mitigated = zne.energy(env.simulator, template, problem.hamiltonian, angles, problem.constant)
+    assert info["energy"] == pytest.approx(mitigated.value, abs=1e-10)
+    objective = zne.objective(env.simulator, template, problem.hamiltonian, problem.constant)
+    assert np.abs(objective.gradient(angles)).max() < 1e-5
+    noisy = env.simulator.expectation(template, problem.hamiltonian, angles) + problem.constant
+    assert info["unmitigated_energy"] == pytest.approx(noisy, abs=1e-12)
+    assert info["nfev"] % 3 == 1
+    for bad in ({"mitigation": None}, {"shots": 1000},
+                {"mitigation": {"extrapolation": "exponential"}}):  # fmt: skip
+        with pytest.raises(ValueError, match="optimize_mitigated"):
+            ArchSearchConfig(**{**options, "problem": "H2-2q", **bad, "optimize_mitigated": True})
+
+
 def test_confirmed_energies_are_fresh_estimates_of_candidate_steps():
     """``confirm_shots``: a step that would succeed or set the lowest energy is re-estimated
     at its optimized angles (one more evaluation); with 1e12 shots the re-estimate is the
