@@ -33,7 +33,7 @@ from qnoise.sim.kernels import (
     pair_layout,
     run_from_zero,
 )
-from qnoise.sim.records import Program
+from qnoise.sim.records import MeasuredTerms, Program
 from qnoise.sim.simd import aligned_rows, aligned_zeros
 
 _CACHE = True
@@ -216,16 +216,19 @@ def _evaluate_chunk(x0, chunk, n, w, terms, out):
 
 
 @njit(cache=_CACHE, nogil=True)
-def evaluate_batch(x0, batch_program, n, terms, out, work, lam):
-    """Expectations ``out[b] = Σ_t coeff_t x_b[index_t]`` (``terms``, a
+def evaluate_batch(x0, tables, angles_batch, n, terms, out, buffers):
+    """Expectations ``out[b] = Σ_t coeff_t x_b[index_t]`` (``terms``, the fields of a
     :class:`~qnoise.sim.records.MeasuredTerms`) from the state ``x0`` for each row of
-    ``batch_program.angles`` ``(B, S)`` (a :class:`~qnoise.sim.records.Program` with one
-    row of angles per set): batch-major in chunks for small states and batches of at least
-    ``_MIN_BATCH`` sets; otherwise set by set in the two states of ``work`` ``(2,
-    4**n)``, the groups of the observable's light cone (see
-    :func:`qnoise.sim.cone.cone_plan`) applied to the observable, in ``lam`` (``4**n``
-    zeros, left zero), instead of the state."""
-    groups, factors, mats, angles_batch = batch_program
+    ``angles_batch`` ``(B, S)``, ``tables = (groups, factors, mats)``: batch-major in
+    chunks for small states and batches of at least ``_MIN_BATCH`` sets; otherwise set by
+    set in ``buffers = (work, lam)``: the two states of ``work`` ``(2, 4**n)``, and the
+    groups of the observable's light cone (see :func:`qnoise.sim.cone.cone_plan`) applied
+    to the observable in ``lam`` (``4**n`` zeros, left zero) instead of the state.
+
+    Python callers pass plain tuples (numba types them faster than named ones)."""
+    groups, factors, mats = tables
+    terms = MeasuredTerms(terms[0], terms[1], terms[2])
+    work, lam = buffers
     batch = angles_batch.shape[0]
     if _uses_batch_major(n, batch):
         w = _batch_qubits(n, batch)
@@ -259,7 +262,7 @@ def evaluate_points(native, points, out):
     x0 = native.x0
     work = aligned_rows(2, x0.shape[0])
     lam = aligned_zeros(x0.shape[0])
-    batch_program = Program(native.groups, native.factors, native.mats, angles)
-    evaluate_batch(x0, batch_program, native.n, native.terms, out, work, lam)
+    tables = (native.groups, native.factors, native.mats)
+    evaluate_batch(x0, tables, angles, native.n, native.terms, out, (work, lam))
     for b in range(out.shape[0]):
         out[b] = native.constant + out[b]

@@ -72,7 +72,7 @@ def cone_value(x, lam, program, n, terms):
     ``4**n`` zeros that is left zero again."""
     first, stage_start, blocks = terms.cone
     obs_index, obs_coeff = terms.index, terms.coeff
-    groups = program.groups
+    groups, factors, mats, angles = program
     n_groups = groups.shape[0]
     if first == n_groups:
         value = 0.0
@@ -89,7 +89,7 @@ def cone_value(x, lam, program, n, terms):
     d = 16
     for s in range(n_groups - first):
         g = n_groups - 1 - s
-        group_matrix(g, program, k, tmp, fm)
+        group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
         pair_layout(groups[g, 2], groups[g, 3], n, off)
         d = 16 if groups[g, 3] >= 0 else 4
         for e in range(stage_start[s], stage_start[s + 1]):

@@ -28,7 +28,7 @@ import numpy as np
 
 from qnoise.sim import reverse
 from qnoise.sim.buffers import thread_block
-from qnoise.sim.records import GradientMemory, MeasuredTerms, Program, TailoredKernels
+from qnoise.sim.records import GradientMemory, TailoredKernels
 
 # gradients uncompute states (instead of keeping them) from this many simulated qubits on;
 # a result whose uncomputed state is off by more than the tolerance is taken again with
@@ -83,17 +83,18 @@ class GradientPolicy:
         self._uncompute: bool | None = None  # decided at the first gradient
         self._tailored: tuple | None = None  # ((process id, uncompute), TailoredKernels)
 
-    def value_and_gradient(self, terms: MeasuredTerms, angles: np.ndarray):
-        """``(<O>, d<O>/d angle)`` at one set of slot ``angles`` (S,), uncomputing states
-        where that is allowed and accurate (:meth:`uncomputes`) and the circuit has enough
-        full-size groups before the observable's light cone, else keeping them."""
-        full_size = terms.cone[0] - self.growing_end  # groups before the light cone
+    def value_and_gradient(self, terms: tuple, angles: np.ndarray):
+        """``(<O>, d<O>/d angle)`` at one set of slot ``angles`` (S,) for the observable
+        ``terms`` (the fields of a :class:`~qnoise.sim.records.MeasuredTerms`), uncomputing
+        states where that is allowed and accurate (:meth:`uncomputes`) and the circuit has
+        enough full-size groups before the observable's light cone, else keeping them."""
+        full_size = terms[2][0] - self.growing_end  # groups before the light cone
         uncompute = self.uncomputes() and full_size >= _UNCOMPUTE_MIN_GROUPS
-        program = Program(self._groups, self._factors, self._mats, angles)
-        try:
+        tables = (self._groups, self._factors, self._mats)
+        try:  # plain tuples: numba types them faster than named ones
             value, slot_grad, drift = reverse.adjoint_gradient(
-                terms, program, self.num_qubits, self.memory(uncompute),
-                self.tailored_kernels(uncompute),
+                terms, tables, angles, self.num_qubits, tuple(self.memory(uncompute)),
+                tuple(self.tailored_kernels(uncompute)),
             )  # fmt: skip
         except np.linalg.LinAlgError:  # a group without an inverse at these angles
             drift = np.inf

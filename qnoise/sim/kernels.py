@@ -48,9 +48,9 @@ _PING_PONG_MAX = 2**22
 
 
 @njit(cache=_CACHE, nogil=True)
-def _factor_matrix(f, program, d, out):
+def _factor_matrix(f, factors, mats, angles, d, out):
     """Embedded d×d matrix of factor ``f`` (and nothing else) into ``out``."""
-    _embedded(f, program, d, out, False)
+    _embedded(f, factors, mats, angles, d, out, False)
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -65,17 +65,16 @@ def _rotation_weights(a, derivative):
 
 
 @njit(cache=_CACHE, nogil=True)
-def _embedded(f, program, d, out, derivative):
+def _embedded(f, factors, mats, angles, d, out, derivative):
     """Embedded d×d matrix of factor ``f``, or of its angle derivative ``dF/da`` (rotation
     factors only), into ``out``."""
-    factors, mats = program.factors, program.mats
     kind = factors[f, 0]
     if kind == KIND_CONST:
         for r in range(d):
             for c in range(d):
                 out[r, c] = mats[f, 0, r, c]
         return
-    w0, w1, w2 = _rotation_weights(program.angles[factors[f, 1]], derivative)
+    w0, w1, w2 = _rotation_weights(angles[factors[f, 1]], derivative)
     if kind == KIND_FULL:
         for r in range(d):
             for c in range(d):
@@ -95,12 +94,11 @@ def _embedded(f, program, d, out, derivative):
 
 
 @njit(cache=_CACHE, nogil=True)
-def group_matrix(g, program, k_out, tmp, fm):
+def group_matrix(g, groups, factors, mats, angles, k_out, tmp, fm):
     """Fused matrix of group ``g`` into ``k_out`` (product of its factors, first applied
     first); ``tmp`` and ``fm`` are 16×16 work buffers."""
-    groups = program.groups
     d = 16 if groups[g, 3] >= 0 else 4
-    factor_product(groups[g, 0], groups[g, 1], d, program, k_out, tmp, fm)
+    factor_product(groups[g, 0], groups[g, 1], d, factors, mats, angles, k_out, (tmp, fm))
 
 
 @njit(cache=_CACHE, nogil=True)
@@ -133,16 +131,15 @@ def factor_times(kind, fac, src, dst, d, transpose):
 
 
 @njit(cache=_CACHE, nogil=True)
-def local_run(f, f_end, program, m, step, product):
+def local_run(f, f_end, factors, mats, angles, m, step, product):
     """Product (4×4, into ``m``; first applied first) of the run of 1-qubit rotations on one
     local qubit that starts at factor ``f`` and ends at ``f_end`` at the latest; returns the
     index of the run's last factor. ``step`` and ``product`` are 4×4 work buffers."""
-    factors = program.factors
     kind = factors[f, 0]
-    factor_block(f, program, 4, m, False)
+    factor_block(f, factors, mats, angles, 4, m, False)
     while f + 1 < f_end and factors[f + 1, 0] == kind:
         f += 1
-        factor_block(f, program, 4, step, False)
+        factor_block(f, factors, mats, angles, 4, step, False)
         for r in range(4):
             for c in range(4):
                 acc = 0.0
@@ -155,29 +152,32 @@ def local_run(f, f_end, program, m, step, product):
     return f
 
 
-@njit(cache=_CACHE, nogil=True)
-def factor_product(f0, f_end, d, program, k_out, tmp, fm):
+# inlined: its two work buffers travel as a tuple, built and unpacked in the caller
+@njit(cache=_CACHE, nogil=True, inline="always")
+def factor_product(f0, f_end, d, factors, mats, angles, k_out, scratch):
     """Product of factors ``f0 .. f_end-1`` (first applied first; the identity when there
     are none) as a d×d matrix into ``k_out``. Consecutive 1-qubit rotations on the same local
-    qubit are multiplied as 4×4 blocks before being embedded."""
+    qubit are multiplied as 4×4 blocks before being embedded. ``scratch = (tmp, fm)``, two
+    16×16 work buffers."""
+    tmp, fm = scratch
     if f0 == f_end:
         for r in range(d):
             for c in range(d):
                 k_out[r, c] = 1.0 if r == c else 0.0
         return
-    _factor_matrix(f0, program, d, k_out)
+    _factor_matrix(f0, factors, mats, angles, d, k_out)
     # 4×4 scratch blocks inside fm (free in the 1-qubit branch)
     m = fm[0:4, 0:4]
     step = fm[4:8, 0:4]
     product = fm[8:12, 0:4]
     f = f0 + 1
     while f < f_end:
-        kind = program.factors[f, 0]
+        kind = factors[f, 0]
         if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
-            f = local_run(f, f_end, program, m, step, product)
+            f = local_run(f, f_end, factors, mats, angles, m, step, product)
             factor_times(kind, m, k_out, tmp, d, False)
         else:
-            _factor_matrix(f, program, d, fm)
+            _factor_matrix(f, factors, mats, angles, d, fm)
             factor_times(kind, fm, k_out, tmp, d, False)
         for r in range(d):
             for c in range(d):
@@ -507,7 +507,7 @@ def run_groups(x, scratch, g_start, g_end, program, n):
     """Apply groups ``g_start..g_end-1`` to ``x`` in place; ``scratch`` (a second state) is
     used to alternate buffers for states up to ``_PING_PONG_MAX`` entries. Two consecutive
     groups that share one qubit go through the state in one pass (see ``shared_qubit``)."""
-    groups = program.groups
+    groups, factors, mats, angles = program
     k = np.empty((16, 16))
     k2 = np.empty((16, 16))
     k1c = np.empty((16, 16))
@@ -521,10 +521,10 @@ def run_groups(x, scratch, g_start, g_end, program, n):
     passes = 0
     g = g_start
     while g < g_end:
-        group_matrix(g, program, k, tmp, fm)
+        group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
         shared = shared_qubit(groups, g, g_end)
         if shared >= 0:
-            group_matrix(g + 1, program, k2, tmp, fm)
+            group_matrix(g + 1, groups, factors, mats, angles, k2, tmp, fm)
             a, b = pair_matrices(groups, g, shared, k, k2, k1c, k2c)
             apply_two_groups(src, dst, k1c, k2c, (a, shared, b), n)
             g += 2
@@ -549,7 +549,7 @@ def run_from_zero(x, scratch, g_end, program, n):
     qubits touched. A ladder of gates from qubit 0 up thus costs about one full-size group
     instead of ``n - 1``. The remaining groups go through :func:`run_groups`.
     """
-    groups = program.groups
+    groups, factors, mats, angles = program
     touched = np.zeros(n, dtype=np.bool_)
     inserted = np.empty(max(n, 2), dtype=np.int64)  # positions (touch_qubits: 2, touch_all: n)
     k = np.empty((16, 16))
@@ -564,7 +564,7 @@ def run_from_zero(x, scratch, g_end, program, n):
         qa = groups[g, 2]
         qb = groups[g, 3]
         count = touch_qubits(x, touched, count, qa, qb, inserted)
-        group_matrix(g, program, k, tmp, fm)
+        group_matrix(g, groups, factors, mats, angles, k, tmp, fm)
         pb = touched_rank(touched, qb) if qb >= 0 else -1
         size = 4**count
         apply_group(x[:size], x[:size], k, touched_rank(touched, qa), pb, count, kt, off)
@@ -655,17 +655,16 @@ def run_states(states, program, n):
 
 
 @njit(cache=_CACHE, nogil=True)
-def factor_block(f, program, d, out, derivative):
+def factor_block(f, factors, mats, angles, d, out, derivative):
     """Factor ``f`` (or its angle derivative) as stored for ``factor_times``."""
-    factors, mats = program.factors, program.mats
     kind = factors[f, 0]
     if kind == KIND_LOCAL0 or kind == KIND_LOCAL1:
-        w0, w1, w2 = _rotation_weights(program.angles[factors[f, 1]], derivative)
+        w0, w1, w2 = _rotation_weights(angles[factors[f, 1]], derivative)
         for r in range(4):
             for c in range(4):
                 out[r, c] = w0 * mats[f, 0, r, c] + w1 * mats[f, 1, r, c] + w2 * mats[f, 2, r, c]
     else:
-        _embedded(f, program, d, out, derivative)
+        _embedded(f, factors, mats, angles, d, out, derivative)
 
 
 @njit(cache=_CACHE, nogil=True)

@@ -56,6 +56,11 @@ class PreparedObservable:
     operator: SparsePauliOp
 
     @property
+    def fields(self) -> tuple:
+        """``terms`` as a plain tuple, as compiled entry points take it."""
+        return tuple(self.terms)
+
+    @property
     def indices(self) -> np.ndarray:
         return self.terms.index
 
@@ -130,6 +135,7 @@ class CompiledCircuit:
         self._angles.finalize()
         self._groups, self._factors, self._mats = self._plan.arrays()
         self.num_groups = self._groups.shape[0]
+        self._tables = (self._groups, self._factors, self._mats)
         self._gradient = GradientPolicy(
             self._groups, self._factors, self._mats, self._num_active, gradient_memory
         )
@@ -416,10 +422,9 @@ class CompiledCircuit:
         op = prepared.operator
         if shots is None:
             out = np.empty(values.shape[0])
-            batch_program = self._program(self._angles.angles(values))
             batched.evaluate_batch(
-                self._x0, batch_program, self._num_active, prepared.terms, out,
-                *evaluation_buffers(self._x0.size),
+                self._x0, self._tables, self._angles.angles(values), self._num_active,
+                prepared.fields, out, evaluation_buffers(self._x0.size),
             )  # fmt: skip
         else:
             check_shots(shots, shot_model)
@@ -471,7 +476,7 @@ class CompiledCircuit:
         angles = self._angles.angles(values)
         results, grads = [], []
         for row, params in zip(angles, values, strict=True):
-            value, slot_grad = self._gradient.value_and_gradient(prepared.terms, row)
+            value, slot_grad = self._gradient.value_and_gradient(prepared.fields, row)
             results.append(value)
             grads.append(self._angles.chain(params, slot_grad))
         if single:

@@ -59,10 +59,13 @@ from qnoise.sim.kernels import (
 )
 from qnoise.sim.records import (
     AdjointVectors,
+    GradientMemory,
     GrowingStates,
+    MeasuredTerms,
     Program,
     StepKernel,
     StepScratch,
+    TailoredKernels,
 )
 from qnoise.sim.simd import (
     aligned_empty,
@@ -251,7 +254,6 @@ def tailored_tables(groups, factors, mats, n, uncompute):
     if 4**n <= _FACTOR_SWEEP_MAX:  # such states take their steps factor by factor
         return uncomputing, kept, inverses
     no_angles = np.zeros(max(1, int(factors[:, 1].max()) + 1))  # a tail reads none
-    program = Program(groups, factors, mats, no_angles)
     work = np.empty((3, 16, 16))
     tt, ht = np.empty((16, 16)), np.empty((4, 4))
     off, ordered = np.empty(16, dtype=np.int64), np.empty(16, dtype=np.int64)
@@ -274,7 +276,9 @@ def tailored_tables(groups, factors, mats, n, uncompute):
         if mode == 0:
             continue
         tail = work[0]
-        factor_product(f0 + h + a + b, groups[g, 1], 16, program, tail, work[1], work[2])
+        factor_product(
+            f0 + h + a + b, groups[g, 1], 16, factors, mats, no_angles, tail, (work[1], work[2])
+        )
         if h > 0:
             width = chunk_width(pair_layout(qa, qb, n, off).n_low)
             _head_operands(tail, np.eye(4), factors[f0, 0], off, tt, ht, ordered)
@@ -342,14 +346,14 @@ def _chain_gradient(f0, m, d, dense, program, corr, grad, work):
     :func:`~qnoise.sim.kernels._factor_block` gives (a rotation head's 4×4 factors, with
     its 4×4 correlation); otherwise 1-qubit rotations in a pair are embedded. ``work`` is a
     (2·m + 3, 16, 16) buffer."""
-    factors = program.factors
+    factors, mats, angles = program.factors, program.mats, program.angles
     facs = work[:m]
     prefix = work[m : 2 * m]
     t = work[2 * m]
     deriv = work[2 * m + 1]
     scratch = work[2 * m + 2]
     for i in range(m):
-        factor_block(f0 + i, program, d, facs[i], False)
+        factor_block(f0 + i, factors, mats, angles, d, facs[i], False)
     for r in range(d):
         for c in range(d):
             prefix[0, r, c] = 1.0 if r == c else 0.0
@@ -366,7 +370,7 @@ def _chain_gradient(f0, m, d, dense, program, corr, grad, work):
             kind = KIND_FULL
         if kind != KIND_CONST:
             # <F', t prefixᵀ> over the entries where F' can be non-zero
-            factor_block(f, program, d, deriv, True)
+            factor_block(f, factors, mats, angles, d, deriv, True)
             total = 0.0
             if kind == KIND_FULL:
                 for r in range(d):
@@ -405,7 +409,7 @@ def _factor_sweep(g, site, vectors, program, grad, states, fm, off):
     products cost more than the state is large. Writes ``λ_out = Kᵀ λ``."""
     qa, qb, n = site
     lam, lam_out, x = vectors
-    groups, factors = program.groups, program.factors
+    groups, factors, mats, angles = program
     f0 = groups[g, 0]
     m = groups[g, 1] - f0
     d = 16 if qb >= 0 else 4
@@ -421,7 +425,7 @@ def _factor_sweep(g, site, vectors, program, grad, states, fm, off):
     states[0] = x
     for i in range(m):
         f = f0 + i
-        factor_block(f, program, d, fm, False)
+        factor_block(f, factors, mats, angles, d, fm, False)
         _apply_factor(states[i], states[i + 1], factors[f, 0], fm, index, d, v, False)
     derived = states[m]  # the state after the group is not needed: scratch
     lam_out[:] = lam
@@ -429,13 +433,13 @@ def _factor_sweep(g, site, vectors, program, grad, states, fm, off):
         f = f0 + i
         kind = factors[f, 0]
         if kind != KIND_CONST:
-            factor_block(f, program, d, fm, True)
+            factor_block(f, factors, mats, angles, d, fm, True)
             _apply_factor(states[i], derived, kind, fm, index, d, v, False)
             total = 0.0
             for j in range(lam_out.shape[0]):
                 total += lam_out[j] * derived[j]
             grad[factors[f, 1]] += total
-        factor_block(f, program, d, fm, False)
+        factor_block(f, factors, mats, angles, d, fm, False)
         _apply_factor(lam_out, lam_out, kind, fm, index, d, v, True)
 
 
@@ -584,17 +588,17 @@ def reverse_step(g, site, vectors, k, step, program, grad, scratch):
     qa, qb, n = site
     lam, x = vectors.lam, vectors.x
     work, sweep, heads, corr, off = scratch
-    groups, factors = program.groups, program.factors
+    groups, factors, mats, angles = program
     h = head_length(g, groups, factors, qa, qb) if lam.shape[0] > _FACTOR_SWEEP_MAX else 0
     if h > 0:
         f0 = groups[g, 0]
         tail = work[0]
-        factor_product(f0 + h, groups[g, 1], 16, program, tail, work[1], work[2])
+        factor_product(f0 + h, groups[g, 1], 16, factors, mats, angles, tail, (work[1], work[2]))
         head = heads[0]
-        local_run(f0, f0 + h, program, head, heads[1], heads[2])
+        local_run(f0, f0 + h, factors, mats, angles, head, heads[1], heads[2])
         q = heads[3]
         q[:, :] = 0.0
-        mode = _head_mode(f0, f0 + h, program.mats)
+        mode = _head_mode(f0, f0 + h, mats)
         kind = factors[f0, 0]
         if step.kernel != 0:
             tailored_head_group(vectors, (tail, head, kind), site, q, off, step)
@@ -604,9 +608,10 @@ def reverse_step(g, site, vectors, k, step, program, grad, scratch):
         a, b = two_head_lengths(g, groups, factors, qa, qb)
         f0 = groups[g, 0]
         tail = work[0]
-        factor_product(f0 + a + b, groups[g, 1], 16, program, tail, work[1], work[2])
-        local_run(f0, f0 + a, program, heads[0], heads[1], heads[2])
-        local_run(f0 + a, f0 + a + b, program, heads[3], heads[1], heads[2])
+        scratch_pair = (work[1], work[2])
+        factor_product(f0 + a + b, groups[g, 1], 16, factors, mats, angles, tail, scratch_pair)
+        local_run(f0, f0 + a, factors, mats, angles, heads[0], heads[1], heads[2])
+        local_run(f0 + a, f0 + a + b, factors, mats, angles, heads[3], heads[1], heads[2])
         q_a, q_b = heads[4], heads[5]
         q_a[:, :] = 0.0
         q_b[:, :] = 0.0
@@ -630,15 +635,18 @@ def reverse_step(g, site, vectors, k, step, program, grad, scratch):
 
 
 @njit(cache=_CACHE, nogil=True)
-def adjoint_gradient(terms, program, n, memory, tailored):
+def adjoint_gradient(terms, tables, angles, n, memory, tailored):
     """Value and gradient w.r.t. every angle slot of ``<O> = Σ_t coeff[t] · x[index[t]]``
-    (``terms``, a :class:`~qnoise.sim.records.MeasuredTerms`; x the final Pauli components
-    of ``program`` applied to |0…0⟩ on ``n`` qubits) by one forward and one reverse sweep;
-    the groups of the observable's light cone (``terms.cone``,
-    :func:`qnoise.sim.cone.cone_plan`) run on their blocks only, both ways.
+    (``terms``, the fields of a :class:`~qnoise.sim.records.MeasuredTerms`; x the final
+    Pauli components of the program ``tables = (groups, factors, mats)`` at slot
+    ``angles``, applied to |0…0⟩ on ``n`` qubits) by one forward and one reverse sweep; the
+    groups of the observable's light cone (:func:`qnoise.sim.cone.cone_plan`) run on their
+    blocks only, both ways. Python callers pass plain tuples (numba types them faster than
+    named ones); the function reads them as the records they hold.
 
-    ``memory`` (:class:`~qnoise.sim.records.GradientMemory`, caller-owned buffers reused
-    across calls: fresh memory would cost page faults) says how states are kept. The
+    ``memory`` (the fields of a :class:`~qnoise.sim.records.GradientMemory`, caller-owned
+    buffers reused across calls: fresh memory would cost page faults) says how states are
+    kept. The
     state before every group is kept when ``stride = 1``; otherwise every ``stride``-th
     one is checkpointed and the segments between are recomputed in the reverse sweep.
     ``ckpts`` needs (ceil(G/stride) + 1, 4**n), ``seg`` (stride, 4**n); ``lam`` and
@@ -657,6 +665,10 @@ def adjoint_gradient(terms, program, n, memory, tailored):
     without ``uncompute``); it measures the rounding that the inverses amplified, and the
     caller discards a result whose deviation is not negligible.
     """
+    program = Program(tables[0], tables[1], tables[2], angles)
+    terms = MeasuredTerms(terms[0], terms[1], terms[2])
+    memory = GradientMemory(memory[0], memory[1], memory[2], memory[3], memory[4], memory[5])
+    tailored = TailoredKernels(tailored[0], tailored[1], tailored[2])
     groups = program.groups
     stride, uncompute, ckpts, seg = memory.stride, memory.uncompute, memory.ckpts, memory.seg
     n_groups = groups.shape[0]
@@ -672,7 +684,7 @@ def adjoint_gradient(terms, program, n, memory, tailored):
     v = np.empty(16)
     forward_buffers = (tmp, fm, kt, off)
     for g in range(n_groups):
-        group_matrix(g, program, kstore[g], tmp, fm)
+        group_matrix(g, groups, program.factors, program.mats, program.angles, kstore[g], tmp, fm)
     # the groups that run while the state grows (stride 1 only): their qubits and sizes
     growth = GrowingStates(
         np.empty(n_groups, dtype=np.int64),

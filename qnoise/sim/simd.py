@@ -207,11 +207,10 @@ def chunk_width(n_low):
 
 # inlined into its callers: a call per chunk would cost as much as the chunk
 @njit(cache=_CACHE, nogil=True, inline="always")
-def _chunks(src, dst, k, offsets, bases, length, width):
-    """The chunk kernel over ``length`` consecutive entries (a multiple of ``width``), with
-    ``offsets = (off_src, off_dst)`` and ``bases = (base_src, base_dst)``."""
-    off_src, off_dst = offsets
-    base_src, base_dst = bases
+def _chunks(src, dst, k, off_src, off_dst, base_src, base_dst, length):
+    """The chunk kernel over ``length`` consecutive entries (4, or a multiple of 8), in
+    chunks of :func:`chunk_width` entries."""
+    width = chunk_width(length)
     for j in range(0, length, width):
         if width == 8:
             _chunk8(src, dst, k, off_src, off_dst, base_src + j, base_dst + j)
@@ -224,11 +223,10 @@ def apply_runs(src, dst, k, off, layout):
     """``dst <- K src`` for a 16×16 ``k`` (C-contiguous, indexed like ``off``) over the
     ``n_high · n_mid`` blocks of a :class:`~qnoise.sim.records.PairLayout` whose runs
     ``n_low`` are 4 or multiples of 8."""
-    width = chunk_width(layout.n_low)
     for h in range(layout.n_high):
         for m in range(layout.n_mid):
             base = h * layout.s_high + m * layout.s_mid
-            _chunks(src, dst, k, (off, off), (base, base), layout.n_low, width)
+            _chunks(src, dst, k, off, off, base, base, layout.n_low)
 
 
 # the correlation kernel keeps a _CORR_ROWS × _CORR_COLS block of accumulator vectors in
@@ -686,7 +684,6 @@ def _two_group_pass(src, middle, dst, matrices, qubits, n, keep):
     t2 = max(a, s, b)
     t1 = a + s + b - t0 - t2
     n_low = 4**t0
-    width = chunk_width(n_low)
     segment = min(_TWO_GROUP_SEGMENT, n_low)
     stride_a = 4**a
     stride_s = 4**s
@@ -715,10 +712,8 @@ def _two_group_pass(src, middle, dst, matrices, qubits, n, keep):
                     for db in range(4):
                         source = first + db * stride_b
                         target = source if keep else db * 16 * segment
-                        offsets = (first_src, first_dst)
-                        _chunks(src, middle, k1, offsets, (source, target), segment, width)
+                        _chunks(src, middle, k1, first_src, first_dst, source, target, segment)
                     for da in range(4):
                         target = first + da * stride_a
-                        offsets = (second_src[da], second_dst)
-                        bases = (target if keep else 0, target)
-                        _chunks(middle, dst, k2, offsets, bases, segment, width)
+                        base = target if keep else 0
+                        _chunks(middle, dst, k2, second_src[da], second_dst, base, target, segment)

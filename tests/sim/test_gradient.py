@@ -205,9 +205,9 @@ def sweeps(monkeypatch):
     calls = []
     sweep = reverse.adjoint_gradient
 
-    def recorded(terms, program, n, memory, tailored):
-        calls.append(memory.uncompute)
-        return sweep(terms, program, n, memory, tailored)
+    def recorded(terms, tables, angles, n, memory, tailored):
+        calls.append(memory[1])  # GradientMemory.uncompute
+        return sweep(terms, tables, angles, n, memory, tailored)
 
     monkeypatch.setattr(reverse, "adjoint_gradient", recorded)
     return calls

@@ -407,8 +407,7 @@ def test_tailored_tables_cover_rotation_heads_only():
     assert kept[0] != 0 and kept[3] != 0 and list(kept[1:3]) == [0, 0]
     f0, f_end = groups[0, :2]
     tail, tmp, fm = np.empty((3, 16, 16))
-    program = Program(groups, factors, mats, np.zeros(6))
-    kernels.factor_product(f0 + 1, f_end, 16, program, tail, tmp, fm)
+    kernels.factor_product(f0 + 1, f_end, 16, factors, mats, np.zeros(6), tail, (tmp, fm))
     tt, expected_inverse = _tailored_operands(tail, factors[f0, 0])
     np.testing.assert_allclose(tail_inverses[0], expected_inverse, rtol=0, atol=1e-14)
     np.testing.assert_allclose(tail_inverses[0] @ tt.T, np.eye(16), rtol=0, atol=1e-13)
@@ -470,7 +469,7 @@ def test_run_groups_pairs_groups_like_one_by_one():
     expected = compiled._x0.copy()
     k, tmp, fm = np.empty((3, 16, 16))
     for g, (_, _, qa, qb) in enumerate(groups):
-        kernels.group_matrix(g, program, k, tmp, fm)
+        kernels.group_matrix(g, groups, factors, mats, program.angles, k, tmp, fm)
         d = 16 if qb >= 0 else 4
         expected = (
             _reference(expected, k, qa, qb, n)
