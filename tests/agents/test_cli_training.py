@@ -139,14 +139,15 @@ def test_shipped_configs_load():
     from qnoise.envs import ArchSearchConfig
 
     names = sorted(p.stem for p in Path("configs").glob("*.yaml"))
-    assert len(names) == 19
+    assert len(names) == 20
     for name in names:
         config = load_config(f"configs/{name}.yaml")
         ArchSearchConfig.from_dict(config["env"])
         assert np.isfinite(config["train"]["episodes"])
     # a fast preset keeps its paper preset's problem, noise, shots and coupling map; it may
-    # change the curriculum, the inner optimizer, its budget and start angles
-    changeable = {"curriculum_options", "optimizer", "maxfev", "new_angle"}
+    # change the curriculum, the inner optimizer, its budget, start angles and the shots
+    # that confirm a candidate step's estimate
+    changeable = {"curriculum_options", "optimizer", "maxfev", "new_angle", "confirm_shots"}
     for name in (n for n in names if n.endswith("_fast")):
         fast = load_config(f"configs/{name}.yaml")
         assert fast["agent"]["width"] < 1000
