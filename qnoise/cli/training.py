@@ -240,6 +240,14 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_raw_argument(parser) -> None:
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="the circuit as the search found it (default: simplified, angles re-fitted)",
+    )
+
+
 def add_parsers(commands) -> None:
     """Register this module's commands on the ``qnoise`` subparsers."""
     train = commands.add_parser("train", help="train a CRLQAS agent (double DQN)")
@@ -273,11 +281,7 @@ def add_parsers(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="greedy rollout and best circuit of a run")
     evaluate.add_argument("run", help="run directory")
     evaluate.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    evaluate.add_argument(
-        "--raw",
-        action="store_true",
-        help="the circuit as the search found it (default: simplified, angles re-fitted)",
-    )
+    _add_raw_argument(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
     export = commands.add_parser("export", help="the best circuit as OpenQASM 3 or QPY")
@@ -285,11 +289,7 @@ def add_parsers(commands) -> None:
     export.add_argument("--format", choices=("qasm3", "qpy"), default="qasm3")
     export.add_argument("--out", help="file (QASM 3 goes to stdout without it)")
     export.add_argument("--force", action="store_true", help="overwrite an existing --out file")
-    export.add_argument(
-        "--raw",
-        action="store_true",
-        help="the circuit as the search found it (default: simplified, angles re-fitted)",
-    )
+    _add_raw_argument(export)
     export.add_argument("--shortest", action="store_true", help=SHORTEST_HELP)
     export.set_defaults(handler=_export)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
@@ -55,9 +56,9 @@ class PreparedObservable:
     terms: MeasuredTerms
     operator: SparsePauliOp
 
-    @property
+    @cached_property
     def fields(self) -> tuple:
-        """``terms`` as a plain tuple, as compiled entry points take it."""
+        """``terms`` as a plain tuple, as compiled entry points take it (built once)."""
         return tuple(self.terms)
 
     @property
