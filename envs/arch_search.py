@@ -182,7 +182,7 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
         if name == "rotosolve":  # exact energies: sweep to convergence; shots: the budget
             tol = 1e-10 if self.config.shots is None else None
             return Rotosolve, {"maxiter": 20 if budget is None else None, "maxfev": budget,
-                               "tol": tol}  # fmt: skip
+                               "tol": tol, "seed": seed}  # fmt: skip
         if name == "aqgd":
             return AQGD, {"maxiter": 10**6, "maxfev": budget or 500, "eta": 0.2}
         return LBFGSB, {"maxiter": 1000, "maxfev": budget}
@@ -217,8 +217,9 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
         seed = int(self.np_random.integers(2**63))
         if self.config.optimize_mitigated:
             objective = self.config.zne.objective(
-                self.simulator, circuit, self.problem.hamiltonian, self.problem.constant
-            )
+                self.simulator, circuit, self.problem.hamiltonian, self.problem.constant,
+                shots=self.config.shots, shot_model=self.config.shot_model, seed=seed,
+            )  # fmt: skip
         else:
             objective = self._energy_objective(circuit, self.config.shots, seed)
         if not optimize or circuit.num_parameters == 0:
@@ -239,7 +240,7 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
             energy, nfev = float(result.fun), nfev + int(result.nfev)
         zne = self.config.zne
         if self.config.optimize_mitigated:
-            noisy = self._energy_objective(circuit, None, seed)
+            noisy = self._energy_objective(circuit, self.config.shots, seed)
             self._unmitigated = float(noisy(self.state.angles))
             return energy, nfev * len(zne.scale_factors) + 1
         self._unmitigated = energy

@@ -46,7 +46,7 @@ class ArchSearchConfig:
         Move ξ with CRLQAS's curriculum (``False``: ξ stays fixed).
     curriculum_options : dict
         Overrides of :meth:`qnoise.envs.curriculum.Curriculum.crlqas` (``delta``,
-        ``success_threshold``, ``max_shifts``, ``greedy_every``).
+        ``success_threshold``, ``max_shifts``, ``greedy_every``, ``relax_after``).
     target : {"exact", "lower_bound"}
         μ: the exact ground energy, or CRLQAS code's ``constant - Σ|c|``.
     optimizer : str or qnoise optimizer, optional
@@ -97,11 +97,12 @@ class ArchSearchConfig:
         arguments of :class:`qnoise.mitigation.ZNE`); ``info["unmitigated_energy"]`` keeps
         the optimizer's own. Costs one energy per scale factor and step.
     optimize_mitigated : bool
-        With ``mitigation`` (a linear extrapolator, exact energies): the inner optimizer
-        minimizes the mitigated energy itself (:meth:`qnoise.mitigation.ZNE.objective`)
-        instead of mitigating the noisy optimum afterwards, so the angles are fitted to the
-        noise-free optimum rather than to the noise. Each evaluation costs one energy per
-        scale factor (``nfev`` counts them).
+        With ``mitigation`` (a linear extrapolator): the inner optimizer minimizes the
+        mitigated energy itself (:meth:`qnoise.mitigation.ZNE.objective`) instead of
+        mitigating the noisy optimum afterwards, so the angles are fitted to the noise-free
+        optimum rather than to the noise. Each evaluation costs one energy per scale factor
+        (``nfev`` counts them; ``maxfev`` counts mitigated evaluations), each with ``shots``
+        shots when set (independent shot noise per scale factor).
     """
 
     problem: str = "LiH-4q"
@@ -164,13 +165,12 @@ class ArchSearchConfig:
         self.halting = self._halting()
         self.edges = self._edges()
         unknown = set(self.curriculum_options) - {
-            "delta", "success_threshold", "max_shifts", "greedy_every"
+            "delta", "success_threshold", "max_shifts", "greedy_every", "relax_after"
         }  # fmt: skip
         _check(not unknown, "curriculum_options", f"no {sorted(unknown)}")
         self.zne = self._zne()
         if self.optimize_mitigated:
-            _check(self.zne is not None and self.shots is None, "optimize_mitigated",
-                   "used with mitigation and exact energies (shots None)")  # fmt: skip
+            _check(self.zne is not None, "optimize_mitigated", "used with mitigation")
             _check(self.zne.extrapolator.linear_weights(self.zne.scale_factors) is not None,
                    "optimize_mitigated", "a linear extrapolation (richardson, linear, "
                    "polynomial)")  # fmt: skip

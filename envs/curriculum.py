@@ -17,6 +17,10 @@ class Curriculum:
     * Every episode: ``episodes += 1``; when ``episodes > 10`` and ``episodes % greedy_every
       == 0`` ("greedy shift"), ``ξ = |target - lowest_energy| + delta`` and the success and
       shift counters restart.
+    * With ``relax_after``: after that many episodes in a row without success, ξ doubles
+      (up to ξ0), so that a threshold pinned just above the lowest energy ever seen, which
+      the agent's current policy no longer reaches, becomes reachable again and successful
+      episodes return to the replay buffer; the greedy shift tightens it again.
 
     With ``enabled=False`` ξ never moves (a fixed threshold). ξ stays positive: a reduction
     that would reach 0 is skipped.
@@ -35,6 +39,8 @@ class Curriculum:
         Reductions before a greedy shift (CRLQAS: 10).
     greedy_every : int
         G, episodes between greedy shifts: 500 (2–4 qubits) or 2000 (6–8 qubits).
+    relax_after : int, optional
+        Unsuccessful episodes in a row after which ξ doubles (not in CRLQAS: ``None``).
     """
 
     target: float
@@ -43,12 +49,14 @@ class Curriculum:
     success_threshold: int = 25
     max_shifts: int = 10
     greedy_every: int = 500
+    relax_after: int | None = None
     enabled: bool = True
     threshold: float = 0.0
     lowest_energy: float = 0.0
     successes: int = 0
     shifts: int = 0
     episodes: int = 0
+    failures: int = 0
 
     def __post_init__(self) -> None:
         if not self.initial_threshold > 0:
@@ -57,6 +65,10 @@ class Curriculum:
             raise ValueError("delta must be > 0, success_threshold and max_shifts >= 1")
         if self.greedy_every < 1:
             raise ValueError(f"greedy_every must be >= 1, got {self.greedy_every}")
+        if self.relax_after is not None and not (
+            int(self.relax_after) == self.relax_after and self.relax_after >= 1
+        ):
+            raise ValueError(f"relax_after must be None or an int >= 1, got {self.relax_after}")
         if self.threshold == 0.0:
             self.threshold = float(self.initial_threshold)
             self.lowest_energy = float(self.target + self.initial_threshold)
@@ -88,11 +100,19 @@ class Curriculum:
                     self.threshold = reduced
                     self.shifts += 1
                 self.successes = 0
+            self.failures = 0
+        else:
+            self.failures += 1
+            if self.relax_after is not None and self.failures >= self.relax_after:
+                ceiling = max(self.initial_threshold, self.threshold)
+                self.threshold = min(2 * self.threshold, ceiling)
+                self.failures = 0
         self.episodes += 1
         if self.episodes > 10 and self.episodes % self.greedy_every == 0:
             self.threshold = abs(self.target - self.lowest_energy) + self.delta
             self.successes = 0
             self.shifts = 0
+            self.failures = 0
 
     def state_dict(self) -> dict:
         """Everything needed to resume (JSON-serializable)."""

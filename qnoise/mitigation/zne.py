@@ -149,11 +149,24 @@ class ZNE:
                                       for lam in self.scale_factors]}  # fmt: skip
         return self._simulators[key]
 
-    def objective(self, simulator, ansatz, observable, constant: float = 0.0):
+    def objective(
+        self,
+        simulator,
+        ansatz,
+        observable,
+        constant: float = 0.0,
+        *,
+        shots: int | None = None,
+        shot_model: str = "sample",
+        seed=None,
+    ):
         """The mitigated energy of ``ansatz`` (a circuit with Parameters) as an objective an
         optimizer minimizes directly (:class:`~qnoise.mitigation.objective.
-        MitigatedEnergyObjective`): the exact energies under the noise of ``simulator``
-        scaled by each λ, combined with the extrapolator's fixed weights. Needs a linear
+        MitigatedEnergyObjective`): the energies under the noise of ``simulator`` scaled by
+        each λ, combined with the extrapolator's fixed weights. Exact energies, or with
+        ``shots`` (per measurement group and scale factor; ``shot_model`` as in
+        :class:`~qnoise.vqe.objective.EnergyObjective`) finite-shot estimates whose noise
+        is independent between scale factors, all drawn from ``seed``. Needs a linear
         extrapolator (``"richardson"``, ``"linear"``, ``"polynomial"``)."""
         from qnoise.mitigation.objective import MitigatedEnergyObjective
         from qnoise.vqe.objective import EnergyObjective
@@ -164,9 +177,12 @@ class ZNE:
                 f"{self.extrapolator.name} extrapolation is not a fixed linear combination of "
                 "the values: a mitigated objective needs richardson, linear or polynomial"
             )
+        streams = np.random.default_rng(seed).spawn(len(self.scale_factors))
+        sampling = {"shots": shots, "shot_model": shot_model}
+        scaled = zip(self.simulators(simulator), streams, strict=True)
         objectives = [
-            EnergyObjective(ansatz, observable, 0.0, scaled)
-            for scaled in self.simulators(simulator)
+            EnergyObjective(ansatz, observable, 0.0, sim, seed=stream, **sampling)
+            for sim, stream in scaled
         ]
         return MitigatedEnergyObjective(objectives, weights, constant)
 

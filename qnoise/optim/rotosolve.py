@@ -8,6 +8,7 @@ import numpy as np
 from qnoise.optim.base import Evaluator, Optimizer, Recorder, clip, final_value
 
 HALF_PI = np.pi / 2
+ORDERS = ("forward", "reverse", "random")
 
 
 def sinusoid_minimum(angle: float, centre: float, plus: float, minus: float) -> tuple[float, float]:
@@ -59,12 +60,14 @@ class Rotosolve(Optimizer):
         as the objective; with shots, keep it above the noise). ``None``: never early.
     shots : int, optional
         Shots per evaluation, passed to objectives that accept them (``None``: theirs).
-    order : {"forward", "reverse"}
-        Sweep from the first parameter to the last, or from the last to the first. With a
-        budget that ends mid-sweep, ``"reverse"`` spends it on the newest parameters of a
-        circuit grown by appending gates.
+    order : {"forward", "reverse", "random"}
+        Sweep from the first parameter to the last, from the last to the first, or in a
+        fresh random permutation per sweep (drawn from ``seed``). With a budget that ends
+        mid-sweep, ``"reverse"`` spends it on the newest parameters of a circuit grown by
+        appending gates, and ``"random"`` spreads it over all parameters across calls (a
+        fixed order would update the same few every time).
     seed, callback, termination_checker :
-        See :class:`qnoise.optim.base.Optimizer` (Rotosolve is deterministic).
+        See :class:`qnoise.optim.base.Optimizer` (only ``order="random"`` draws from it).
 
     Notes
     -----
@@ -91,19 +94,25 @@ class Rotosolve(Optimizer):
             raise ValueError(f"tol must be >= 0 or None, got {tol}")
         if shots is not None and int(shots) < 1:
             raise ValueError(f"shots must be a positive integer or None, got {shots}")
-        if order not in ("forward", "reverse"):
-            raise ValueError(f"order must be 'forward' or 'reverse', got {order!r}")
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
         self.tol = None if tol is None else float(tol)
         self.order = order
         self.shots = None if shots is None else int(shots)
+
+    def _sweep_order(self, size: int, rng: np.random.Generator):
+        if self.order == "forward":
+            return range(size)
+        if self.order == "reverse":
+            return range(size - 1, -1, -1)
+        return rng.permutation(size)
 
     def _run(self, evaluator: Evaluator, recorder: Recorder, x, bounds, rng):
         steps = np.zeros((3, x.size))
         message = "maxiter reached"
         previous = estimate = np.inf
         for _ in self._iterations():
-            indices = range(x.size) if self.order == "forward" else range(x.size - 1, -1, -1)
-            for k in indices:
+            for k in self._sweep_order(x.size, rng):
                 if not evaluator.can(4):  # this update and the final evaluation
                     message = "maxfev reached"
                     break

@@ -217,6 +217,37 @@ def test_curriculum_branches():
     assert c.episodes == 20
     assert c.threshold == pytest.approx(0.03 + 0.01)  # greedy shift: |μ - lowest| + δ
     assert c.shifts == 0 and c.successes == 0
+    assert c.failures == 0  # the greedy shift restarts the failure count
+
+
+def test_curriculum_relaxes_after_a_run_of_failures():
+    """``relax_after``: ξ doubles after that many unsuccessful episodes in a row, never
+    above ξ0; a success restarts the count, and the greedy shift tightens ξ again."""
+    c = Curriculum(target=-1.0, initial_threshold=0.1, delta=0.01, success_threshold=5,
+                   greedy_every=100, relax_after=3)  # fmt: skip
+    c.threshold = 0.02
+    for _ in range(2):
+        c.end_episode(False)
+    c.end_episode(True)
+    for _ in range(2):
+        c.end_episode(False)
+    assert c.threshold == 0.02 and c.failures == 2
+    c.end_episode(False)
+    assert c.threshold == pytest.approx(0.04) and c.failures == 0
+    for _ in range(6):
+        c.end_episode(False)
+    assert c.threshold == pytest.approx(0.1)  # 0.08, then ξ0
+    c.observe(-0.995)
+    for _ in range(100 - c.episodes):
+        c.end_episode(False)
+    assert c.threshold == pytest.approx(0.005 + 0.01)
+    assert Curriculum(-1.0, 0.1, relax_after=None).state_dict()["failures"] == 0
+    for bad in (0, 2.5):
+        with pytest.raises(ValueError, match="relax_after"):
+            Curriculum(-1.0, 0.1, relax_after=bad)
+
+
+def test_fixed_curriculum():
     fixed = Curriculum(target=-1.0, initial_threshold=0.1, enabled=False)
     for _ in range(600):
         fixed.end_episode(True)
@@ -409,8 +440,7 @@ def test_optimized_mitigated_energies():
     noisy = env.simulator.expectation(template, problem.hamiltonian, angles) + problem.constant
     assert info["unmitigated_energy"] == pytest.approx(noisy, abs=1e-12)
     assert info["nfev"] % 3 == 1
-    for bad in ({"mitigation": None}, {"shots": 1000},
-                {"mitigation": {"extrapolation": "exponential"}}):  # fmt: skip
+    for bad in ({"mitigation": None}, {"mitigation": {"extrapolation": "exponential"}}):
         with pytest.raises(ValueError, match="optimize_mitigated"):
             ArchSearchConfig(**{**options, "problem": "H2-2q", **bad, "optimize_mitigated": True})
 
@@ -448,6 +478,41 @@ def test_confirmed_energies_are_fresh_estimates_of_candidate_steps():
         ArchSearchConfig(problem="H2-2q", confirm_shots=1000)
     with pytest.raises(ValueError, match="confirm_shots"):
         ArchSearchConfig(problem="H2-2q", shots=100, confirm_shots=0)
+
+
+def test_optimized_mitigated_estimates_with_shots_and_confirmation():
+    """``optimize_mitigated`` with shots: the step optimizer minimizes finite-shot
+    estimates of the Richardson energy, and a confirmed candidate's energy is a fresh
+    mitigated estimate: with 1e12 shots per scale, the exact mitigated energy at the step's
+    angles, where the optimizer's 200-shot estimates scatter; the unmitigated energy is a
+    finite-shot estimate of the noisy energy there."""
+    from qnoise.mitigation import ZNE
+
+    problem = chem.load("H2-2q")
+    options = {"problem": "H2-2q", "noise": "depolarizing:p1=1e-3,p2=5e-3", "shots": 200,
+               "shot_model": "gaussian", "random_halting": False, "optimizer": "rotosolve",
+               "maxfev": 9, "threshold": 0.5, "curriculum": True,
+               "mitigation": {"scale_factors": [1, 3, 5]}, "optimize_mitigated": True}  # fmt: skip
+    plain, confirming = make(**options), make(**options, confirm_shots=10**12)
+    zne = ZNE((1, 3, 5))
+    ry0 = next(i for i, g in enumerate(plain.actions) if str(g) == "ry(0,)")
+    offsets = []
+    for seed in range(6):
+        plain.reset(seed=seed)
+        confirming.reset(seed=seed)
+        base, info = plain.step(ry0)[4], confirming.step(ry0)[4]
+        assert info["nfev"] == base["nfev"] + 3 and base["nfev"] % 3 == 1
+        template, angles = confirming.circuit(parametrized=True)
+        exact = zne.energy(confirming.simulator, template, problem.hamiltonian, angles,
+                           problem.constant).value  # fmt: skip
+        assert info["energy"] == pytest.approx(exact, abs=1e-5)
+        template, angles = plain.circuit(parametrized=True)
+        exact = zne.energy(plain.simulator, template, problem.hamiltonian, angles,
+                           problem.constant).value  # fmt: skip
+        offsets.append(base["energy"] - exact)
+        noisy = plain.simulator.expectation(template, problem.hamiltonian, angles)
+        assert base["unmitigated_energy"] != pytest.approx(noisy + problem.constant, abs=1e-9)
+    assert np.std(offsets) > 1e-2  # 200-shot mitigated estimates scatter
 
 
 def test_best_start_angle_leaves_the_stationary_point_at_zero():
