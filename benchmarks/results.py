@@ -433,7 +433,7 @@ def build(runs_root: Path, docs: Path) -> str:
         "",
         "Built by `python benchmarks/results.py` from the runs below "
         f"({date.today().isoformat()}, commit {commit()}, {platform.machine()} "
-        "2-core VM without GPU, two runs at a time, one per core).",
+        "2-core VM without GPU, two to four runs at a time: wall times are per run, not per core).",
         "",
         "How to read the tables:",
         "",
