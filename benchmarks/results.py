@@ -364,33 +364,30 @@ def floor_lines(row: Row, docs: Path) -> list[str]:
             f"Noise floor: not measured (`python benchmarks/noise_floor.py {row.noise_floor}`).",
         ]
     data = json.loads(path.read_text())
+    command = f"`python benchmarks/noise_floor.py {row.noise_floor}`"
     if data["noise"] == "ideal":  # no noise floor: what a fixed ansatz reaches without search
-        lines = [
-            "",
-            "Without search: VQE with hardware-efficient ansätze (RY-RZ layers, CNOT ladders, a "
-            "final rotation layer), exact gradients, 5 random starts each (`python "
-            f"benchmarks/noise_floor.py {row.noise_floor}`):",
-            "",
-            "| ansatz layers | gates | CNOTs | lowest error (Ha) |",
-            "|---|---|---|---|",
-        ]
-        for r in data["rows"]:
-            lines.append(f"| {r['layers']} | {r['parameters'] + r['cnots']} | {r['cnots']} | "
-                         f"{r['noiseless_error']:.2e} |")  # fmt: skip
-        return lines
-    lines = [
+        intro = (
+            "Without search: VQE with hardware-efficient ansätze (RY-RZ layers, CNOT "
+            "ladders, a final rotation layer), exact gradients, 5 random starts each"
+        )
+        columns = ("ansatz layers", "gates", "CNOTs", "lowest error (Ha)")
+        cells = [(r["layers"], r["parameters"] + r["cnots"], r["cnots"],
+                  f"{r['noiseless_error']:.2e}") for r in data["rows"]]  # fmt: skip
+    else:
+        intro = (f"Noise floor of {data['noise']}: a noisy VQE with hardware-efficient "
+                 "ansätze, exact gradients, 5 random starts each")  # fmt: skip
+        columns = ("ansatz layers", "CNOTs", "lowest noisy error (Ha)",
+                   "noiseless error of those angles")  # fmt: skip
+        cells = [(r["layers"], r["cnots"], f"{r['noisy_error']:.2e}",
+                  f"{r['noiseless_error']:.2e}") for r in data["rows"]]  # fmt: skip
+    return [
         "",
-        f"Noise floor of {data['noise']}: a noisy VQE with hardware-efficient ansätze, exact "
-        "gradients, 5 random starts each (`python benchmarks/noise_floor.py "
-        f"{row.noise_floor}`):",
+        f"{intro} ({command}):",
         "",
-        "| ansatz layers | CNOTs | lowest noisy error (Ha) | noiseless error of those angles |",
-        "|---|---|---|---|",
+        "| " + " | ".join(columns) + " |",
+        "|---" * len(columns) + "|",
+        *("| " + " | ".join(str(c) for c in line) + " |" for line in cells),
     ]
-    for r in data["rows"]:
-        lines.append(f"| {r['layers']} | {r['cnots']} | {r['noisy_error']:.2e} | "
-                     f"{r['noiseless_error']:.2e} |")  # fmt: skip
-    return lines
 
 
 def reliability_lines(docs: Path) -> list[str]:
