@@ -29,6 +29,7 @@ import json
 import platform
 import shutil
 import subprocess
+import textwrap
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -275,8 +276,8 @@ def learning_curves(docs: Path, row: Row) -> Path | None:
     target = TARGET_ERROR.get(row.key)
     if target is not None:
         ax.axhline(target, color="C3", ls=":", lw=1, label="CRLQAS's error")
-    ax.set(yscale="log", xlabel="episode", ylabel="lowest noiseless error so far (Ha)",
-           title=row.title)  # fmt: skip
+    ax.set(yscale="log", xlabel="episode", ylabel="lowest noiseless error so far (Ha)")
+    ax.set_title(textwrap.fill(row.title, 70), fontsize=10)
     ax.legend(fontsize=8)
     figure.tight_layout()
     out = docs / "results" / f"{row.config}.png"
