@@ -28,6 +28,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from noisy_refinement import DEFAULT_CIRCUITS
 
 from qnoise import PTMSimulator, chem
 from qnoise.agents.export import best_circuit
@@ -36,11 +37,6 @@ from qnoise.agents.run_config import load_config
 from qnoise.vqe.simplify import refit_angles
 
 DEFAULT_CONFIGS = ("lih_4q_depol_fast", "lih_4q_depol_zne_fast", "lih_4q_depol_zne_reward_fast")
-DEFAULT_CIRCUITS = (
-    "docs/results/lih_4q_depol_fast/s101/shortest.json",
-    "docs/results/lih_4q_noiseless_fast/s101/shortest.json",
-    "docs/results/lih_4q_depol_fast/s100/best.json",
-)
 #: environment options that let an episode play every gate of the circuit
 PLAY_EVERY_GATE = {"random_halting": False, "curriculum": False, "threshold": 1e-12}
 
