@@ -10,8 +10,9 @@ same config and seed again for ``--episodes`` episodes and compares every episod
 with the committed one: outcome, steps, gate and CNOT counts, curriculum threshold and the
 energies. Training is deterministic by seed (one thread, as ``qnoise train`` runs), so with
 unchanged code the records agree to rounding; the first episode that differs says from where
-a row no longer reproduces. Prints one line per run: episodes compared, episodes identical,
-the first differing episode and field, and the largest energy difference (Ha).
+a row no longer reproduces. Prints one line per run: episodes compared, episodes identical
+before the first difference (all of them when nothing differs), the first differing episode
+and field, and the largest energy difference (Ha) over all episodes compared.
 """
 
 from __future__ import annotations
@@ -76,10 +77,11 @@ def replay(run: Path, episodes: int) -> dict:
     for old, new in zip(committed[:episodes], replayed, strict=True):
         field = first_difference(old, new)
         largest = max(largest, abs(old["energy"] - new["energy"]))
-        if field is None and first is None:
-            identical += 1
-        elif first is None:
-            first = (old["episode"], field)
+        if first is None:
+            if field is None:
+                identical += 1
+            else:
+                first = (old["episode"], field)
     return {"run": f"{run.parent.name}/{run.name}", "episodes": episodes,
             "identical": identical, "first_difference": first,
             "largest_energy_difference": largest}  # fmt: skip
@@ -94,7 +96,10 @@ def main() -> None:
     runs = committed_runs(rows)
     if not runs:
         raise SystemExit(f"no run directories with metrics.jsonl.gz under {RESULTS}")
-    print("| run | episodes replayed | identical | first difference | largest ΔE (Ha) |")
+    print(
+        "| run | episodes replayed | identical before the first difference | first difference "
+        "| largest ΔE (Ha) |"
+    )
     print("|---|---|---|---|---|")
     for run in runs:
         result = replay(run, args.episodes)
