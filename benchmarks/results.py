@@ -121,14 +121,14 @@ ROWS = (
     Row(
         "lih_4q_depol_zne_reward",
         "LiH-4q, depolarizing 1e-3 / 5e-3 and 1e4 shots, zero-noise-extrapolated rewards, "
-        "angles fitted on the noisy energy",
+        "angles fitted on the noisy energy, a curriculum that relaxes after 20 failures",
         "lih_4q_depol_zne_reward_fast",
         (100, 101, 102),
         "CRLQAS did not reach chemical accuracy: best noiseless error 3.3e-3 Ha.",
         "noiseless re-evaluation below chemical accuracy in at least 2/3 seeds (the step "
         "optimizer of the plain row fits the noisy energy; the reward is a 1e4-shot estimate "
         "of the Richardson energy of the noise scaled by 1, 3, 5 at the fitted angles, within "
-        "the plain row's shot budget)",
+        "the plain row's shot budget; ξ doubles after 20 unsuccessful episodes in a row)",
         needed=2,
         noisy=True,
         mitigated=True,
