@@ -46,11 +46,12 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Rewards
     With μ the target and ξ the threshold, after each action all angles are re-optimized
-    (warm start) and ``E_t`` is the optimized (noisy) energy — or its zero-noise
-    extrapolation with the ``mitigation`` option (with ``optimize_mitigated``, the optimum
-    of the mitigated energy itself); with ``confirm_shots``, a step that would
-    succeed or set the lowest energy seen is re-estimated with that many shots and the
-    re-estimate is ``E_t`` — and ``error = |E_t − μ|``:
+    (warm start; with ``restarts``, also from random angles, keeping the lowest) and
+    ``E_t`` is the optimized (noisy) energy — or its zero-noise extrapolation with the
+    ``mitigation`` option (with ``optimize_mitigated``, the optimum of the mitigated energy
+    itself); with ``confirm_shots``, a step that would succeed or set the lowest energy
+    seen is re-estimated with that many shots and the re-estimate is ``E_t`` — and
+    ``error = |E_t − μ|``:
     +5 if ``error < ξ`` (success); −5 if the episode ends otherwise (step cap or halting
     step); else ``clip((E_{t−1} − E_t) / |E_{t−1} − μ|, −1, 1)``. ``E_0`` is the energy of
     the empty circuit.
@@ -231,13 +232,14 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
                 points[:, -1] = (0.0, np.pi / 2, -np.pi / 2)
                 start[-1] = sinusoid_minimum(0.0, *objective(points))[0]
                 nfev = 3
-            optimizer = self._optimizer(seed)
-            uses_gradient = isinstance(optimizer, (LBFGSB, AQGD)) and self.config.shots is None
-            result = optimizer.minimize(
-                objective, start, jac=objective.gradient if uses_gradient else None
-            )
+            starts = [start] + [
+                self.np_random.uniform(-np.pi, np.pi, start.size)
+                for _ in range(self.config.restarts)
+            ]
+            results = [self._minimize(objective, x0, seed + k) for k, x0 in enumerate(starts)]
+            result = min(results, key=lambda r: r.fun)
             self.state.set_angles(result.x)
-            energy, nfev = float(result.fun), nfev + int(result.nfev)
+            energy, nfev = float(result.fun), nfev + sum(int(r.nfev) for r in results)
         zne = self.config.zne
         if self.config.optimize_mitigated:
             noisy = self._energy_objective(circuit, self.config.shots, seed)
@@ -247,6 +249,14 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
         if zne is None:
             return energy, nfev
         return self._mitigated(circuit, self.config.shots, seed), nfev + len(zne.scale_factors)
+
+    def _minimize(self, objective, start: np.ndarray, seed: int):
+        """One run of the step optimizer from ``start`` (exact gradients where it uses them)."""
+        optimizer = self._optimizer(seed % 2**63)
+        uses_gradient = isinstance(optimizer, (LBFGSB, AQGD)) and self.config.shots is None
+        return optimizer.minimize(
+            objective, start, jac=objective.gradient if uses_gradient else None
+        )
 
     def _energy_objective(self, circuit: QuantumCircuit, shots: int | None, seed: int):
         """The (noisy) energy of ``circuit`` as an objective, with ``shots`` shots."""

@@ -61,6 +61,13 @@ class ArchSearchConfig:
         choices, e.g. ``{"shots": 50000, "order": "reverse"}`` for ``"rotosolve"`` (shots
         per evaluation inside the step; the step's shot budget is then ``maxfev`` × those
         shots, and its energy is estimated with them).
+    restarts : int
+        Per step, the inner optimizer also runs from this many random angle vectors (each
+        angle uniform in [−π, π)) besides the warm start, and the step keeps the lowest
+        energy (with shots: the lowest estimate). Warm-started local optimizers stay in
+        the basin they start in, on a computational-basis state often a saddle where
+        every single angle is at its own minimum; random starts reach other basins. Costs
+        ``restarts + 1`` optimizations per step. Default 0 (CRLQAS).
     shots : int, optional
         Shots per measurement group; ``None`` for exact energies.
     shot_model : {"sample", "gaussian"}
@@ -115,6 +122,7 @@ class ArchSearchConfig:
     optimizer: Any = None
     maxfev: int | None = None
     optimizer_options: dict = field(default_factory=dict)
+    restarts: int = 0
     shots: int | None = None
     shot_model: str = "sample"
     confirm_shots: int | None = None
@@ -157,6 +165,8 @@ class ArchSearchConfig:
         _check(not self.optimizer_options or self.optimizer is None
                or isinstance(self.optimizer, str), "optimizer_options",
                "empty with an optimizer object (configure the object instead)")  # fmt: skip
+        _check(isinstance(self.restarts, int) and not isinstance(self.restarts, bool)
+               and self.restarts >= 0, "restarts", "an int >= 0")  # fmt: skip
         for name in ("maxfev", "shots", "confirm_shots"):
             value = getattr(self, name)
             _check(value is None or (int(value) == value and value >= 1), name, "None or >= 1")
