@@ -381,17 +381,19 @@ def floor_lines(row: Row, docs: Path) -> list[str]:
         ]
     data = json.loads(path.read_text())
     command = f"`python benchmarks/noise_floor.py {row.noise_floor}`"
+    starts = (f"{data.get('starts', 5)} random starts within ±0.1 rad and "
+              f"{data.get('wide_starts', 0)} within ±π each")  # fmt: skip
     if data["noise"] == "ideal":  # no noise floor: what a fixed ansatz reaches without search
         intro = (
             "Without search: VQE with hardware-efficient ansätze (RY-RZ layers, CNOT "
-            "ladders, a final rotation layer), exact gradients, 5 random starts each"
+            f"ladders, a final rotation layer), exact gradients, {starts}"
         )
         columns = ("ansatz layers", "gates", "CNOTs", "lowest error (Ha)")
         cells = [(r["layers"], r["parameters"] + r["cnots"], r["cnots"],
                   f"{r['noiseless_error']:.2e}") for r in data["rows"]]  # fmt: skip
     else:
         intro = (f"Noise floor of {data['noise']}: a noisy VQE with hardware-efficient "
-                 "ansätze, exact gradients, 5 random starts each")  # fmt: skip
+                 f"ansätze, exact gradients, {starts}")  # fmt: skip
         columns = ("ansatz layers", "CNOTs", "lowest noisy error (Ha)",
                    "noiseless error of those angles")  # fmt: skip
         cells = [(r["layers"], r["cnots"], f"{r['noisy_error']:.2e}",
