@@ -24,6 +24,7 @@ import numpy as np
 
 from qnoise import PTMSimulator
 from qnoise.agents import Trainer
+from qnoise.agents.ddqn import epsilon_greedy
 from qnoise.envs import ArchSearchEnv
 from qnoise.optim import LBFGSB
 from qnoise.vqe import EnergyObjective
@@ -34,12 +35,10 @@ def fitted_error(env: ArchSearchEnv, circuit, angles: np.ndarray, starts: int) -
     ``starts`` random angle vectors."""
     problem = env.problem
     objective = EnergyObjective(circuit, problem.hamiltonian, problem.constant, PTMSimulator())
-    lowest = float(objective(angles))
-    for seed in range(-1, starts):
-        x0 = angles if seed < 0 else np.random.default_rng(seed).uniform(-np.pi, np.pi, angles.size)
-        result = LBFGSB(maxiter=5000).minimize(objective, x0, jac=objective.gradient)
-        lowest = min(lowest, float(result.fun))
-    return lowest - problem.exact_energy
+    x0s = [angles] + [np.random.default_rng(seed).uniform(-np.pi, np.pi, angles.size)
+                      for seed in range(starts)]  # fmt: skip
+    fits = [LBFGSB(maxiter=5000).minimize(objective, x0, jac=objective.gradient) for x0 in x0s]
+    return min(float(objective(angles)), *(float(r.fun) for r in fits)) - problem.exact_energy
 
 
 def main() -> None:
@@ -66,11 +65,8 @@ def main() -> None:
         epsilon = 0.0 if episode == 0 else args.epsilon
         done, snapshot = False, None
         while not done and info["gates"] < args.max_gates:
-            legal = np.flatnonzero(info["action_mask"])
-            if rng.random() < epsilon:
-                action = int(rng.choice(legal))
-            else:
-                action = agent.act(obs, info["action_mask"], greedy=True)
+            mask = info["action_mask"]
+            action = epsilon_greedy(agent.policy, obs, mask, epsilon, rng, agent.device)
             obs, _, done, _, info = env.step(action)
             snapshot = (info["gates"], info["cnots"], info["error"], env.circuit(parametrized=True))
         gates, cnots, error, (circuit, angles) = snapshot

@@ -9,15 +9,15 @@ Usage::
 Each sequence is an RX on every qubit (the step optimizer turns them to 0 or π, which
 prepares the Hartree–Fock determinant) followed by ``--gates`` random legal actions, or
 (the last column) by the gates of a hardware-efficient ansatz with ``--hea-layers`` layers
-(:func:`qnoise.vqe.hardware_efficient`'s order: RY-RZ on every qubit, a CNOT ladder, ...,
-a final RY-RZ layer), played in the architecture-search environment without noise, random
-halting or curriculum, so every variant sees the same circuits. Per variant (inner
-optimizer, ``new_angle`` and ``restarts``) the table gives the error after the RX layer and
-the lowest error along the sequence, per sequence (Ha). On a computational-basis state
-every rotation angle at 0 or π is a minimum of its own sinusoid for a particle-conserving
-Hamiltonian, so coordinate sweeps started there (Rotosolve, ``new_angle="zero"``) can stay
-at Hartree–Fock whatever gates follow; a small random start angle gives the sweeps a
-direction out of it, and random restarts reach other basins.
+(:func:`qnoise.vqe.hardware_efficient`'s order: RY on every qubit, RZ on every qubit, a
+CNOT ladder, ..., a final rotation layer), played in the architecture-search environment
+without noise, random halting or curriculum, so every variant sees the same circuits.
+Per variant (inner optimizer, ``new_angle`` and ``restarts``) the table gives the error
+after the RX layer and the lowest error along the sequence, per sequence (Ha). On a
+computational-basis state every rotation angle at 0 or π is a minimum of its own sinusoid
+for a particle-conserving Hamiltonian, so coordinate sweeps started there (Rotosolve,
+``new_angle="zero"``) can stay at Hartree–Fock whatever gates follow; a small random start
+angle gives the sweeps a direction out of it, and random restarts reach other basins.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import argparse
 import numpy as np
 
 from qnoise.envs import ArchSearchEnv
+from qnoise.vqe import hardware_efficient
 
 VARIANTS = (
     ("rotosolve", "zero", 0),
@@ -55,10 +56,11 @@ def lowest_errors(problem: str, variant: tuple[str, str, int], actions) -> tuple
 
 
 def hea_sequence(names: list[str], num_qubits: int, layers: int) -> list[int]:
-    """Action indices of a hardware-efficient ansatz's gates, in its order."""
-    rotations = [f"{axis}({q},)" for q in range(num_qubits) for axis in ("ry", "rz")]
-    ladder = [f"cx({q}, {q + 1})" for q in range(num_qubits - 1)]
-    return [names.index(gate) for gate in rotations + (ladder + rotations) * layers]
+    """Action indices of :func:`qnoise.vqe.hardware_efficient`'s gates, in its order."""
+    ansatz = hardware_efficient(num_qubits, layers)
+    gates = [f"{op.operation.name}{tuple(ansatz.find_bit(q).index for q in op.qubits)}"
+             for op in ansatz.data]  # fmt: skip
+    return [names.index(gate) for gate in gates]
 
 
 def main() -> None:
