@@ -14,6 +14,7 @@ from qnoise.agents.records import (
     CONFIG,
     SHORTEST,
     CheckpointError,
+    check_circuit_record,
     circuit_record,
     read_run_config,
 )
@@ -28,16 +29,21 @@ from qnoise.vqe.simplify import SimplifiedCircuit, simplify_and_refit
 RUN_FILES = (CONFIG, METRICS, TESTS, BEST, SHORTEST, CHECKPOINT, MODEL, LOCK)
 
 
-def best_circuit(best: dict) -> QuantumCircuit:
-    """The bound circuit of a ``best.json`` record (angles in radians)."""
-    qubits = 1 + max((q for _, qs in best["gates"] for q in qs), default=0)
-    circuit = QuantumCircuit(max(qubits, best.get("num_qubits", qubits)), name="qnoise-best")
-    angles = iter(best["angles"])
-    for name, qs in best["gates"]:
+def best_circuit(best: dict, num_qubits: int | None = None) -> QuantumCircuit:
+    """The bound circuit of a ``best.json`` record (angles in radians).
+
+    ``num_qubits`` (the run's problem) must agree with the record's own ``num_qubits``
+    where it has one; without either, the highest qubit a gate acts on sets the width.
+    Raises :class:`CheckpointError` for a record qnoise cannot have written (see
+    :func:`qnoise.agents.records.check_circuit_record`)."""
+    gates, angles, width = check_circuit_record(best, num_qubits)
+    circuit = QuantumCircuit(width, name="qnoise-best")
+    rotation_angles = iter(angles)
+    for name, qubits in gates:
         if name == "cx":
-            circuit.cx(*qs)
+            circuit.cx(*qubits)
         else:
-            getattr(circuit, name)(next(angles), qs[0])
+            getattr(circuit, name)(next(rotation_angles), qubits[0])
     return circuit
 
 
@@ -48,7 +54,7 @@ def simplify_best(best: dict, env_config: dict) -> SimplifiedCircuit:
     :func:`qnoise.vqe.simplify_and_refit`."""
     config = ArchSearchConfig.from_dict(dict(env_config))
     problem = chem.load(config.problem)
-    circuit = best_circuit({**best, "num_qubits": problem.num_qubits})
+    circuit = best_circuit(best, problem.num_qubits)
     zne = config.zne if config.optimize_mitigated else None
     return simplify_and_refit(
         circuit, problem.hamiltonian, problem.constant, config.noise_model, zne=zne
@@ -239,9 +245,8 @@ def plot_run(run: str | Path, out: str | Path | None = None) -> list[Path]:
     axes[1, 0].set(xlabel="episode", title="successful circuits")
     axes[1, 0].legend()
     axes[1, 1].axis("off")
-    best_file = Path(run) / BEST
-    if best_file.exists():
-        drawing = best_circuit(json.loads(best_file.read_text())).draw(output="text")
+    if (Path(run) / BEST).exists():
+        drawing = best_circuit(read_best(run)).draw(output="text")
         axes[1, 1].text(0, 1, str(drawing), family="monospace", fontsize=7, va="top")
         axes[1, 1].set_title("best circuit (as found)")
     figure.tight_layout()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import fields
 from pathlib import Path
 
 from qnoise.chem.problem import CHEMICAL_ACCURACY
 from qnoise.envs import ArchSearchConfig, ArchSearchEnv
+from qnoise.envs.actions import ROTATIONS
 from qnoise.files import atomic_write
 
 CONFIG = "config.yaml"
@@ -51,6 +53,71 @@ def circuit_record(env: ArchSearchEnv, info: dict, episode: int) -> dict:
         "depth": info["depth"],
         "parameters": circuit.num_parameters,
     }
+
+
+def check_circuit_record(
+    record: dict, num_qubits: int | None = None
+) -> tuple[list[tuple[str, tuple[int, ...]]], list[float], int]:
+    """The gates, angles and width of a circuit record (``best.json``, ``shortest.json``),
+    checked, so that a damaged or hand-edited file fails here and not as a wrong circuit.
+
+    ``gates`` must be ``[name, [qubits]]`` pairs: ``"cx"`` on two different qubits or a
+    rotation in :data:`qnoise.envs.actions.ROTATIONS` on one; qubits are ints in
+    ``0..width-1``, where ``width`` is ``num_qubits`` (the run's problem), which must equal
+    the record's ``num_qubits`` if it has one, else the record's, else one more than the
+    highest qubit used. ``angles`` must hold one finite float (rad) per rotation.
+
+    Raises
+    ------
+    CheckpointError
+        Naming the first entry that breaks these rules.
+    """
+    if not isinstance(record, dict):
+        raise CheckpointError(f"a circuit record is a JSON object, got {type(record).__name__}")
+    raw_gates, raw_angles = record.get("gates"), record.get("angles")
+    if not isinstance(raw_gates, list) or not isinstance(raw_angles, list):
+        raise CheckpointError("a circuit record needs lists 'gates' and 'angles'")
+    gates = []
+    for index, gate in enumerate(raw_gates):
+        name, qubits = gate if isinstance(gate, list) and len(gate) == 2 else (None, None)
+        arity = 2 if name == "cx" else 1 if name in ROTATIONS else None
+        if (
+            arity is None
+            or not isinstance(qubits, list)
+            or len(qubits) != arity
+            or not all(isinstance(q, int) and not isinstance(q, bool) for q in qubits)
+            or len(set(qubits)) != arity
+        ):
+            raise CheckpointError(
+                f"gate {index} of the circuit record is {gate!r}; expected ['cx', [control, "
+                f"target]] on two different qubits or [rotation, [qubit]] with a rotation "
+                f"in {ROTATIONS}"
+            )
+        gates.append((name, tuple(qubits)))
+    stated = record.get("num_qubits", num_qubits)
+    if num_qubits is not None and stated != num_qubits:
+        raise CheckpointError(
+            f"the circuit record has {stated} qubits, its run's problem {num_qubits}"
+        )
+    used = 1 + max((q for _, qubits in gates for q in qubits), default=0)
+    width = used if stated is None else stated
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        raise CheckpointError(f"num_qubits of the circuit record is {width!r}")
+    outside = sorted({q for _, qubits in gates for q in qubits if not 0 <= q < width})
+    if outside:
+        raise CheckpointError(
+            f"gates of the circuit record act on qubits {outside}, outside 0..{width - 1}"
+        )
+    rotations = sum(name != "cx" for name, _ in gates)
+    if len(raw_angles) != rotations or not all(
+        isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a)
+        for a in raw_angles
+    ):
+        raise CheckpointError(
+            f"the circuit record needs {rotations} finite angles (one per rotation), "
+            f"got {len(raw_angles)}: {raw_angles[:5]!r}{' ...' if len(raw_angles) > 5 else ''}"
+        )
+    return gates, [float(a) for a in raw_angles], width
 
 
 def shorter(candidate: dict, kept: dict | None) -> bool:

@@ -246,6 +246,9 @@ class ArchSearchConfig:
                 raise ValueError(
                     f"coupling_map: qubits {outside} do not exist in {self.problem} ({n} qubits)"
                 )
+            loops = sorted({a for a, b in pairs if a == b})
+            if loops:
+                raise ValueError(f"coupling_map: an edge joins qubit(s) {loops} to itself")
         edges = sorted(set(pairs) | {(b, a) for a, b in pairs})
         isolated = sorted(set(range(n)) - {q for pair in edges for q in pair})
         if n > 1 and isolated:

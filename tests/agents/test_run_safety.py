@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 import torch
 import yaml
 
+from qnoise.agents.export import best_circuit
 from qnoise.agents.rundir import RunLock, TornRecordWarning, load_checkpoint, read_records
 from qnoise.agents.sweep import grid
 from qnoise.cli import main
@@ -138,6 +140,43 @@ def test_a_corrupt_line_inside_a_record_file_names_file_and_line(run, capsys):
     metrics.write_text("\n".join(lines) + "\n")
     assert main(["plot", str(run)]) == 2
     assert f"{metrics}, line 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda b: b["gates"].insert(0, ["cx", [1, 1]]), "two different qubits"),
+        (lambda b: b["gates"].insert(0, ["ccx", [0, 1, 2]]), "gate 0 of the circuit record"),
+        (lambda b: b["gates"].insert(0, ["cx", [0, -1]]), r"qubits \[-1\], outside 0\.\.1"),
+        (lambda b: b["gates"].insert(0, ["rz", [2]]), r"qubits \[2\], outside 0\.\.1"),
+        (lambda b: b["gates"].insert(0, ["rz", [0.5]]), "gate 0 of the circuit record"),
+        (lambda b: b["gates"].insert(0, ["ry", [0]]), "finite angles"),
+        (lambda b: b["angles"].append(float("nan")), "finite angles"),
+        (lambda b: b.update(num_qubits=4), "has 4 qubits, its run's problem 2"),
+        (lambda b: b.update(gates="cx"), "needs lists 'gates' and 'angles'"),
+    ],
+)
+def test_a_damaged_best_circuit_is_refused_in_one_line(run, capsys, damage, message):
+    best = json.loads((run / "best.json").read_text())
+    damage(best)
+    (run / "best.json").write_text(json.dumps(best))
+    capsys.readouterr()
+    assert main(["export", str(run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert re.search(message, err)
+
+
+def test_a_best_circuit_record_round_trips_its_gates_and_angles(run):
+    best = json.loads((run / "best.json").read_text())
+    circuit = best_circuit(best, num_qubits=2)
+    assert circuit.num_qubits == 2
+    found = [
+        (i.operation.name, [circuit.find_bit(q).index for q in i.qubits]) for i in circuit.data
+    ]
+    assert found == [(name, qubits) for name, qubits in best["gates"]]
+    angles = [float(i.operation.params[0]) for i in circuit.data if i.operation.name != "cx"]
+    assert angles == best["angles"]
 
 
 def test_nothing_of_the_users_is_overwritten(config_file, run, tmp_path, capsys):

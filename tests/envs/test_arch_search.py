@@ -305,6 +305,7 @@ def test_noisy_energies_and_noiseless_reevaluation():
         ({"noise": "fake_nowhere:median"}, "noise"),
         ({"problem": "H2-2q", "coupling_map": [(0, 2)]}, "coupling_map"),
         ({"problem": "LiH-4q", "coupling_map": [(0, 1), (1, 2)]}, "no CNOT edge"),
+        ({"problem": "LiH-4q", "coupling_map": [(0, 1), (1, 2), (3, 3)]}, "to itself"),
         ({"target": "ground"}, "target"),
         ({"optimizer": "bfgs"}, "optimizer"),
         ({"shots": 0}, "shots"),
