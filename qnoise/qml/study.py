@@ -78,6 +78,12 @@ def read_table(path, label_column: str, text_column: str | None = None):
     except ValueError as exc:
         raise ValueError(f"{path}: non-numeric feature ({exc}); give --text-column for "
                          "text data") from None  # fmt: skip
+    if not np.isfinite(data).all():
+        row, column = np.argwhere(~np.isfinite(data))[0]
+        raise ValueError(
+            f"{path}: line {row + 2}, column {header[columns[column]]!r} is "
+            f"{body[row][columns[column]]!r}, not a finite number (drop or impute such rows)"
+        )
     return data, labels
 
 

@@ -61,6 +61,14 @@ def test_bad_files_and_columns(capsys, tmp_path):
         read_table(text, "Liked")
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_a_feature_that_is_not_finite_is_named_with_its_line(tmp_path, value):
+    table = tmp_path / "features.csv"
+    table.write_text(f"a,b,Liked\n0.1,0.2,1\n0.3,{value},0\n0.5,0.6,1\n")
+    with pytest.raises(ValueError, match=rf"line 3, column 'b' is '{value}', not a finite"):
+        read_table(table, "Liked")
+
+
 def test_study_refuses_one_class():
     texts, _labels = read_table(demo_reviews_path(), "Liked", "Review")
     with pytest.raises(ValueError, match="one class"):
