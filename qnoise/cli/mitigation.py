@@ -39,7 +39,9 @@ def _zne(args: argparse.Namespace) -> int:
     for lam, value in zip(report["scale_factors"], report["values"], strict=True):
         print(f"  λ = {lam:g}: {value:.6f} Ha")
     print(f"noisy      {report['noisy']:.6f} Ha   error {report['noisy'] - report['ideal']:+.2e}")
-    print(f"mitigated  {report['mitigated']:.6f} Ha ± {report['stderr']:.1e}   error "
+    stderr = report["stderr"]  # NaN where the fit cannot say (the warning gives the reason)
+    spread = "(no standard error)" if math.isnan(stderr) else f"± {stderr:.1e}"
+    print(f"mitigated  {report['mitigated']:.6f} Ha {spread}   error "
           f"{report['mitigated'] - report['ideal']:+.2e}")  # fmt: skip
     print(f"noiseless  {report['ideal']:.6f} Ha   (exact ground energy {report['exact']:.6f})")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -78,6 +79,23 @@ def test_zne_command_json_and_errors(tmp_path, capsys):
     assert main(["zne", str(path), "--problem", "H2-2q", "--scale-factors", "1,1"]) == 2
     assert "increase" in capsys.readouterr().err
     assert main(["zne", str(tmp_path / "none.qasm"), "--problem", "H2-2q"]) == 2
+
+
+def test_zne_command_text_says_when_the_fit_has_no_standard_error(tmp_path, capsys):
+    path = tmp_path / "h2.qasm"
+    path.write_text(qasm3.dumps(h2_circuit()))
+    # Richardson through three exact points: as many points as parameters, no spread
+    assert main(["zne", str(path), "--problem", "H2-2q"]) == 0
+    captured = capsys.readouterr()
+    mitigated = next(line for line in captured.out.splitlines() if line.startswith("mitigated"))
+    assert "(no standard error)" in mitigated and "nan" not in mitigated
+    assert "standard error is unknown" in captured.err
+    # a linear fit through three points has residuals, hence a standard error
+    assert main(["zne", str(path), "--problem", "H2-2q", "--method", "linear"]) == 0
+    mitigated = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("mitigated")
+    )
+    assert re.search(r"± \d\.\de-\d\d", mitigated)
 
 
 def test_finite_shot_zne_propagates_the_shot_noise(tmp_path, capsys):
