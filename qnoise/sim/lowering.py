@@ -10,6 +10,8 @@ rotation rule, are expanded through their Qiskit ``definition``.
 
 from __future__ import annotations
 
+import cmath
+import numbers
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -142,6 +144,18 @@ def _angle(value, param_index: dict) -> Angle:
     return Angle(coeffs=coeffs, offset=offset)
 
 
+def _unitary(matrix: np.ndarray, gate: Gate, qubits) -> np.ndarray:
+    """``matrix``, checked to be unitary to 1e-8 (a gate built with ``check_input=False``
+    can carry any matrix, and a non-unitary one would give a non-physical state)."""
+    deviation = np.abs(matrix.conj().T @ matrix - np.eye(len(matrix))).max()
+    if not deviation <= 1e-8:
+        raise ValueError(
+            f"gate '{gate.name}' on qubits {list(qubits)} is not unitary "
+            f"(largest entry of U†U − I: {deviation:.1e})"
+        )
+    return matrix
+
+
 _STANDARD_GATES = get_standard_gate_name_mapping()
 
 
@@ -271,15 +285,22 @@ class _Lowerer:
 
     def _gate(self, gate: Gate, qubits) -> None:
         values = [_numeric(p) if isinstance(p, ParameterExpression) else p for p in gate.params]
+        for value in values:
+            if isinstance(value, numbers.Number) and not cmath.isfinite(value):
+                raise ValueError(
+                    f"gate '{gate.name}' on qubits {list(qubits)} has the parameter {value}, "
+                    "not a finite number"
+                )
         free = any(v is None for v in values)
         if len(qubits) <= 2 and not free:
             if _is_plain_standard(gate):
                 ptm = _standard_gate_ptm(gate.name, tuple(float(v) for v in values))
             else:
                 try:
-                    ptm = unitary_to_ptm(Operator(gate).data)
+                    matrix = Operator(gate).data
                 except Exception:  # a gate without a matrix: fall back to its definition
-                    ptm = None
+                    matrix = None
+                ptm = None if matrix is None else unitary_to_ptm(_unitary(matrix, gate, qubits))
             if ptm is not None:
                 self.ops.append(ElementaryOp(qubits, (ptm,)))
                 return
@@ -307,6 +328,8 @@ class _Lowerer:
         # the label covers all of the gate's qubits, so the gate's noise folds into this op
         parts = _rotation_parts(label)
         value = _numeric(angle) if isinstance(angle, ParameterExpression) else float(angle)
+        if value is not None and not np.isfinite(value):
+            raise ValueError(f"rotation angle {value} on qubits {list(qubits)} is not finite")
         if value is not None:
             fixed = parts[0] + np.cos(value) * parts[1] + np.sin(value) * parts[2]
             self.ops.append(ElementaryOp(qubits, (fixed,)))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter, ParameterVector
-from qiskit.circuit.library import XXPlusYYGate
+from qiskit.circuit.library import UnitaryGate, XXPlusYYGate
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qnoise import PTMSimulator, noise
@@ -88,6 +88,38 @@ def test_bad_observables_raise(ansatz):
         sim.expectation(ansatz, SparsePauliOp(["ZZZ"], [1j]), np.zeros(6))
     with pytest.raises(TypeError, match="SparsePauliOp"):
         sim.expectation(ansatz, 3.0, np.zeros(6))
+
+
+@pytest.mark.parametrize("angle", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("gate", ["rx", "crz", "u"])
+def test_a_bound_angle_that_is_not_finite_raises(gate, angle):
+    qc = QuantumCircuit(2)
+    if gate == "rx":
+        qc.rx(angle, 1)
+    elif gate == "crz":
+        qc.crz(angle, 0, 1)
+    else:
+        qc.u(0.1, angle, 0.2, 0)
+    with pytest.raises(ValueError, match=f"'{gate}' on qubits .* {angle}, not a finite"):
+        PTMSimulator().expectation(qc, "ZZ")
+
+
+def test_a_gate_whose_matrix_is_not_unitary_raises():
+    matrix = np.eye(4, dtype=complex)
+    matrix[3, 3] = 1.5  # UnitaryGate(check_input=False) accepts any matrix
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.append(UnitaryGate(matrix, check_input=False), [0, 1])
+    with pytest.raises(ValueError, match=r"'unitary' on qubits \[0, 1\] is not unitary"):
+        PTMSimulator().expectation(qc, "ZZ")
+    # a unitary to rounding error is accepted and simulated exactly
+    phase = np.diag(np.exp(1j * np.array([0.0, 0.3, -0.2, 1.1])))
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.h(1)
+    qc.append(UnitaryGate(phase), [0, 1])
+    ideal = Statevector(qc).expectation_value(SparsePauliOp("XX")).real
+    assert PTMSimulator().expectation(qc, "XX") == pytest.approx(ideal, abs=1e-12)
 
 
 def test_unsupported_instructions_raise():
