@@ -245,7 +245,10 @@ def open_run(
     resume = (run_dir / marker).exists()
     if config is None:
         if not resume:
-            raise CheckpointError(f"{run_dir} has no {marker} to resume from")
+            raise CheckpointError(
+                f"{run_dir} has no {marker}: not a run directory, or one whose checkpoint was "
+                f"not kept (qnoise export and plot need only {CONFIG}, {BEST} and metrics)"
+            )
         config = read_run_config(run_dir)
     train = config.setdefault("train", {})
     if seed is not None:

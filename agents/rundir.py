@@ -17,6 +17,7 @@ warning that names the file, and a resumed run drops it.
 from __future__ import annotations
 
 import errno
+import gzip
 import json
 import os
 import re
@@ -234,18 +235,25 @@ def load_checkpoint(path: str | Path) -> dict:
 
 # ---------------------------------------------------------------- record files
 def _parse(path: Path) -> tuple[list[dict], bool]:
-    """``(records, torn)``: the file's records and whether its last line was cut off.
+    """``(records, torn)``: the file's records and whether its last line was cut off (from
+    ``path``, else from its gzipped copy ``path.gz``).
 
     A last line that is not valid JSON is torn (a cut-off append); a bad line anywhere else
     is corruption and raises :class:`CheckpointError` naming the file and line."""
-    if not path.exists():
+    packed = path.with_name(path.name + ".gz")
+    if path.exists():
+        text = path.read_text(encoding="utf-8", errors="replace")
+    elif packed.exists():  # the gzipped copy a run keeps in git (docs/results)
+        try:
+            text = gzip.decompress(packed.read_bytes()).decode("utf-8", errors="replace")
+        except (OSError, EOFError) as exc:
+            raise CheckpointError(f"{packed}: not a gzip file ({exc})") from None
+        path = packed
+    else:
         return [], False
     lines = [
-        (number, line)
-        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace")
-                                      .split("\n"), start=1)
-        if line.strip()
-    ]  # fmt: skip
+        (number, line) for number, line in enumerate(text.split("\n"), start=1) if line.strip()
+    ]
     records: list[dict] = []
     for index, (number, line) in enumerate(lines):
         try:
@@ -266,7 +274,9 @@ def _warn_torn(path: Path, action: str) -> None:
 
 
 def read_records(path: str | Path) -> list[dict]:
-    """The JSON records of a ``.jsonl`` file (empty if missing), skipping a torn last line
+    """The JSON records of a ``.jsonl`` file (read from its gzipped copy ``.jsonl.gz`` when
+    the file is missing, as in the run folders kept under ``docs/results``; empty if neither
+    exists), skipping a torn last line
     with a :class:`TornRecordWarning` that names the file. A corrupt line elsewhere raises
     :class:`CheckpointError` naming the file and line. Never writes."""
     path = Path(path)

@@ -258,11 +258,9 @@ def learning_curves(docs: Path, row: Row) -> Path | None:
 
     curves = []
     for seed in row.seeds:
-        path = docs / "results" / row.config / f"s{seed}" / "metrics.jsonl.gz"
-        if path.exists():
-            lines = gzip.decompress(path.read_bytes()).decode().splitlines()
-            errors = [json.loads(line)["noiseless_error"] for line in lines if line.strip()]
-            curves.append(np.minimum.accumulate(errors))
+        records = read_records(docs / "results" / row.config / f"s{seed}" / "metrics.jsonl")
+        if records:
+            curves.append(np.minimum.accumulate([r["noiseless_error"] for r in records]))
     if not curves:
         return None
     length = min(len(c) for c in curves)
@@ -471,7 +469,9 @@ def build(runs_root: Path, docs: Path) -> str:
         "any training step's circuit, whichever circuit it was. Under shots the run's best "
         "circuit is chosen by a shot estimate, so its exact errors are what the table shows.",
         "- Artefacts of every run (config, best circuit, summary, gzipped metrics) are in "
-        "`docs/results/<config>/s<seed>/`; checkpoints are not kept.",
+        "`docs/results/<config>/s<seed>/`; checkpoints are not kept. `qnoise plot` and "
+        "`qnoise export` read these folders as they are (`qnoise plot "
+        "docs/results/<config>/s<seed> --out run.png`).",
         "",
         *reliability_lines(docs),
     ]

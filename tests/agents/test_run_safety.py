@@ -3,6 +3,7 @@ during training, torn record lines, overwrites, signals and dying sweeps."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import pickle
@@ -177,6 +178,27 @@ def test_a_best_circuit_record_round_trips_its_gates_and_angles(run):
     assert found == [(name, qubits) for name, qubits in best["gates"]]
     angles = [float(i.operation.params[0]) for i in circuit.data if i.operation.name != "cx"]
     assert angles == best["angles"]
+
+
+def test_a_kept_run_with_gzipped_metrics_plots_and_exports(run, tmp_path, capsys):
+    """The run folders kept in git (docs/results) hold metrics.jsonl.gz, no checkpoint."""
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    for name in ("config.yaml", "best.json"):
+        (kept / name).write_bytes((run / name).read_bytes())
+    (kept / "metrics.jsonl.gz").write_bytes(gzip.compress((run / "metrics.jsonl").read_bytes()))
+    assert read_records(kept / "metrics.jsonl") == read_records(run / "metrics.jsonl")
+    assert len(read_records(kept / "metrics.jsonl")) == 4
+    assert main(["plot", str(kept), "--out", str(tmp_path / "kept.png")]) == 0
+    assert (tmp_path / "kept.png").read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(["export", str(kept)]) == 0
+    assert capsys.readouterr().out.startswith("OPENQASM 3.0;")
+    assert main(["evaluate", str(kept)]) == 2
+    assert "checkpoint was not kept" in capsys.readouterr().err
+    (kept / "metrics.jsonl.gz").write_bytes(b"not gzip")
+    assert main(["plot", str(kept), "--out", str(tmp_path / "bad.png")]) == 2
+    assert "metrics.jsonl.gz: not a gzip file" in capsys.readouterr().err
 
 
 def test_nothing_of_the_users_is_overwritten(config_file, run, tmp_path, capsys):
