@@ -274,11 +274,11 @@ def _warn_torn(path: Path, action: str) -> None:
 
 
 def read_records(path: str | Path) -> list[dict]:
-    """The JSON records of a ``.jsonl`` file (read from its gzipped copy ``.jsonl.gz`` when
-    the file is missing, as in the run folders kept under ``docs/results``; empty if neither
-    exists), skipping a torn last line
-    with a :class:`TornRecordWarning` that names the file. A corrupt line elsewhere raises
-    :class:`CheckpointError` naming the file and line. Never writes."""
+    """The JSON records of a ``.jsonl`` file, or of its gzipped copy ``.jsonl.gz`` when the
+    file is missing (as in the run folders kept under ``docs/results``); empty if neither
+    exists. A torn last line is skipped with a :class:`TornRecordWarning` that names the
+    file; a corrupt line elsewhere raises :class:`CheckpointError` naming the file and
+    line. Never writes."""
     path = Path(path)
     records, torn = _parse(path)
     if torn:
