@@ -22,7 +22,8 @@ def _submission_target(args):
 
         config = read_run_config(target)
         name = args.problem or config.get("env", {}).get("problem", "LiH-4q")
-        return run_best_circuit(target, args.raw, args.shortest), chem.load(name), target
+        circuit = run_best_circuit(target, args.raw, args.shortest)
+        return circuit, chem.load(name), Path(args.out or target)
     from qnoise.circuit_files import problem_of
 
     name = args.problem or problem_of(target)

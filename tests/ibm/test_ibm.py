@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from qiskit import QuantumCircuit, qasm3
@@ -144,6 +145,25 @@ def test_submit_command_from_a_circuit_file_and_resume(tmp_path, capsys):
     assert main(["submit", str(path), "--backend", "fake_manila"]) == 2
     assert "--problem" in capsys.readouterr().err
     assert main(["submit", "--resume", "nope", "--out", str(tmp_path)]) == 2
+
+
+def test_submit_a_run_folder_writes_its_job_records_where_out_says(tmp_path, capsys):
+    kept = Path(__file__).parents[2] / "docs" / "results" / "h2_4q_ourense_fast" / "s100"
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("config.yaml", "best.json"):
+        (run / name).write_bytes((kept / name).read_bytes())
+    out = tmp_path / "records"
+    assert main(["submit", str(run), "--raw", "--backend", "fake_ourense", "--shots", "1000",
+                 "--seed", "1", "--out", str(out), "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert report["problem"] == "H2-4q-0.70"
+    assert (out / "jobs" / f"{report['job_id']}.json").exists()
+    assert not (run / "jobs").exists()
+    assert main(["submit", str(run), "--raw", "--backend", "fake_ourense", "--shots", "1000",
+                 "--seed", "1", "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert (run / "jobs" / f"{report['job_id']}.json").exists()
 
 
 @pytest.mark.skipif(not os.environ.get("QNOISE_IBM_REAL_BACKEND"),
