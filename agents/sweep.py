@@ -140,6 +140,11 @@ def run_point(config_path: str, point: SweepPoint, episodes: int | None) -> str:
     return point.run_dir
 
 
+def _count(value, least: int) -> bool:
+    """Whether ``value`` is an int (not a bool) of at least ``least``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
 def sweep(
     config_path: str | Path,
     out: str | Path,
@@ -163,6 +168,12 @@ def sweep(
     Returns the summary."""
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    if episodes is not None and not _count(episodes, 1):
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+    if not _count(workers, 1):
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if not _count(retries, 0):
+        raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
     points = grid(out, seeds, sets)
     from qnoise.agents.run_config import load_config
 
@@ -191,7 +202,7 @@ def _run_grid(config_path, out, points, episodes, workers, retries, runner, prog
     while pending:
         failed = []
         with ProcessPoolExecutor(
-            max_workers=max(1, workers),
+            max_workers=workers,
             mp_context=context,
             initializer=_end_with_parent,
             initargs=(os.getpid(),),

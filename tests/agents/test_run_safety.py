@@ -323,6 +323,24 @@ def test_a_sweep_refuses_repeated_seeds_and_values(tmp_path):
         grid(tmp_path, [1], ["agent.lr=1e-3,1e-3"])
 
 
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--episodes", "0"], "episodes must be an integer >= 1, got 0"),
+        (["--episodes", "-3"], "episodes must be an integer >= 1, got -3"),
+        (["--workers", "0"], "workers must be an integer >= 1, got 0"),
+        (["--retries", "-1"], "retries must be an integer >= 0, got -1"),
+    ],
+)
+def test_a_sweep_refuses_counts_below_their_minimum(config_file, tmp_path, capsys, option,
+                                                    message):  # fmt: skip
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--config", str(config_file), "--seeds", "1", "--out", str(out),
+                 *option]) == 2  # fmt: skip
+    assert capsys.readouterr().err.strip() == f"qnoise sweep: {message}"
+    assert not out.exists()
+
+
 def test_a_sweep_point_held_by_another_process_is_refused(config_file, tmp_path, capsys):
     point = tmp_path / "sweep" / "base" / "s1"
     holder = _hold_lock(point)
