@@ -70,6 +70,16 @@ def test_a_planted_checkpoint_runs_nothing_and_is_refused_in_one_line(run, tmp_p
         assert "posix.system" in err and "could run code" in err
 
 
+def test_resuming_after_the_config_changed_the_network_says_so_in_one_line(run, capsys):
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["env"]["problem"] = "LiH-4q"  # 4 qubits: other observation and action sizes
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", "--resume", str(run), "--episodes", "6", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "other network shapes than" in err and "restore the config" in err
+
+
 def test_checkpoints_round_trip_numpy_and_rng_state_exactly(run):
     state = load_checkpoint(run / "checkpoint.pt")
     replay = state["agent"]["replay"]
