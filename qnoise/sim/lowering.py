@@ -328,8 +328,6 @@ class _Lowerer:
         # the label covers all of the gate's qubits, so the gate's noise folds into this op
         parts = _rotation_parts(label)
         value = _numeric(angle) if isinstance(angle, ParameterExpression) else float(angle)
-        if value is not None and not np.isfinite(value):
-            raise ValueError(f"rotation angle {value} on qubits {list(qubits)} is not finite")
         if value is not None:
             fixed = parts[0] + np.cos(value) * parts[1] + np.sin(value) * parts[2]
             self.ops.append(ElementaryOp(qubits, (fixed,)))
