@@ -149,11 +149,6 @@ class Trainer(HoldsRunLock):
         save_checkpoint(self.run_dir / CHECKPOINT, state)
         self.kept.write(self.run_dir)
 
-    def _unreadable(self, exc: Exception) -> CheckpointError:
-        return CheckpointError(
-            f"cannot resume from {self.run_dir / CHECKPOINT}: {type(exc).__name__}: {exc}"
-        )
-
     def _load(self) -> None:
         try:
             state = load_checkpoint(self.run_dir / CHECKPOINT)
@@ -162,21 +157,21 @@ class Trainer(HoldsRunLock):
             raise CheckpointError(f"cannot {verb} {self.run_dir}: {exc}") from None
         try:
             self.agent.load_state_dict(state["agent"])
-        except Exception as exc:
-            if not (isinstance(exc, RuntimeError) and "size mismatch" in str(exc)):
-                raise self._unreadable(exc) from exc
-            raise CheckpointError(
-                f"the agent in {self.run_dir / CHECKPOINT} has other network shapes than "
-                f"{self.run_dir / CONFIG} now gives (problem, step cap, observation options "
-                "or agent size changed since training?); restore the config or train anew"
-            ) from None
-        try:
             self.env.load_state_dict(state["env"])
             self.episode = int(state["episode"])
             self.kept = KeptCircuits(state["best"], state.get("shortest"))
             self.worker_states = state.get("workers", [None])
         except Exception as exc:  # any unreadable file: one clear message
-            raise self._unreadable(exc) from exc
+            if isinstance(exc, RuntimeError) and "size mismatch" in str(exc):  # torch's words
+                raise CheckpointError(
+                    f"the agent in {self.run_dir / CHECKPOINT} has other network shapes than "
+                    f"{self.run_dir / CONFIG} now gives (problem, step cap, observation "
+                    "options or agent size changed since training?); restore the config or "
+                    "train anew"
+                ) from None
+            raise CheckpointError(
+                f"cannot resume from {self.run_dir / CHECKPOINT}: {type(exc).__name__}: {exc}"
+            ) from exc
         if len(self.worker_states) != self.workers:
             raise CheckpointError(
                 f"{self.run_dir} was trained with {len(self.worker_states)} workers, "
