@@ -145,7 +145,10 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
     return validate_config(config, str(path))
 
 
-def _number(value, kind: type, name: str, low=None, high=None, open_low=False) -> None:
+def check_number(value, kind: type, name: str, low=None, high=None, open_low=False) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is a ``kind`` (``int``: an int,
+    not a bool; ``float``: any real number but NaN) within ``[low, high]`` (``(low, high]``
+    with ``open_low``)."""
     ok_type = (
         isinstance(value, int) and not isinstance(value, bool)
         if kind is int
@@ -190,10 +193,10 @@ def _validate_ddqn(agent: dict, where: str, check_device: bool) -> None:
             if not isinstance(value, bool):
                 raise ValueError(f"{name}: must be true or false, got {value!r}")
         elif isinstance(default, int):
-            _number(value, int, name, low=0 if key == "learning_starts" else 1)
+            check_number(value, int, name, low=0 if key == "learning_starts" else 1)
         elif isinstance(default, float):
             low, high, open_low = _FLOAT_RANGES.get(key, (None, None, False))
-            _number(value, float, name, low, high, open_low)
+            check_number(value, float, name, low, high, open_low)
         elif key == "device":
             if not isinstance(value, str) or (check_device and value not in _devices()):
                 raise ValueError(
@@ -248,7 +251,7 @@ def validate_config(config: dict, where: str = "config", check_device: bool = Tr
     for key, value in config["train"].items():
         if key not in TRAIN_KEYS:
             raise ValueError(f"{where}: unknown train key {key!r}{_did_you_mean(key, TRAIN_KEYS)}")
-        _number(value, int, f"train.{key}", low=TRAIN_KEYS[key][0])
+        check_number(value, int, f"train.{key}", low=TRAIN_KEYS[key][0])
     return config
 
 

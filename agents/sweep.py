@@ -140,11 +140,6 @@ def run_point(config_path: str, point: SweepPoint, episodes: int | None) -> str:
     return point.run_dir
 
 
-def _count(value, least: int) -> bool:
-    """Whether ``value`` is an int (not a bool) of at least ``least``."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= least
-
-
 def sweep(
     config_path: str | Path,
     out: str | Path,
@@ -168,14 +163,13 @@ def sweep(
     Returns the summary."""
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
-    if episodes is not None and not _count(episodes, 1):
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    if not _count(workers, 1):
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    if not _count(retries, 0):
-        raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
+    from qnoise.agents.run_config import check_number, load_config
+
+    if episodes is not None:
+        check_number(episodes, int, "episodes", low=1)
+    check_number(workers, int, "workers", low=1)
+    check_number(retries, int, "retries", low=0)
     points = grid(out, seeds, sets)
-    from qnoise.agents.run_config import load_config
 
     for point in points:  # bad overrides fail here, once, instead of in every retry
         load_config(config_path, list(point.overrides))

@@ -336,10 +336,10 @@ def test_a_sweep_refuses_repeated_seeds_and_values(tmp_path):
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        (["--episodes", "0"], "episodes must be an integer >= 1, got 0"),
-        (["--episodes", "-3"], "episodes must be an integer >= 1, got -3"),
-        (["--workers", "0"], "workers must be an integer >= 1, got 0"),
-        (["--retries", "-1"], "retries must be an integer >= 0, got -1"),
+        (["--episodes", "0"], "episodes: must be >= 1, got 0"),
+        (["--episodes", "-3"], "episodes: must be >= 1, got -3"),
+        (["--workers", "0"], "workers: must be >= 1, got 0"),
+        (["--retries", "-1"], "retries: must be >= 0, got -1"),
     ],
 )
 def test_a_sweep_refuses_counts_below_their_minimum(config_file, tmp_path, capsys, option,
