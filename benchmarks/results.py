@@ -57,7 +57,7 @@ class Row:
     gates_of: str = "shortest"  # the circuit the gate limit applies to: "shortest" or "best"
     needed: int = 3
     noisy: bool = False
-    noise_floor: str | None = None  # benchmarks/noise_floor.py arguments (ideal: a baseline)
+    noise_floors: tuple[str, ...] = ()  # benchmarks/noise_floor.py arguments (ideal: a baseline)
     judged: bool = True  # False: the goal is "as far as the budget gets", no verdict
     mitigated: bool = False  # the runs' reward is a zero-noise-extrapolated energy
 
@@ -73,8 +73,10 @@ ROWS = (
         "noiseless re-evaluation below chemical accuracy in 3/3 seeds, at most 16 gates",
         max_gates=16,
         noisy=True,
-        noise_floor="--problem H2-4q-0.70 --noise depolarizing:p1=0.000522,p2=0.0125 "
-        "--layers 0,1,2 --out docs/results/noise_floor_h2_4q_depol.json",
+        noise_floors=(
+            "--problem H2-4q-0.70 --noise depolarizing:p1=0.000522,p2=0.0125 "
+            "--layers 0,1,2 --out docs/results/noise_floor_h2_4q_depol.json",
+        ),
     ),
     Row(
         "h2_4q_ourense",
@@ -142,8 +144,10 @@ ROWS = (
         "noiseless re-evaluation below chemical accuracy in 3/3 seeds; noisy error beside the "
         "model's noise floor",
         noisy=True,
-        noise_floor="--problem LiH-4q --noise fake_mumbai:median --layers 0,1,2,3 "
-        "--out docs/results/noise_floor_lih_4q_mumbai.json",
+        noise_floors=(
+            "--problem LiH-4q --noise fake_mumbai:median --layers 0,1,2,3 "
+            "--out docs/results/noise_floor_lih_4q_mumbai.json",
+        ),
     ),
     Row(
         "lih_4q_mumbai_median_zne",
@@ -167,8 +171,11 @@ ROWS = (
         max_gates=66,
         gates_of="best",
         needed=1,
-        noise_floor="--problem LiH-6q --noise ideal --layers 2,3,4 "
-        "--out docs/results/hea_lih_6q.json",
+        noise_floors=(
+            "--problem LiH-6q --noise ideal --layers 2,3,4 --out docs/results/hea_lih_6q.json",
+            "--problem LiH-6q --noise ideal --layers 2,3,4,5 --rotations ry "
+            "--out docs/results/hea_ry_lih_6q.json",
+        ),
     ),
     Row(
         "h2o_8q_noiseless",
@@ -368,22 +375,29 @@ def row_table(row: Row, summaries: list[dict]) -> list[str]:
 
 
 def floor_lines(row: Row, docs: Path) -> list[str]:
-    """The noise-floor table of a row (from ``benchmarks/noise_floor.py``'s JSON)."""
-    if row.noise_floor is None:
-        return []
-    path = docs / "results" / Path(row.noise_floor.split("--out ")[1].split()[0]).name
+    """The noise-floor tables of a row (from ``benchmarks/noise_floor.py``'s JSON files)."""
+    lines = []
+    for arguments in row.noise_floors:
+        lines += floor_table(arguments, docs)
+    return lines
+
+
+def floor_table(arguments: str, docs: Path) -> list[str]:
+    """One noise-floor table: ``benchmarks/noise_floor.py arguments`` and its ``--out``."""
+    path = docs / "results" / Path(arguments.split("--out ")[1].split()[0]).name
     if not path.exists():
         return [
             "",
-            f"Noise floor: not measured (`python benchmarks/noise_floor.py {row.noise_floor}`).",
+            f"Noise floor: not measured (`python benchmarks/noise_floor.py {arguments}`).",
         ]
     data = json.loads(path.read_text())
-    command = f"`python benchmarks/noise_floor.py {row.noise_floor}`"
+    command = f"`python benchmarks/noise_floor.py {arguments}`"
     starts = (f"{data.get('starts', 5)} random starts within ±0.1 rad and "
               f"{data.get('wide_starts', 0)} within ±π each")  # fmt: skip
+    rotations = "-".join(data.get("rotations", ["ry", "rz"])).upper()
     if data["noise"] == "ideal":  # no noise floor: what a fixed ansatz reaches without search
         intro = (
-            "Without search: VQE with hardware-efficient ansätze (RY-RZ layers, CNOT "
+            f"Without search: VQE with hardware-efficient ansätze ({rotations} layers, CNOT "
             f"ladders, a final rotation layer), exact gradients, {starts}"
         )
         columns = ("ansatz layers", "gates", "CNOTs", "lowest error (Ha)")

@@ -31,14 +31,22 @@ class Action:
         return f"{self.name}{self.qubits}"
 
 
-def action_set(num_qubits: int, edges: list[tuple[int, int]] | None = None) -> list[Action]:
+def action_set(
+    num_qubits: int,
+    edges: list[tuple[int, int]] | None = None,
+    rotations: tuple[str, ...] = ROTATIONS,
+) -> list[Action]:
     """Actions in CRLQAS's order.
 
     All-to-all CNOTs: for control ``c`` in ``0..n-1`` and offset ``x`` in ``1..n-1``, target
     ``(c + x) mod n``; then for each qubit ``q``: RX, RY, RZ. That is ``n(n+2)`` actions. With
     ``edges`` (directed ``(control, target)`` pairs), only those CNOTs are kept, in the same
-    order.
+    order; with ``rotations`` (a subset of :data:`ROTATIONS`), only those rotation axes, in
+    the order RX, RY, RZ.
     """
+    unknown = sorted(set(rotations) - set(ROTATIONS))
+    if unknown or not rotations:
+        raise ValueError(f"rotations: give a non-empty subset of {ROTATIONS}, got {rotations!r}")
     allowed = None if edges is None else set(edges)
     actions = [
         Action("cx", (c, (c + x) % num_qubits))
@@ -46,5 +54,6 @@ def action_set(num_qubits: int, edges: list[tuple[int, int]] | None = None) -> l
         for x in range(1, num_qubits)
         if allowed is None or (c, (c + x) % num_qubits) in allowed
     ]
-    actions += [Action(name, (q,)) for q in range(num_qubits) for name in ROTATIONS]
+    axes = [name for name in ROTATIONS if name in rotations]
+    actions += [Action(name, (q,)) for q in range(num_qubits) for name in axes]
     return actions

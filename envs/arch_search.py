@@ -35,9 +35,10 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Action Space
     ``Discrete(n(n+2))``: the CNOTs ``(c, (c+x) mod n)`` for ``c = 0..n-1``, ``x = 1..n-1``,
-    then RX, RY, RZ on each qubit (:func:`qnoise.envs.actions.action_set`); with a coupling map only
-    the CNOTs on its edges. ``action_masks()`` (also ``info["action_mask"]``) marks illegal
-    repeats (:class:`qnoise.envs.circuit_state.CircuitState`).
+    then RX, RY, RZ on each qubit (:func:`qnoise.envs.actions.action_set`); with a coupling map
+    only the CNOTs on its edges, with ``rotations`` only those axes. ``action_masks()`` (also
+    ``info["action_mask"]``) marks illegal repeats
+    (:class:`qnoise.envs.circuit_state.CircuitState`).
 
     ## Observation Space
     ``Box(float32)`` of size ``L·(n+3)·n`` (+ ``L·3·n`` with angle rows, + 1 with the energy
@@ -102,7 +103,7 @@ class ArchSearchEnv(gym.Env[np.ndarray, np.int64]):
         self.problem = chem.load(config.problem)
         n = self.num_qubits = self.problem.num_qubits
         self.max_steps = config.max_steps
-        self.actions = action_set(n, config.edges)
+        self.actions = action_set(n, config.edges, config.rotation_names)
         self.action_space = spaces.Discrete(len(self.actions))
         self.state = CircuitState(n, self.max_steps, config.angle_rows)
         size = self.state.tensor.size + int(config.include_energy)

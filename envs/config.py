@@ -84,6 +84,12 @@ class ArchSearchConfig:
     coupling_map : None, str or list of (int, int)
         Restrict CNOTs: a fake backend name (edges among its first n qubits) or an edge list
         (undirected: both directions are allowed).
+    rotations : list of {"rx", "ry", "rz"}
+        The rotation gates the agent may append (default all three, as CRLQAS). ``["ry"]``
+        restricts the search to real circuits: RY and CNOT are real gates, and a real
+        Hamiltonian (every shipped molecule's) has a real ground state, which RY–CNOT
+        circuits reach with fewer gates than circuits that spend actions on phases. The
+        observation keeps its RX, RY, RZ rows, so its size does not change.
     include_energy : bool
         Append the current energy to the observation (CRLQAS's input sizes include it).
     angle_rows : bool
@@ -128,6 +134,7 @@ class ArchSearchConfig:
     confirm_shots: int | None = None
     random_halting: Any = True
     coupling_map: Any = None
+    rotations: Any = ("rx", "ry", "rz")
     include_energy: bool = True
     angle_rows: bool = False
     new_angle: str = "zero"
@@ -174,6 +181,7 @@ class ArchSearchConfig:
                "None without shots (exact energies need no confirmation)")  # fmt: skip
         self.halting = self._halting()
         self.edges = self._edges()
+        self.rotation_names = self._rotations()
         unknown = set(self.curriculum_options) - {
             "delta", "success_threshold", "max_shifts", "greedy_every", "relax_after"
         }  # fmt: skip
@@ -218,6 +226,20 @@ class ArchSearchConfig:
             except TypeError as exc:
                 raise ValueError(f"random_halting: {exc}") from exc
         raise ValueError("random_halting: give True, False, a dict (n, p, low, high, mode_of)")
+
+    def _rotations(self) -> tuple[str, ...]:
+        from qnoise.envs.actions import ROTATIONS
+
+        value = self.rotations
+        names = [value] if isinstance(value, str) else value
+        try:
+            names = [str(name).lower() for name in names]
+        except TypeError:
+            names = None
+        allowed = f"a non-empty list of distinct names from {', '.join(ROTATIONS)}, got {value!r}"
+        _check(names is not None and len(names) > 0 and len(set(names)) == len(names)
+               and set(names) <= set(ROTATIONS), "rotations", allowed)  # fmt: skip
+        return tuple(name for name in ROTATIONS if name in names)
 
     def _edges(self) -> list[tuple[int, int]] | None:
         value, n = self.coupling_map, self.num_qubits

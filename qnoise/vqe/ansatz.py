@@ -10,6 +10,7 @@ from qiskit.circuit import ParameterVector
 from qnoise.chem.problem import Problem
 
 ENTANGLEMENTS = ("linear", "circular", "none")
+ROTATION_GATES = ("rx", "ry", "rz")
 _UCCSD_BASIS = ["cx", "rx", "ry", "rz", "h", "x", "sx"]
 
 
@@ -20,12 +21,14 @@ def hardware_efficient(
     entanglement: str = "linear",
     final_rotations: bool = True,
     initial_state: QuantumCircuit | None = None,
+    rotations: tuple[str, ...] = ("ry", "rz"),
 ) -> QuantumCircuit:
     """Hardware-efficient RY-RZ ansatz with a CNOT ladder (as in the neural-ZNE paper).
 
-    Structure, for each of ``layers`` layers: ``RY(θ)`` then ``RZ(θ)`` on every qubit, then
-    CNOTs ``(0→1), (1→2), …, (n-2→n-1)`` (``"circular"`` adds ``n-1→0``; ``"none"`` omits
-    them). ``final_rotations`` appends one more RY-RZ layer, so the last CNOTs are not wasted.
+    Structure, for each of ``layers`` layers: ``RY(θ)`` then ``RZ(θ)`` on every qubit (the
+    gates of ``rotations``, in its order), then CNOTs ``(0→1), (1→2), …, (n-2→n-1)``
+    (``"circular"`` adds ``n-1→0``; ``"none"`` omits them). ``final_rotations`` appends one
+    more rotation layer, so the last CNOTs are not wasted.
 
     Parameters
     ----------
@@ -36,24 +39,36 @@ def hardware_efficient(
     final_rotations : bool
     initial_state : QuantumCircuit, optional
         Prepended state preparation, e.g. :meth:`qnoise.chem.Problem.hf_circuit`.
+    rotations : tuple of {"rx", "ry", "rz"}
+        The rotation layer's gates, each on every qubit in turn. ``("ry",)`` gives a real
+        ansatz (RY and CNOT only, Qiskit's ``RealAmplitudes`` structure), enough for the
+        real ground states of molecular Hamiltonians.
 
     Returns
     -------
     QuantumCircuit
-        ``2 * num_qubits * (layers + final_rotations)`` parameters named ``θ[i]``, ordered
-        layer by layer, RY before RZ, qubit 0 first; this is ``circuit.parameters`` order
-        (Qiskit sorts vector elements by index).
+        ``len(rotations) * num_qubits * (layers + final_rotations)`` parameters named
+        ``θ[i]``, ordered layer by layer, gate by gate as in ``rotations``, qubit 0 first;
+        this is ``circuit.parameters`` order (Qiskit sorts vector elements by index).
     """
     if num_qubits < 1 or layers < 1:
         raise ValueError(f"need num_qubits >= 1 and layers >= 1, got {num_qubits}, {layers}")
     if entanglement not in ENTANGLEMENTS:
         raise ValueError(f"entanglement must be one of {ENTANGLEMENTS}, got {entanglement!r}")
+    if (
+        not rotations
+        or not set(rotations) <= set(ROTATION_GATES)
+        or len(set(rotations)) < len(rotations)
+    ):
+        raise ValueError(
+            f"rotations must be distinct names from {ROTATION_GATES}, got {rotations!r}"
+        )
     if initial_state is not None and initial_state.num_qubits != num_qubits:
         raise ValueError(
             f"initial_state has {initial_state.num_qubits} qubits, the ansatz {num_qubits}"
         )
     rotation_layers = layers + int(final_rotations)
-    theta = ParameterVector("θ", 2 * num_qubits * rotation_layers)
+    theta = ParameterVector("θ", len(rotations) * num_qubits * rotation_layers)
     circuit = QuantumCircuit(num_qubits, name=f"HEA({num_qubits}, {layers})")
     if initial_state is not None:
         circuit.compose(initial_state, inplace=True)
@@ -62,9 +77,9 @@ def hardware_efficient(
         pairs.append((num_qubits - 1, 0))
     used = 0
     for layer in range(rotation_layers):
-        for gate in (circuit.ry, circuit.rz):
+        for name in rotations:
             for qubit in range(num_qubits):
-                gate(theta[used], qubit)
+                getattr(circuit, name)(theta[used], qubit)
                 used += 1
         if layer < layers and entanglement != "none":
             for control, target in pairs:

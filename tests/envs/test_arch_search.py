@@ -65,6 +65,52 @@ def test_action_order_and_coupling_map():
     assert edges.action_space.n == 6 + 12
 
 
+def test_rotation_subset_keeps_order_masks_and_observation_size():
+    actions = [str(a) for a in action_set(3, rotations=("rz", "rx"))]
+    assert actions[6:] == ["rx(0,)", "rz(0,)", "rx(1,)", "rz(1,)", "rx(2,)", "rz(2,)"]
+    options = {"problem": "LiH-4q", "noise": None, "max_steps": 8}
+    full = ArchSearchEnv(**options)
+    real = ArchSearchEnv(**options, rotations=["ry"], coupling_map="fake_ourense",
+                         curriculum=False, threshold=1e-9, random_halting=False,
+                         optimizer="lbfgsb")  # fmt: skip
+    assert [str(a) for a in real.actions] == [
+        "cx(0, 1)", "cx(1, 2)", "cx(1, 3)", "cx(1, 0)", "cx(2, 1)", "cx(3, 1)",
+        "ry(0,)", "ry(1,)", "ry(2,)", "ry(3,)",
+    ]  # fmt: skip
+    assert real.action_space.n == 10
+    assert real.observation_space.shape == full.observation_space.shape
+    real.reset(seed=3)
+    ry1 = [str(a) for a in real.actions].index("ry(1,)")
+    real.step(ry1)
+    assert not real.action_masks()[ry1]
+    gates = set()
+    for _ in range(24):
+        mask = real.action_masks()
+        action = int(real.np_random.choice(np.flatnonzero(mask)))
+        *_, terminated, truncated, _ = real.step(action)
+        if terminated or truncated:
+            gates |= {i.operation.name for i in real.circuit().data}
+            real.reset()
+    assert gates == {"cx", "ry"}
+    with pytest.raises(ValueError, match="rotations"):
+        action_set(3, rotations=("ry", "rw"))
+
+
+def test_real_gate_set_reaches_the_ground_state():
+    """RY and CNOT only: H2-4q's ground state cos(θ/2)|0101> + sin(θ/2)|1010> in six real
+    gates (RY on qubit 0 spread by CNOTs, RY(π) flips on 1 and 3), the energy the
+    environment reports being that of the circuit it returns."""
+    env = make(problem="H2-4q-0.70", noise=None, optimizer="lbfgsb", restarts=2,
+               rotations="ry", random_halting=False, curriculum=False, threshold=1e-12,
+               seed=1)  # fmt: skip
+    names = [str(a) for a in env.actions]
+    sequence = ["ry(0,)", "cx(0, 2)", "ry(1,)", "cx(0, 1)", "ry(3,)", "cx(0, 3)"]
+    infos = [env.step(names.index(gate))[-1] for gate in sequence]
+    assert infos[-1]["error"] < 1e-8
+    exact = Statevector(env.circuit()).expectation_value(env.problem.hamiltonian).real
+    assert infos[-1]["energy"] == pytest.approx(exact + env.problem.constant, abs=1e-10)
+
+
 def test_encoding_moments_and_circuit():
     env = make(problem="LiH-4q", random_halting=False)
     names = {str(a): i for i, a in enumerate(env.actions)}
@@ -306,6 +352,10 @@ def test_noisy_energies_and_noiseless_reevaluation():
         ({"problem": "H2-2q", "coupling_map": [(0, 2)]}, "coupling_map"),
         ({"problem": "LiH-4q", "coupling_map": [(0, 1), (1, 2)]}, "no CNOT edge"),
         ({"problem": "LiH-4q", "coupling_map": [(0, 1), (1, 2), (3, 3)]}, "to itself"),
+        ({"rotations": []}, "rotations"),
+        ({"rotations": ["ry", "ry"]}, "rotations"),
+        ({"rotations": ["ry", "cx"]}, "rotations"),
+        ({"rotations": 3}, "rotations"),
         ({"target": "ground"}, "target"),
         ({"optimizer": "bfgs"}, "optimizer"),
         ({"shots": 0}, "shots"),

@@ -165,6 +165,9 @@ def test_clear_errors():
         hardware_efficient(4, 0)
     with pytest.raises(ValueError, match="entanglement"):
         hardware_efficient(4, 1, entanglement="full")
+    for rotations in [(), ("ry", "ry"), ("ry", "cx"), "ry"]:
+        with pytest.raises(ValueError, match="rotations"):
+            hardware_efficient(4, 1, rotations=rotations)
 
 
 def test_hardware_efficient_structure():
@@ -175,6 +178,25 @@ def test_hardware_efficient_structure():
     assert names[:3] == ["θ[0]", "θ[1]", "θ[2]"]
     first = ansatz.data[0]
     assert first.operation.name == "ry" and first.params[0].name == "θ[0]"
+
+
+def test_real_hardware_efficient_is_qiskits_real_amplitudes():
+    """``rotations=("ry",)`` is RealAmplitudes with linear entanglement: the same unitary
+    at the same parameter values (both order them layer by layer, qubit 0 first)."""
+    from qiskit.circuit.library import real_amplitudes
+    from qiskit.quantum_info import Operator
+
+    ours = hardware_efficient(4, 3, rotations=("ry",))
+    theirs = real_amplitudes(4, entanglement="linear", reps=3)
+    assert ours.num_parameters == theirs.num_parameters == 16
+    assert ours.count_ops() == {"ry": 16, "cx": 9}
+    values = np.random.default_rng(5).uniform(-np.pi, np.pi, 16)
+    assert Operator(ours.assign_parameters(values)).equiv(
+        Operator(theirs.assign_parameters(values))
+    )
+    assert not Operator(ours.assign_parameters(values)).equiv(
+        Operator(theirs.assign_parameters(values[::-1]))
+    )
 
 
 @pytest.mark.skipif(not chem_extra_available(), reason="needs qnoise[chem]")
