@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import gymnasium
@@ -45,7 +46,8 @@ MODEL = "model.zip"
 
 class EpisodeRecorder(gymnasium.Wrapper):
     """Writes one metrics line per finished episode and keeps the run's circuits
-    (:class:`qnoise.agents.records.KeptCircuits`)."""
+    (:class:`qnoise.agents.records.KeptCircuits`). As in the DDQN trainer's metrics, an
+    episode's ``wall_s`` is the wall time (s) since this process opened the run."""
 
     def __init__(
         self, env: ArchSearchEnv, run_dir: Path, episode: int = 0, write: bool = True
@@ -56,6 +58,7 @@ class EpisodeRecorder(gymnasium.Wrapper):
         self.write = write
         self.kept = KeptCircuits.read(run_dir)
         self._reward = 0.0
+        self._start = time.perf_counter()
 
     def action_masks(self):
         return self.env.unwrapped.action_masks()
@@ -70,7 +73,8 @@ class EpisodeRecorder(gymnasium.Wrapper):
         self.kept.observe(self.env.unwrapped, info, self.episode + 1)
         if terminated or truncated:
             self.episode += 1
-            record = {"episode": self.episode, **episode_record(info, self._reward)}
+            record = {"episode": self.episode, **episode_record(info, self._reward),
+                      "wall_s": round(time.perf_counter() - self._start, 3)}  # fmt: skip
             if not self.write:
                 return obs, reward, terminated, truncated, info
             with open(self.run_dir / METRICS, "a", encoding="utf-8") as handle:

@@ -166,6 +166,8 @@ def test_stable_baselines3_through_the_same_cli(config_file, tmp_path, capsys, a
     assert main(["train", "--config", str(config_file), "--algo", algo, "--out", str(run),
                  "--episodes", "3", "--quiet", "--set", options]) == 0  # fmt: skip
     assert (run / "model.zip").exists() and len(_metrics(run)) >= 3
+    clock = [r["wall_s"] for r in _metrics(run, clock=True)]
+    assert clock == sorted(clock) and clock[0] >= 0  # the wall time, as DDQN runs record it
     assert main(["train", "--resume", str(run), "--episodes", "5", "--quiet"]) == 0
     assert len(_metrics(run)) >= 5
     capsys.readouterr()
