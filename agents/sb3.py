@@ -4,10 +4,11 @@
 ``env.action_masks()``) or ``--algo sb3_dqn`` (SB3's ``DQN``, which does not mask: illegal
 actions cost −1 and append nothing) write the same run directory as the DDQN trainer:
 ``config.yaml``, ``metrics.jsonl``, ``best.json``, ``shortest.json`` and ``model.zip``
-(written atomically).
-Resuming continues from ``model.zip``; unlike the DDQN trainer it does not restore the
-replay buffer or RNG streams, so a resumed SB3 run is not bit-identical to an uninterrupted
-one.
+(written atomically every ``train.checkpoint_every`` episodes, at the end and after Ctrl-C
+or SIGTERM). ``model.zip`` records how many episodes it has seen, and resuming drops the
+metrics of later episodes, so a run killed between checkpoints resumes where its model
+stopped. Unlike the DDQN trainer it does not restore the replay buffer, rollout buffer or
+RNG streams, so a resumed SB3 run is not bit-identical to an uninterrupted one.
 
 Trust: Stable-Baselines3 reads parts of ``model.zip`` with cloudpickle, so loading one can run
 code. Resume or evaluate an SB3 run only from a directory you trust (the DDQN trainer's
@@ -42,6 +43,8 @@ from qnoise.files import atomic_write
 
 ALGOS = ("maskable_ppo", "sb3_dqn")
 MODEL = "model.zip"
+#: the model attribute that ``model.zip`` carries the episode count in
+EPISODE_ATTRIBUTE = "qnoise_episodes"
 
 
 class EpisodeRecorder(gymnasium.Wrapper):
@@ -122,16 +125,13 @@ class SB3Run(HoldsRunLock):
         device = device or agent.get("device", "cpu")
         model_class = _model_class(self.algo)
         options = sb3_options(agent, model_class)
+        self.checkpoint_every = int(config.get("train", {}).get("checkpoint_every", 100))
         env = make_env(config)
         if not resume:
             atomic_write(self.run_dir / CONFIG, yaml.safe_dump(config).encode())
             write_noise_model(self.run_dir, env.config.noise_model)
             atomic_write(self.run_dir / METRICS, b"")
-        if self.read_only:
-            done = len(read_records(self.run_dir / METRICS))
-        else:  # a resumed run drops a torn last line
-            done = len(truncate_records(self.run_dir / METRICS))
-        self.env = EpisodeRecorder(env, self.run_dir, episode=done, write=not self.read_only)
+        self.env = EpisodeRecorder(env, self.run_dir, write=not self.read_only)
         if resume:
             try:
                 self.model = model_class.load(self.run_dir / MODEL, env=self.env, device=device)
@@ -141,6 +141,11 @@ class SB3Run(HoldsRunLock):
             self.model = model_class(
                 "MlpPolicy", self.env, seed=self.seed, device=device, **options
             )
+        if self.read_only:
+            self.env.episode = len(read_records(self.run_dir / METRICS))
+        else:  # drop a torn last line and the episodes after the model's checkpoint
+            seen = getattr(self.model, EPISODE_ATTRIBUTE, None)
+            self.env.episode = len(truncate_records(self.run_dir / METRICS, seen))
 
     @property
     def episode(self) -> int:
@@ -157,11 +162,18 @@ class SB3Run(HoldsRunLock):
 
         if self.read_only:
             raise RuntimeError(f"{self.run_dir} was opened read-only; it cannot train")
-        recorder = self.env
+        recorder, run = self.env, self
         with checkpointed(self._lock, self._save) as signals:
 
             class StopAfterEpisodes(BaseCallback):
+                """Stops after ``episodes`` or a signal; saves every ``checkpoint_every``."""
+
+                saved = recorder.episode
+
                 def _on_step(self) -> bool:
+                    if recorder.episode >= self.saved + run.checkpoint_every:
+                        run._save()
+                        self.saved = recorder.episode
                     return recorder.episode < episodes and not signals.requested
 
             if self.episode < episodes:
@@ -175,6 +187,7 @@ class SB3Run(HoldsRunLock):
 
     def _save(self) -> None:
         tmp = self.run_dir / "model.tmp.zip"
+        setattr(self.model, EPISODE_ATTRIBUTE, self.env.episode)
         self.model.save(tmp)
         os.replace(tmp, self.run_dir / MODEL)
         self.env.kept.write(self.run_dir)

@@ -178,6 +178,35 @@ def test_stable_baselines3_through_the_same_cli(config_file, tmp_path, capsys, a
     assert report["episodes"] >= 5 and report["error"] <= report["greedy_error"]
 
 
+def test_stable_baselines3_checkpoints_and_resumes_after_a_kill(config_file, tmp_path,
+                                                              monkeypatch):  # fmt: skip
+    """``model.zip`` is saved every ``checkpoint_every`` episodes with the count it has
+    seen; a run killed after writing later metrics resumes from the model's episode."""
+    import zipfile
+
+    from qnoise.agents.rundir import TornRecordWarning
+    from qnoise.agents.sb3 import SB3Run
+
+    saves = []
+    save = SB3Run._save
+    monkeypatch.setattr(SB3Run, "_save", lambda run: (saves.append(run.episode), save(run)))
+    run = tmp_path / "ppo"
+    options = ["--algo", "maskable_ppo", "--set", "agent.maskable_ppo={n_steps: 16}"]
+    assert main(["train", "--config", str(config_file), *options, "--out", str(run),
+                 "--episodes", "5", "--quiet"]) == 0  # fmt: skip
+    assert saves == [2, 4, 5]  # checkpoint_every: 2, then the final save
+    with zipfile.ZipFile(run / "model.zip") as archive:
+        assert json.loads(archive.read("data"))["qnoise_episodes"] == 5
+    kept = _metrics(run)
+    with open(run / "metrics.jsonl", "a", encoding="utf-8") as handle:  # died unsaved
+        handle.write(json.dumps({**kept[-1], "episode": 6}) + "\n" + '{"episode": 7, "rew')
+    with pytest.warns(TornRecordWarning, match="incomplete last line"):
+        assert main(["train", "--resume", str(run), "--episodes", "7", "--quiet"]) == 0
+    episodes = [r["episode"] for r in _metrics(run)]
+    assert episodes == [1, 2, 3, 4, 5, 6, 7]
+    assert _metrics(run)[:5] == kept
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ctrl_c_stops_at_an_episode_boundary_and_saves(config_file, tmp_path, workers):
     """Ctrl-C in a terminal signals the whole process group: workers included."""
