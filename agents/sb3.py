@@ -5,10 +5,11 @@
 actions cost −1 and append nothing) write the same run directory as the DDQN trainer:
 ``config.yaml``, ``metrics.jsonl``, ``best.json``, ``shortest.json`` and ``model.zip``
 (written atomically every ``train.checkpoint_every`` episodes, at the end and after Ctrl-C
-or SIGTERM). ``model.zip`` records how many episodes it has seen, and resuming drops the
+or SIGTERM). ``model.zip`` records how many episodes it has seen and the environment's
+curriculum and random state; resuming restores them, starts a fresh episode and drops the
 metrics of later episodes, so a run killed between checkpoints resumes where its model
-stopped. Unlike the DDQN trainer it does not restore the replay buffer, rollout buffer or
-RNG streams, so a resumed SB3 run is not bit-identical to an uninterrupted one.
+stopped. Unlike the DDQN trainer it does not restore the replay or rollout buffer or
+torch's random state, so a resumed SB3 run is not bit-identical to an uninterrupted one.
 
 Trust: Stable-Baselines3 reads parts of ``model.zip`` with cloudpickle, so loading one can run
 code. Resume or evaluate an SB3 run only from a directory you trust (the DDQN trainer's
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 import gymnasium
+import numpy as np
 import yaml
 
 from qnoise.agents.parallel import make_env
@@ -43,8 +45,10 @@ from qnoise.files import atomic_write
 
 ALGOS = ("maskable_ppo", "sb3_dqn")
 MODEL = "model.zip"
-#: the model attribute that ``model.zip`` carries the episode count in
+#: the model attributes that ``model.zip`` carries the episode count and the environment's
+#: state (:meth:`qnoise.envs.ArchSearchEnv.state_dict`) in
 EPISODE_ATTRIBUTE = "qnoise_episodes"
+ENV_STATE_ATTRIBUTE = "qnoise_env_state"
 
 
 class EpisodeRecorder(gymnasium.Wrapper):
@@ -141,11 +145,26 @@ class SB3Run(HoldsRunLock):
             self.model = model_class(
                 "MlpPolicy", self.env, seed=self.seed, device=device, **options
             )
+        if resume:
+            self._restore_environment()
         if self.read_only:
             self.env.episode = len(read_records(self.run_dir / METRICS))
         else:  # drop a torn last line and the episodes after the model's checkpoint
             seen = getattr(self.model, EPISODE_ATTRIBUTE, None)
             self.env.episode = len(truncate_records(self.run_dir / METRICS, seen))
+
+    def _restore_environment(self) -> None:
+        """The curriculum and random state saved with the model, and a fresh episode: the
+        observation the model saved belongs to an episode the new process did not play.
+        Loading re-seeds the vectorized environment's next reset with the run's seed, so
+        that reset comes first, then the saved state, then the episode the model starts."""
+        vec_env = self.model.get_env()
+        vec_env.reset()
+        state = getattr(self.model, ENV_STATE_ATTRIBUTE, None)
+        if state is not None:
+            self.env.unwrapped.load_state_dict(state)
+        self.model._last_obs = vec_env.reset()
+        self.model._last_episode_starts = np.ones((vec_env.num_envs,), dtype=bool)
 
     @property
     def episode(self) -> int:
@@ -188,6 +207,7 @@ class SB3Run(HoldsRunLock):
     def _save(self) -> None:
         tmp = self.run_dir / "model.tmp.zip"
         setattr(self.model, EPISODE_ATTRIBUTE, self.env.episode)
+        setattr(self.model, ENV_STATE_ATTRIBUTE, self.env.unwrapped.state_dict())
         self.model.save(tmp)
         os.replace(tmp, self.run_dir / MODEL)
         self.env.kept.write(self.run_dir)

@@ -196,7 +196,13 @@ def test_stable_baselines3_checkpoints_and_resumes_after_a_kill(config_file, tmp
                  "--episodes", "5", "--quiet"]) == 0  # fmt: skip
     assert saves == [2, 4, 5]  # checkpoint_every: 2, then the final save
     with zipfile.ZipFile(run / "model.zip") as archive:
-        assert json.loads(archive.read("data"))["qnoise_episodes"] == 5
+        saved = json.loads(archive.read("data"))
+    assert saved["qnoise_episodes"] == 5
+    assert saved["qnoise_env_state"]["curriculum"]["episodes"] == 5
+    resumed = SB3Run(run)  # the curriculum comes back with the model, on a fresh episode
+    assert resumed.env.unwrapped.curriculum.state_dict() == saved["qnoise_env_state"]["curriculum"]
+    assert resumed.env.unwrapped.state.gates == []
+    resumed.close()
     kept = _metrics(run)
     with open(run / "metrics.jsonl", "a", encoding="utf-8") as handle:  # died unsaved
         handle.write(json.dumps({**kept[-1], "episode": 6}) + "\n" + '{"episode": 7, "rew')
