@@ -8,11 +8,13 @@ Each run directory under ``docs/results/<row>/s<seed>/`` holds the config it was
 with (``config.yaml``) and its per-episode metrics (``metrics.jsonl.gz``). This trains the
 same config and seed again for ``--episodes`` episodes and compares every episode's record
 with the committed one: outcome, steps, gate and CNOT counts, curriculum threshold and the
-energies. Training is deterministic by seed (one thread, as ``qnoise train`` runs), so with
-unchanged code the records agree to rounding; the first episode that differs says from where
-a row no longer reproduces. Prints one line per run: episodes compared, episodes identical
-before the first difference (all of them when nothing differs), the first differing episode
-and field, and the largest energy difference (Ha) over all episodes compared.
+energies, with the run's own agent (the DDQN trainer, or the Stable-Baselines3 algorithm
+that ``agent.algo`` names). Training is deterministic by seed (with the torch threads
+``qnoise train`` uses), so with unchanged code the records agree to rounding; the first
+episode that differs says from where a row no longer reproduces. Prints one line per run:
+episodes compared, episodes identical before the first difference (all of them when nothing
+differs), the first differing episode and field, and the largest energy difference (Ha) over
+all episodes compared.
 """
 
 from __future__ import annotations
@@ -56,22 +58,26 @@ def first_difference(committed: dict, replayed: dict) -> str | None:
 
 def replay(run: Path, episodes: int) -> dict:
     """Train ``run``'s config and seed for ``episodes`` episodes and compare the records."""
-    import torch
-
     from qnoise.agents import Trainer
     from qnoise.agents.run_config import load_config
     from qnoise.agents.rundir import read_records
+    from qnoise.agents.sb3 import SB3Run
+    from qnoise.agents.stopping import torch_threads
 
-    torch.set_num_threads(1)
     with gzip.open(run / "metrics.jsonl.gz", "rt", encoding="utf-8") as handle:
         committed = [json.loads(line) for line in handle if line.strip()]
     episodes = min(episodes, len(committed))
     config = load_config(run / "config.yaml")
     seed = int(config["train"]["seed"])
     with tempfile.TemporaryDirectory() as scratch:
-        trainer = Trainer(Path(scratch) / "run", config, seed=seed)
-        trainer.train(episodes, progress=False)
-        trainer.close()
+        if config.get("agent", {}).get("algo", "ddqn") == "ddqn":
+            with torch_threads(1):  # as qnoise train runs the small agents
+                training = Trainer(Path(scratch) / "run", config, seed=seed)
+                training.train(episodes, progress=False)
+        else:  # a Stable-Baselines3 agent, on torch's default threads as qnoise train runs it
+            training = SB3Run(Path(scratch) / "run", config, seed=seed)
+            training.train(episodes, progress=False)
+        training.close()
         replayed = read_records(Path(scratch) / "run" / "metrics.jsonl")
     identical, first, largest = 0, None, 0.0
     for old, new in zip(committed[:episodes], replayed, strict=True):
