@@ -139,7 +139,7 @@ def test_shipped_configs_load():
     from qnoise.envs import ArchSearchConfig
 
     names = sorted(p.stem for p in Path("configs").glob("*.yaml"))
-    assert len(names) == 22
+    assert len(names) == 23
     for name in names:
         config = load_config(f"configs/{name}.yaml")
         ArchSearchConfig.from_dict(config["env"])
@@ -150,7 +150,8 @@ def test_shipped_configs_load():
     changeable = {"curriculum_options", "optimizer", "maxfev", "new_angle", "confirm_shots"}
     for name in (n for n in names if n.endswith("_fast")):
         fast = load_config(f"configs/{name}.yaml")
-        assert fast["agent"]["width"] < 1000
+        if fast["agent"].get("algo", "ddqn") == "ddqn":
+            assert fast["agent"]["width"] < 1000
         if name[:-5] not in names:  # e.g. CRLQAS's depolarizing Ourense model: no paper preset
             continue
         paper = load_config(f"configs/{name[:-5]}.yaml")
