@@ -139,7 +139,7 @@ def test_shipped_configs_load():
     from qnoise.envs import ArchSearchConfig
 
     names = sorted(p.stem for p in Path("configs").glob("*.yaml"))
-    assert len(names) == 23
+    assert len(names) == 24
     for name in names:
         config = load_config(f"configs/{name}.yaml")
         ArchSearchConfig.from_dict(config["env"])

@@ -1,6 +1,7 @@
 """The committed result runs reproduce: training their config and seed again gives the same
 episodes (``benchmarks/replay_results.py`` checks every run; this checks one run per kind of
-row: calibrated noise, exact energies, shot noise with mitigated rewards)."""
+row: calibrated noise, exact energies, shot noise with mitigated rewards, a Stable-Baselines3
+agent)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ REPLAYED_RUNS = (
     "h2_4q_ourense_fast/s100",
     "lih_4q_noiseless_fast/s100",
     "lih_4q_depol_zne_fast/s100",
+    "lih_6q_noiseless_ppo_fast/s1",
 )
 
 
