@@ -212,7 +212,7 @@ ROWS = (
         "h2o_8q_noiseless_ppo",
         "H2O-8q, noiseless, MaskablePPO over RY and CNOT (L-BFGS-B with two restarts per step)",
         "h2o_8q_noiseless_ppo_fast",
-        (100,),
+        (100, 101),
         "CRLQAS: 1.8e-4 Ha, depth 75, 105 CNOTs, 35 rotations (50 000 episodes). "
         "quantumDARTS: 3.1e-4, depth 64, 68 CNOTs, 151 rotations.",
         "as far as the time budget gets, with the cost per episode",
