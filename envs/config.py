@@ -134,7 +134,7 @@ class ArchSearchConfig:
     confirm_shots: int | None = None
     random_halting: Any = True
     coupling_map: Any = None
-    rotations: Any = ("rx", "ry", "rz")
+    rotations: Any = field(default_factory=lambda: ["rx", "ry", "rz"])
     include_energy: bool = True
     angle_rows: bool = False
     new_angle: str = "zero"
