@@ -31,6 +31,22 @@ class Action:
         return f"{self.name}{self.qubits}"
 
 
+def rotation_names(value) -> tuple[str, ...]:
+    """A rotation subset in CRLQAS's order: ``value`` is one name or a collection of
+    distinct names from :data:`ROTATIONS` (any case); ``ValueError`` otherwise."""
+    names = [value] if isinstance(value, str) else value
+    try:
+        names = [str(name).lower() for name in names]
+    except TypeError:
+        names = None
+    if not names or len(set(names)) < len(names) or not set(names) <= set(ROTATIONS):
+        raise ValueError(
+            f"rotations: must be a non-empty list of distinct names from "
+            f"{', '.join(ROTATIONS)}, got {value!r}"
+        )
+    return tuple(name for name in ROTATIONS if name in names)
+
+
 def action_set(
     num_qubits: int,
     edges: list[tuple[int, int]] | None = None,
@@ -44,9 +60,7 @@ def action_set(
     order; with ``rotations`` (a subset of :data:`ROTATIONS`), only those rotation axes, in
     the order RX, RY, RZ.
     """
-    unknown = sorted(set(rotations) - set(ROTATIONS))
-    if unknown or not rotations:
-        raise ValueError(f"rotations: give a non-empty subset of {ROTATIONS}, got {rotations!r}")
+    axes = rotation_names(rotations)
     allowed = None if edges is None else set(edges)
     actions = [
         Action("cx", (c, (c + x) % num_qubits))
@@ -54,6 +68,5 @@ def action_set(
         for x in range(1, num_qubits)
         if allowed is None or (c, (c + x) % num_qubits) in allowed
     ]
-    axes = [name for name in ROTATIONS if name in rotations]
     actions += [Action(name, (q,)) for q in range(num_qubits) for name in axes]
     return actions

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qnoise.envs.actions import rotation_names
 from qnoise.envs.halting import RandomHalting
 
 TARGETS = ("exact", "lower_bound")
@@ -181,7 +182,7 @@ class ArchSearchConfig:
                "None without shots (exact energies need no confirmation)")  # fmt: skip
         self.halting = self._halting()
         self.edges = self._edges()
-        self.rotation_names = self._rotations()
+        self.rotation_names = rotation_names(self.rotations)
         unknown = set(self.curriculum_options) - {
             "delta", "success_threshold", "max_shifts", "greedy_every", "relax_after"
         }  # fmt: skip
@@ -226,20 +227,6 @@ class ArchSearchConfig:
             except TypeError as exc:
                 raise ValueError(f"random_halting: {exc}") from exc
         raise ValueError("random_halting: give True, False, a dict (n, p, low, high, mode_of)")
-
-    def _rotations(self) -> tuple[str, ...]:
-        from qnoise.envs.actions import ROTATIONS
-
-        value = self.rotations
-        names = [value] if isinstance(value, str) else value
-        try:
-            names = [str(name).lower() for name in names]
-        except TypeError:
-            names = None
-        allowed = f"a non-empty list of distinct names from {', '.join(ROTATIONS)}, got {value!r}"
-        _check(names is not None and len(names) > 0 and len(set(names)) == len(names)
-               and set(names) <= set(ROTATIONS), "rotations", allowed)  # fmt: skip
-        return tuple(name for name in ROTATIONS if name in names)
 
     def _edges(self) -> list[tuple[int, int]] | None:
         value, n = self.coupling_map, self.num_qubits
